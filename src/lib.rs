@@ -1,1 +1,16 @@
-//! placeholder
+//! Train, evaluate and run LeNet-5-family Fashion-MNIST classifiers with Burn, natively and in
+//! the browser. Every module here compiles for both targets; `web` is the only wasm-bindgen file.
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod clock;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod presets;
+pub mod summary;
+pub mod training;
+
+pub use error::{Error, Result};

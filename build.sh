@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Every build, serve, test and bench entry point of the project.
+#
+#   ./build.sh serve        set up, build, prepare data and serve the page on http://127.0.0.1:8080
+#   ./build.sh test         run every test (native, then in headless Chromium)
+#   ./build.sh bench        print training-speed benchmarks
+#   ./build.sh setup        install missing tools (wasm target, wasm-pack, wasm-bindgen, Chromium)
+#   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
+#   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
+#   ./build.sh wasm         build the wasm package into www/pkg
+#   ./build.sh cli ARGS...  run the CLI with ARGS
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+# One target directory outside the clone, so CI reruns and fresh clones build incrementally.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fashion-trainer/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+WASM_TARGET=wasm32-unknown-unknown
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock
+}
+
+setup_native() {
+  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs) first"
+}
+
+setup_wasm() {
+  setup_native
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+    log "adding the $WASM_TARGET target"
+    rustup target add "$WASM_TARGET"
+  fi
+  if ! command -v wasm-pack >/dev/null; then
+    log "installing wasm-pack (cargo install)"
+    cargo install wasm-pack --locked
+  fi
+  local want have
+  want=$(wasm_bindgen_version)
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+  if [ "$have" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (cargo install)"
+    cargo install wasm-bindgen-cli --version "$want" --locked --force
+  fi
+}
+
+setup_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    [ "$(id -u)" = 0 ] || die "Chromium is missing: run 'sudo apt-get install chromium chromium-driver'"
+    log "installing Debian's chromium and chromium-driver"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  export CHROMEDRIVER
+  CHROMEDRIVER=$(command -v chromedriver)
+}
+
+data_dir() {
+  local dir
+  dir=$(data/fetch-fashion-mnist.sh "$ROOT/data/cache" "${1:-}" | tail -n1)
+  export FASHION_MNIST_DIR="$dir"
+}
+
+build_native() {
+  setup_native
+  log "building the native CLI (release)"
+  cargo build --release --bin fashion-trainer
+}
+
+build_wasm() {
+  setup_wasm
+  log "building the wasm package (release) into www/pkg"
+  wasm-pack build --release --mode no-install --target web --out-dir www/pkg --no-typescript -- --no-default-features
+}
+
+test_native() {
+  setup_native
+  data_dir
+  log "native tests (release)"
+  cargo test --release
+}
+
+test_browser() {
+  setup_wasm
+  setup_browser
+  log "browser tests in headless Chromium (release)"
+  WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900} \
+    wasm-pack test --headless --chrome --release --mode no-install -- --no-default-features --test browser
+}
+
+cli() {
+  build_native >&2
+  "$CARGO_TARGET_DIR/release/fashion-trainer" "$@"
+}
+
+bench() {
+  build_native
+  data_dir
+  log "benchmarks"
+  bash tests/bench.sh
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  setup) setup_wasm; setup_browser ;;
+  data) data_dir "${1:-}"; echo "Fashion-MNIST is in $FASHION_MNIST_DIR" ;;
+  native) build_native ;;
+  wasm) build_wasm ;;
+  cli) cli "$@" ;;
+  test)
+    test_native
+    test_browser
+    ;;
+  test-native) test_native ;;
+  test-browser) test_browser ;;
+  bench) bench ;;
+  serve) die "serve arrives with the web page (see README)" ;;
+  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$cmd' (try ./build.sh help)" ;;
+esac

@@ -1,0 +1,324 @@
+//! Weights and configuration to and from bytes (for the browser) and files (for the CLI).
+//!
+//! Layout, little-endian: the magic `FTW1`, a `u32` header length, a JSON header (the model
+//! config, the training config when known, a label, and the path and shape of every tensor), then
+//! every tensor's values as `f32` in header order. Reading the weights back from the device goes
+//! through one async transaction, so saving works on WebGPU in a browser.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor, TensorData, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{LeNet, LeNetConfig};
+use crate::training::TrainingConfig;
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 4] = b"FTW1";
+/// LeNets here have at most a few million weights; anything larger is not ours.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// Where a tensor sits in the model and its shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorEntry {
+    /// Module path, e.g. `conv1.weight`.
+    pub path: String,
+    /// Dimensions.
+    pub shape: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Header {
+    model: LeNetConfig,
+    training: Option<TrainingConfig>,
+    label: String,
+    tensors: Vec<TensorEntry>,
+}
+
+/// Weights read from bytes, ready to be put into a model.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The architecture the weights belong to.
+    pub model: LeNetConfig,
+    /// How they were trained, when known.
+    pub training: Option<TrainingConfig>,
+    /// A human label such as the variant name.
+    pub label: String,
+    tensors: Vec<(TensorEntry, Vec<f32>)>,
+}
+
+/// Collects every float parameter into one transaction, with its path.
+#[derive(Default)]
+struct Collector {
+    path: Vec<String>,
+    entries: Vec<TensorEntry>,
+    transaction: Option<Transaction>,
+}
+
+impl ModuleVisitor for Collector {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        self.entries.push(TensorEntry {
+            path: self.path.join("."),
+            shape: tensor.dims().to_vec(),
+        });
+        let tx = self.transaction.take().unwrap_or_default();
+        self.transaction = Some(tx.register(tensor));
+    }
+}
+
+/// Serialises `model`'s weights with its configuration.
+pub async fn to_bytes(
+    model: &LeNet,
+    config: &LeNetConfig,
+    training: Option<&TrainingConfig>,
+    label: &str,
+) -> Result<Vec<u8>> {
+    let mut collector = Collector::default();
+    model.visit(&mut collector);
+    let data = match collector.transaction {
+        Some(tx) => tx.execute_async().await?,
+        None => Vec::new(),
+    };
+    let header = Header {
+        model: config.clone(),
+        training: training.cloned(),
+        label: label.to_string(),
+        tensors: collector.entries,
+    };
+    let header = serde_json::to_vec(&header).map_err(|e| Error::Checkpoint(e.to_string()))?;
+    let mut out = Vec::with_capacity(8 + header.len() + 4 * model.num_params());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    for tensor in data {
+        let values = tensor
+            .try_to_vec_as::<f32>()
+            .map_err(|e| Error::Device(format!("reading weights back: {e:?}")))?;
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
+}
+
+fn corrupt(reason: impl std::fmt::Display) -> Error {
+    Error::Checkpoint(format!("not a fashion-trainer weights file: {reason}"))
+}
+
+impl Checkpoint {
+    /// Parses bytes written by [`to_bytes`]; anything else is a clear error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 8 || &bytes[..4] != MAGIC {
+            return Err(corrupt("it does not start with the FTW1 signature"));
+        }
+        let header_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        if header_len > MAX_HEADER_BYTES || 8 + header_len > bytes.len() {
+            return Err(corrupt(format!("header of {header_len} bytes does not fit the file")));
+        }
+        let header: Header = serde_json::from_slice(&bytes[8..8 + header_len])
+            .map_err(|e| corrupt(format!("bad header: {e}")))?;
+        header.model.validate()?;
+        let mut offset = 8 + header_len;
+        let mut tensors = Vec::with_capacity(header.tensors.len());
+        for entry in header.tensors {
+            let count: usize = entry.shape.iter().product();
+            let end = count
+                .checked_mul(4)
+                .and_then(|n| n.checked_add(offset))
+                .filter(|&end| end <= bytes.len())
+                .ok_or_else(|| corrupt(format!("truncated in tensor {}", entry.path)))?;
+            let values = bytes[offset..end]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            offset = end;
+            tensors.push((entry, values));
+        }
+        if offset != bytes.len() {
+            return Err(corrupt(format!("{} unexpected bytes after the weights", bytes.len() - offset)));
+        }
+        Ok(Self {
+            model: header.model,
+            training: header.training,
+            label: header.label,
+            tensors,
+        })
+    }
+
+    /// Builds the model the checkpoint describes, with its weights, on `device`.
+    pub fn build(&self, device: &Device) -> Result<LeNet> {
+        self.load_into(self.model.init(device))
+    }
+
+    /// Builds a model of architecture `expected` from the checkpoint, failing with a message
+    /// naming both architectures when they differ.
+    pub fn build_as(&self, expected: &LeNetConfig, expected_label: &str, device: &Device) -> Result<LeNet> {
+        if &self.model != expected {
+            return Err(Error::Checkpoint(format!(
+                "these weights are for {} ({}) but the model is {} ({})",
+                self.label_or("another model"),
+                self.model.describe(),
+                if expected_label.is_empty() { "this model" } else { expected_label },
+                expected.describe()
+            )));
+        }
+        self.build(device)
+    }
+
+    fn label_or<'a>(&'a self, fallback: &'a str) -> &'a str {
+        if self.label.is_empty() { fallback } else { &self.label }
+    }
+
+    fn load_into(&self, model: LeNet) -> Result<LeNet> {
+        let mut loader = Loader {
+            path: Vec::new(),
+            tensors: self.tensors.iter().map(|(e, v)| (e.path.clone(), (e, v))).collect(),
+            used: 0,
+            errors: Vec::new(),
+        };
+        let model = model.map(&mut loader);
+        if loader.used != self.tensors.len() {
+            loader.errors.push(format!(
+                "{} of {} tensors were not used",
+                self.tensors.len() - loader.used,
+                self.tensors.len()
+            ));
+        }
+        if !loader.errors.is_empty() {
+            return Err(Error::Checkpoint(format!(
+                "weights of {} do not fit its own architecture ({}): {}",
+                self.label_or("the file"),
+                self.model.describe(),
+                loader.errors.join("; ")
+            )));
+        }
+        Ok(model)
+    }
+}
+
+/// Puts checkpoint tensors into a fresh model by path, checking shapes.
+struct Loader<'a> {
+    path: Vec<String>,
+    tensors: HashMap<String, (&'a TensorEntry, &'a Vec<f32>)>,
+    used: usize,
+    errors: Vec<String>,
+}
+
+impl ModuleMapper for Loader<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        let shape = param.lazy_shape().dims.to_vec();
+        match self.tensors.get(&path) {
+            Some((entry, values)) if entry.shape == shape => {
+                self.used += 1;
+                let device = param.lazy_device();
+                let tensor = Tensor::from_data(TensorData::new(values.to_vec(), shape), &device);
+                let id = param.id;
+                param.transform_for_load(tensor, id)
+            }
+            Some((entry, _)) => {
+                self.errors
+                    .push(format!("{path} has shape {:?}, expected {shape:?}", entry.shape));
+                param
+            }
+            None => {
+                self.errors.push(format!("{path} is missing"));
+                param
+            }
+        }
+    }
+}
+
+/// Writes a checkpoint file.
+#[cfg(not(target_family = "wasm"))]
+pub fn save_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a checkpoint file.
+#[cfg(not(target_family = "wasm"))]
+pub fn load_file(path: &std::path::Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Checkpoint::from_bytes(&bytes).map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets::Variant;
+
+    fn logits(model: &LeNet, device: &Device) -> Vec<f32> {
+        let x = Tensor::<4>::ones([2, 1, 28, 28], device) * 0.5;
+        model.forward(x).into_data().try_into_vec_as::<f32>().unwrap()
+    }
+
+    #[test]
+    fn round_trip_gives_identical_predictions() {
+        let device = Device::flex();
+        let config = Variant::V1.config();
+        let model = config.model.init(&device);
+        let bytes = pollster::block_on(to_bytes(&model, &config.model, Some(&config), "v1")).unwrap();
+        let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
+        assert_eq!(checkpoint.label, "v1");
+        assert_eq!(checkpoint.training.as_ref(), Some(&config));
+        let loaded = checkpoint.build_as(&config.model, "v1", &device).unwrap();
+        assert_eq!(logits(&model, &device), logits(&loaded, &device));
+        // And the bytes themselves round-trip.
+        let again = pollster::block_on(to_bytes(&loaded, &config.model, Some(&config), "v1")).unwrap();
+        assert_eq!(bytes, again);
+    }
+
+    #[test]
+    fn weights_of_another_variant_are_refused_naming_both() {
+        let device = Device::flex();
+        let v1 = Variant::V1.config().model;
+        let base = Variant::Base.config().model;
+        let bytes = pollster::block_on(to_bytes(&v1.init(&device), &v1, None, "v1")).unwrap();
+        let err = Checkpoint::from_bytes(&bytes)
+            .unwrap()
+            .build_as(&base, "base", &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("v1") && err.contains("base"), "{err}");
+        assert!(err.contains("16/26") && err.contains("6/16"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_bytes_are_refused() {
+        let device = Device::flex();
+        let cfg = LeNetConfig::new();
+        let bytes = pollster::block_on(to_bytes(&cfg.init(&device), &cfg, None, "base")).unwrap();
+        for bad in [
+            &b"PK\x03\x04zipfile"[..],
+            &bytes[..bytes.len() - 3],
+            &bytes[..20],
+            b"",
+        ] {
+            let err = Checkpoint::from_bytes(bad).unwrap_err().to_string();
+            assert!(err.contains("not a fashion-trainer weights file"), "{err}");
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert!(Checkpoint::from_bytes(&extra).is_err());
+        // A header that lies about a shape (same length, so only the shape changes).
+        let at = bytes.windows(9).position(|w| w == b"[6,1,5,5]").unwrap();
+        let mut lying = bytes.clone();
+        lying[at..at + 9].copy_from_slice(b"[6,1,5,4]");
+        let result = Checkpoint::from_bytes(&lying).and_then(|c| c.build(&device));
+        assert!(result.is_err());
+    }
+}

@@ -1,0 +1,637 @@
+//! Fashion-MNIST data: IDX parsing (raw or gzip), splits, seeded shuffling and batching.
+//!
+//! Pixels are kept as `u8` in memory (47 MB for all 70,000 images) and scaled to `[0, 1]` only
+//! when a batch is built. They are *not* standardised to zero mean and unit variance: the study's
+//! models were trained on `[0, 1]` inputs (PyTorch's `ToTensor`), the photo pipeline produces the
+//! same range, and Adam is insensitive to the small offset.
+
+use std::io::Read;
+use std::path::Path;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use thiserror::Error;
+
+/// Side length of a Fashion-MNIST image.
+pub const IMAGE_SIDE: usize = 28;
+/// Pixels per image.
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Number of classes.
+pub const NUM_CLASSES: usize = 10;
+/// Class names in label order, as published with the data set.
+pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle Boot",
+];
+/// Images of the official training file used for training; the rest is validation.
+pub const DEFAULT_TRAIN_SIZE: usize = 50_000;
+
+/// IDX magic numbers: 0x00000803 for u8 rank-3 (images), 0x00000801 for u8 rank-1 (labels).
+const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+/// Refuse to inflate more than this: the largest real file is 47 MB.
+const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A defect in a data file. Each variant names the file and what is wrong with it.
+#[derive(Debug, Error, PartialEq)]
+pub enum DataError {
+    /// The file is shorter than its header or its declared contents.
+    #[error("{file}: truncated: expected {expected} bytes, found {found}")]
+    Truncated {
+        /// File name.
+        file: String,
+        /// Bytes the header promises.
+        expected: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// The first four bytes are not the expected IDX magic number.
+    #[error("{file}: not an IDX {kind} file (magic number 0x{found:08x}, expected 0x{expected:08x})")]
+    BadMagic {
+        /// File name.
+        file: String,
+        /// "images" or "labels".
+        kind: &'static str,
+        /// Magic found.
+        found: u32,
+        /// Magic expected.
+        expected: u32,
+    },
+    /// Images are not 28x28.
+    #[error("{file}: images are {rows}x{cols}, expected 28x28")]
+    BadDimensions {
+        /// File name.
+        file: String,
+        /// Rows per image.
+        rows: usize,
+        /// Columns per image.
+        cols: usize,
+    },
+    /// A label is outside 0..=9.
+    #[error("{file}: label {label} at index {index} is out of range 0..=9")]
+    LabelOutOfRange {
+        /// File name.
+        file: String,
+        /// Index of the bad label.
+        index: usize,
+        /// Its value.
+        label: u8,
+    },
+    /// Image and label files disagree on the number of items.
+    #[error("{images_file} has {images} images but {labels_file} has {labels} labels")]
+    CountMismatch {
+        /// Image file name.
+        images_file: String,
+        /// Image count.
+        images: usize,
+        /// Label file name.
+        labels_file: String,
+        /// Label count.
+        labels: usize,
+    },
+    /// The gzip stream is corrupt or larger than any real data file.
+    #[error("{file}: cannot decompress: {reason}")]
+    Decompress {
+        /// File name.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A required file does not exist.
+    #[error("{file}: missing (looked for it and its .gz form in {dir})")]
+    Missing {
+        /// File name.
+        file: String,
+        /// Directory searched.
+        dir: String,
+    },
+    /// Anything else wrong with a data file (shards, manifests).
+    #[error("{file}: {reason}")]
+    Invalid {
+        /// File name.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Returns the bytes of `raw`, inflated when it starts with the gzip magic.
+pub fn maybe_gunzip(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
+    if raw.len() < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(raw)
+        .take(MAX_DECOMPRESSED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| DataError::Decompress {
+            file: file.to_string(),
+            reason: e.to_string(),
+        })?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(DataError::Decompress {
+            file: file.to_string(),
+            reason: format!("inflates to more than {MAX_DECOMPRESSED_BYTES} bytes"),
+        });
+    }
+    Ok(out)
+}
+
+fn read_u32(file: &str, bytes: &[u8], at: usize) -> Result<u32, DataError> {
+    let word = bytes.get(at..at + 4).ok_or_else(|| DataError::Truncated {
+        file: file.to_string(),
+        expected: at + 4,
+        found: bytes.len(),
+    })?;
+    Ok(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
+}
+
+fn check_magic(file: &str, bytes: &[u8], kind: &'static str, expected: u32) -> Result<(), DataError> {
+    let found = read_u32(file, bytes, 0)?;
+    if found != expected {
+        return Err(DataError::BadMagic {
+            file: file.to_string(),
+            kind,
+            found,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Parses an IDX image file (raw or gzip) into `count * 784` pixels.
+pub fn parse_idx_images(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
+    let bytes = maybe_gunzip(file, raw)?;
+    check_magic(file, &bytes, "images", IDX_IMAGES_MAGIC)?;
+    let count = read_u32(file, &bytes, 4)? as usize;
+    let rows = read_u32(file, &bytes, 8)? as usize;
+    let cols = read_u32(file, &bytes, 12)? as usize;
+    if rows != IMAGE_SIDE || cols != IMAGE_SIDE {
+        return Err(DataError::BadDimensions {
+            file: file.to_string(),
+            rows,
+            cols,
+        });
+    }
+    let expected = 16 + count * IMAGE_PIXELS;
+    if bytes.len() < expected {
+        return Err(DataError::Truncated {
+            file: file.to_string(),
+            expected,
+            found: bytes.len(),
+        });
+    }
+    Ok(bytes[16..expected].to_vec())
+}
+
+/// Parses an IDX label file (raw or gzip), checking every label is a class id.
+pub fn parse_idx_labels(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
+    let bytes = maybe_gunzip(file, raw)?;
+    check_magic(file, &bytes, "labels", IDX_LABELS_MAGIC)?;
+    let count = read_u32(file, &bytes, 4)? as usize;
+    let expected = 8 + count;
+    if bytes.len() < expected {
+        return Err(DataError::Truncated {
+            file: file.to_string(),
+            expected,
+            found: bytes.len(),
+        });
+    }
+    let labels = bytes[8..expected].to_vec();
+    check_labels(file, &labels)?;
+    Ok(labels)
+}
+
+fn check_labels(file: &str, labels: &[u8]) -> Result<(), DataError> {
+    match labels.iter().position(|&l| l as usize >= NUM_CLASSES) {
+        Some(index) => Err(DataError::LabelOutOfRange {
+            file: file.to_string(),
+            index,
+            label: labels[index],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A set of labelled 28x28 images, pixels as `u8`, row-major, one image after another.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    images: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Builds a data set, checking that pixels and labels agree and labels are class ids.
+    pub fn new(images: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
+        Self::from_files("images", images, "labels", labels)
+    }
+
+    fn from_files(
+        images_file: &str,
+        images: Vec<u8>,
+        labels_file: &str,
+        labels: Vec<u8>,
+    ) -> Result<Self, DataError> {
+        if images.len() % IMAGE_PIXELS != 0 || images.len() / IMAGE_PIXELS != labels.len() {
+            return Err(DataError::CountMismatch {
+                images_file: images_file.to_string(),
+                images: images.len() / IMAGE_PIXELS,
+                labels_file: labels_file.to_string(),
+                labels: labels.len(),
+            });
+        }
+        check_labels(labels_file, &labels)?;
+        Ok(Self { images, labels })
+    }
+
+    /// Parses a pair of IDX files (raw or gzip).
+    pub fn from_idx(
+        images_file: &str,
+        images_raw: &[u8],
+        labels_file: &str,
+        labels_raw: &[u8],
+    ) -> Result<Self, DataError> {
+        let images = parse_idx_images(images_file, images_raw)?;
+        let labels = parse_idx_labels(labels_file, labels_raw)?;
+        Self::from_files(images_file, images, labels_file, labels)
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// All labels.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The pixels of image `index`.
+    pub fn image(&self, index: usize) -> &[u8] {
+        &self.images[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+    }
+
+    /// Images `range` as a new data set.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
+        let range = range.start.min(self.len())..range.end.min(self.len());
+        Dataset {
+            images: self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
+            labels: self.labels[range].to_vec(),
+        }
+    }
+
+    /// The first `limit` images, or all of them when `limit` is `None`.
+    pub fn limited(self, limit: Option<usize>) -> Dataset {
+        match limit {
+            Some(n) if n < self.len() => self.slice(0..n),
+            _ => self,
+        }
+    }
+
+    /// This set followed by `other`.
+    pub fn concat(mut self, other: &Dataset) -> Dataset {
+        self.images.extend_from_slice(&other.images);
+        self.labels.extend_from_slice(&other.labels);
+        self
+    }
+
+    /// Builds the input and target tensors for the images at `indices`.
+    ///
+    /// # Shapes
+    /// - images: `[indices.len(), 1, 28, 28]`, values in `[0, 1]`
+    /// - targets: `[indices.len()]`
+    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+        let mut pixels = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
+        let mut targets = Vec::with_capacity(indices.len());
+        for &i in indices {
+            pixels.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
+            targets.push(self.labels[i] as i64);
+        }
+        let n = indices.len();
+        let images = Tensor::from_data(
+            TensorData::new(pixels, [n, 1, IMAGE_SIDE, IMAGE_SIDE]),
+            device,
+        );
+        let targets = Tensor::from_data(TensorData::new(targets, [n]), device);
+        (images, targets)
+    }
+}
+
+/// Which images the model is fitted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Fit {
+    /// The first 50,000 training images; the last 10,000 validate.
+    #[serde(rename = "train")]
+    Train,
+    /// All 60,000 training images; nothing is held out, so there is no validation.
+    #[serde(rename = "train+val")]
+    TrainVal,
+}
+
+impl std::str::FromStr for Fit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "train" => Ok(Fit::Train),
+            "train+val" | "trainval" => Ok(Fit::TrainVal),
+            other => Err(format!("unknown fit mode '{other}' (expected train or train+val)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Fit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fit::Train => "train",
+            Fit::TrainVal => "train+val",
+        })
+    }
+}
+
+/// The three Fashion-MNIST splits used by the study.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    /// Images the model is fitted on.
+    pub train: Dataset,
+    /// Held-out images for choosing the best epoch (`None` when fitting on train+val).
+    pub val: Option<Dataset>,
+    /// The official 10,000 test images.
+    pub test: Dataset,
+}
+
+impl Splits {
+    /// Splits the official training set (60,000) and keeps the test set.
+    pub fn new(train_all: Dataset, test: Dataset, fit: Fit) -> Splits {
+        let cut = DEFAULT_TRAIN_SIZE.min(train_all.len());
+        match fit {
+            Fit::Train => Splits {
+                train: train_all.slice(0..cut),
+                val: Some(train_all.slice(cut..train_all.len())),
+                test,
+            },
+            Fit::TrainVal => Splits {
+                train: train_all,
+                val: None,
+                test,
+            },
+        }
+    }
+
+    /// The validation set when held out, else an error naming the fit mode.
+    pub fn val_or_err(&self) -> Result<&Dataset, DataError> {
+        self.val.as_ref().ok_or_else(|| DataError::Invalid {
+            file: "validation split".into(),
+            reason: "the model was fitted on train+val, so there is no held-out validation set"
+                .into(),
+        })
+    }
+}
+
+/// The official file names of the four Fashion-MNIST files.
+pub const IDX_FILES: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+fn read_idx_file(dir: &Path, name: &str) -> crate::Result<(String, Vec<u8>)> {
+    for candidate in [format!("{name}.gz"), name.to_string()] {
+        let path = dir.join(&candidate);
+        if path.exists() {
+            let bytes = std::fs::read(&path).map_err(|e| crate::Error::io(&path, e))?;
+            return Ok((path.display().to_string(), bytes));
+        }
+    }
+    Err(DataError::Missing {
+        file: name.to_string(),
+        dir: dir.display().to_string(),
+    }
+    .into())
+}
+
+/// Loads the official training (60,000) and test (10,000) sets from a directory holding the
+/// four IDX files, gzip-compressed or not.
+pub fn load_idx_dir(dir: &Path) -> crate::Result<(Dataset, Dataset)> {
+    let mut sets = Vec::new();
+    for pair in IDX_FILES.chunks(2) {
+        let (images_file, images) = read_idx_file(dir, pair[0])?;
+        let (labels_file, labels) = read_idx_file(dir, pair[1])?;
+        sets.push(Dataset::from_idx(&images_file, &images, &labels_file, &labels)?);
+    }
+    let test = sets.pop().unwrap_or_default();
+    let train = sets.pop().unwrap_or_default();
+    Ok((train, test))
+}
+
+/// A small, portable, seeded generator (SplitMix64) so that shuffles are identical natively and
+/// in the browser.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator started from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        // Multiply-shift keeps the bias below 2^-32 for data-set sized n.
+        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+    }
+}
+
+/// The visiting order of `len` images in epoch `epoch` for `seed`: a Fisher-Yates shuffle that
+/// depends only on those three numbers, so a resumed run sees the same order.
+pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut rng = SplitMix64::new(seed ^ (epoch as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut order: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        let j = rng.below(i + 1);
+        order.swap(i, j);
+    }
+    order
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Builds IDX bytes for `count` images with the given header fields.
+    pub fn idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
+        let mut out = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
+        for v in [count, rows, cols] {
+            out.extend(v.to_be_bytes());
+        }
+        out.extend(pixels);
+        out
+    }
+
+    pub fn idx_labels(labels: &[u8]) -> Vec<u8> {
+        let mut out = IDX_LABELS_MAGIC.to_be_bytes().to_vec();
+        out.extend((labels.len() as u32).to_be_bytes());
+        out.extend(labels);
+        out
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn parses_raw_and_gzip_idx() {
+        let pixels: Vec<u8> = (0..2 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
+        let raw = idx_images(2, 28, 28, &pixels);
+        assert_eq!(parse_idx_images("a", &raw).unwrap(), pixels);
+        assert_eq!(parse_idx_images("a", &gzip(&raw)).unwrap(), pixels);
+        let labels = idx_labels(&[3, 9]);
+        assert_eq!(parse_idx_labels("l", &gzip(&labels)).unwrap(), vec![3, 9]);
+        let set = Dataset::from_idx("a", &raw, "l", &labels).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.image(1)[0], pixels[IMAGE_PIXELS]);
+    }
+
+    #[test]
+    fn truncated_file_is_an_error() {
+        let raw = idx_images(3, 28, 28, &vec![0; 2 * IMAGE_PIXELS]);
+        let err = parse_idx_images("imgs", &raw).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::Truncated {
+                file: "imgs".into(),
+                expected: 16 + 3 * IMAGE_PIXELS,
+                found: 16 + 2 * IMAGE_PIXELS
+            }
+        );
+        assert!(err.to_string().contains("truncated"));
+        // A header cut short is also "truncated", not a panic.
+        assert!(matches!(
+            parse_idx_labels("l", &[0, 0, 8]),
+            Err(DataError::Truncated { .. })
+        ));
+        // A gzip stream cut short fails to decompress.
+        let gz = gzip(&raw);
+        assert!(matches!(
+            parse_idx_images("imgs.gz", &gz[..gz.len() / 2]),
+            Err(DataError::Decompress { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_magic_is_an_error() {
+        let labels = idx_labels(&[1, 2]);
+        let err = parse_idx_images("x", &labels).unwrap_err();
+        assert!(matches!(err, DataError::BadMagic { found: 0x801, .. }));
+        assert!(err.to_string().contains("not an IDX images file"));
+        let err = parse_idx_labels("y", b"GIF89a-not-idx").unwrap_err();
+        assert!(matches!(err, DataError::BadMagic { .. }));
+    }
+
+    #[test]
+    fn wrong_dimensions_are_an_error() {
+        let raw = idx_images(1, 32, 32, &vec![0; 32 * 32]);
+        assert!(matches!(
+            parse_idx_images("x", &raw),
+            Err(DataError::BadDimensions { rows: 32, cols: 32, .. })
+        ));
+    }
+
+    #[test]
+    fn label_out_of_range_is_an_error() {
+        let err = parse_idx_labels("labels", &idx_labels(&[0, 9, 10, 1])).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::LabelOutOfRange {
+                file: "labels".into(),
+                index: 2,
+                label: 10
+            }
+        );
+    }
+
+    #[test]
+    fn count_mismatch_is_an_error() {
+        let raw = idx_images(2, 28, 28, &vec![0; 2 * IMAGE_PIXELS]);
+        let err = Dataset::from_idx("imgs", &raw, "lbls", &idx_labels(&[1, 2, 3])).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::CountMismatch {
+                images_file: "imgs".into(),
+                images: 2,
+                labels_file: "lbls".into(),
+                labels: 3
+            }
+        );
+        assert_eq!(err.to_string(), "imgs has 2 images but lbls has 3 labels");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let err = load_idx_dir(Path::new("/nonexistent-dir")).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn splits_follow_the_fit_mode() {
+        let n = 60;
+        let set = Dataset::new(vec![0; n * IMAGE_PIXELS], (0..n).map(|i| (i % 10) as u8).collect())
+            .unwrap();
+        let test = set.slice(0..5);
+        let s = Splits::new(set.clone(), test.clone(), Fit::Train);
+        assert_eq!((s.train.len(), s.val.as_ref().map(Dataset::len)), (50, Some(10)));
+        assert_eq!(s.val.unwrap().labels()[0], 0); // image 50 has label 0
+        let s = Splits::new(set, test, Fit::TrainVal);
+        assert_eq!((s.train.len(), s.val.is_none()), (60, true));
+    }
+
+    #[test]
+    fn epoch_order_is_a_seeded_permutation() {
+        let a = epoch_order(1000, 7, 0);
+        let mut sorted = a.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..1000).collect::<Vec<_>>());
+        assert_eq!(a, epoch_order(1000, 7, 0));
+        assert_ne!(a, epoch_order(1000, 7, 1));
+        assert_ne!(a, epoch_order(1000, 8, 0));
+    }
+
+    #[test]
+    fn batch_scales_pixels_to_unit_range() {
+        let mut pixels = vec![0u8; 2 * IMAGE_PIXELS];
+        pixels[IMAGE_PIXELS] = 255;
+        let set = Dataset::new(pixels, vec![4, 7]).unwrap();
+        let device = Device::flex();
+        let (x, y) = set.batch(&[1, 0], &device);
+        assert_eq!(x.dims(), [2, 1, 28, 28]);
+        let xs = x.into_data().try_into_vec_as::<f32>().unwrap();
+        assert_eq!(xs[0], 1.0);
+        assert_eq!(xs[1], 0.0);
+        let ys = y.into_data().try_into_vec_as::<i64>().unwrap();
+        assert_eq!(ys, vec![7, 4]);
+    }
+}

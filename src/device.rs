@@ -1,0 +1,94 @@
+//! Choosing the compute device: the `flex` CPU backend or a GPU through wgpu (WebGPU in
+//! browsers), with the reason for the choice kept for the user.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The GPU when an adapter exists, else the CPU.
+    Auto,
+    /// The pure-Rust `flex` CPU backend.
+    Cpu,
+    /// wgpu: Vulkan / Metal / DX12 natively, WebGPU in a browser.
+    Gpu,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "cpu" | "flex" => Ok(Self::Cpu),
+            "gpu" | "wgpu" | "webgpu" => Ok(Self::Gpu),
+            other => Err(format!("unknown backend '{other}' (expected auto, cpu or gpu)")),
+        }
+    }
+}
+
+/// The device in use and why.
+#[derive(Clone, Debug)]
+pub struct SelectedDevice {
+    /// The device to create models and tensors on.
+    pub device: Device,
+    /// `cpu` or `gpu`.
+    pub backend: &'static str,
+    /// A sentence for the user, e.g. why the CPU is used.
+    pub reason: String,
+}
+
+fn cpu(reason: String) -> SelectedDevice {
+    SelectedDevice {
+        device: Device::flex(),
+        backend: "cpu",
+        reason,
+    }
+}
+
+/// Initialises the device asked for. `Gpu` fails when no adapter exists; `Auto` falls back to the
+/// CPU and says why.
+pub async fn select_device(choice: BackendChoice) -> crate::Result<SelectedDevice> {
+    if choice == BackendChoice::Cpu {
+        return Ok(cpu("CPU backend (flex) chosen".into()));
+    }
+    match init_gpu().await {
+        Ok(device) => Ok(SelectedDevice {
+            device,
+            backend: "gpu",
+            reason: "GPU via wgpu".into(),
+        }),
+        Err(why) if choice == BackendChoice::Auto => {
+            Ok(cpu(format!("no usable GPU ({why}); using the CPU backend (flex)")))
+        }
+        Err(why) => Err(crate::Error::Device(format!("no usable GPU: {why}"))),
+    }
+}
+
+/// The wgpu runtime can be initialised once per process; later requests reuse its device.
+static GPU_DEVICE: std::sync::Mutex<Option<Device>> = std::sync::Mutex::new(None);
+
+async fn init_gpu() -> Result<Device, String> {
+    if let Some(device) = GPU_DEVICE.lock().map_err(|e| e.to_string())?.clone() {
+        return Ok(device);
+    }
+    let device = init_gpu_runtime().await?;
+    *GPU_DEVICE.lock().map_err(|e| e.to_string())? = Some(device.clone());
+    Ok(device)
+}
+
+async fn init_gpu_runtime() -> Result<Device, String> {
+    #[cfg(target_family = "wasm")]
+    {
+        Device::wgpu_options()
+            .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
+            .init_async()
+            .await
+            .map_err(|e| format!("{e}"))
+    }
+    #[cfg(not(target_family = "wasm"))]
+    {
+        Device::wgpu_options().init().map_err(|e| format!("{e}"))
+    }
+}

@@ -1,0 +1,657 @@
+//! The training loop, owned by the project (burn-train's `Learner` does not build for wasm).
+//!
+//! Work is cut into chunks of a few batches: [`Trainer::step`] runs one chunk and returns, so
+//! the caller (the CLI, a Web Worker) can report progress, pause, resume or cancel between chunks
+//! while the optimizer state stays in the trainer. Loss and correct counts are accumulated on the
+//! device and read back once per chunk through the async API, which is the only one that works on
+//! WebGPU in a browser.
+
+use std::sync::Arc;
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, Optimizer};
+use burn::tensor::{Device, Int, Tensor, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::now_seconds;
+use crate::data::{Dataset, Fit, epoch_order};
+use crate::model::{LeNet, LeNetConfig};
+use crate::{Error, Result};
+
+/// Everything that defines a training run.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainingConfig {
+    /// The architecture.
+    pub model: LeNetConfig,
+    /// Adam's learning rate.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// L2 penalty added to the gradient before Adam's update (PyTorch's Adam `weight_decay`).
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Images per optimizer step.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Passes over the training images.
+    #[config(default = 15)]
+    pub epochs: usize,
+    /// Seed for weight initialisation, shuffling and dropout.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Which images the model is fitted on.
+    #[config(default = "Fit::Train")]
+    pub fit: Fit,
+}
+
+impl TrainingConfig {
+    /// Checks every field, so a bad value fails before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let bad = |m: String| Err(Error::Config(m));
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad(format!("learning rate must be in (0, 1], got {}", self.learning_rate));
+        }
+        if !(0.0..=1.0).contains(&self.weight_decay) {
+            return bad(format!("weight decay must be in [0, 1], got {}", self.weight_decay));
+        }
+        if !(1..=4096).contains(&self.batch_size) {
+            return bad(format!("batch size must be 1..=4096, got {}", self.batch_size));
+        }
+        if !(1..=1000).contains(&self.epochs) {
+            return bad(format!("epochs must be 1..=1000, got {}", self.epochs));
+        }
+        Ok(())
+    }
+
+    /// The Adam optimizer this config asks for. Epsilon 1e-8 as in PyTorch and Keras.
+    fn optimizer(&self) -> ModuleOptimizer {
+        let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
+        AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(decay)
+            .init()
+    }
+}
+
+/// The metrics of one finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training cross-entropy over the epoch (dropout active).
+    pub train_loss: f64,
+    /// Training top-1 accuracy over the epoch, in [0, 1].
+    pub train_accuracy: f64,
+    /// Validation cross-entropy (`None` when fitting on train+val).
+    pub val_loss: Option<f64>,
+    /// Validation top-1 accuracy in [0, 1].
+    pub val_accuracy: Option<f64>,
+    /// Seconds spent training and validating this epoch (pauses excluded).
+    pub seconds: f64,
+    /// Training images per second.
+    pub images_per_second: f64,
+}
+
+/// Where a trainer is in its run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Fitting on training batches.
+    Train,
+    /// Evaluating the epoch's model on the validation set.
+    Validate,
+    /// All epochs finished.
+    Done,
+}
+
+/// What one chunk of work achieved, for progress displays.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Progress {
+    /// 1-based epoch in progress (or the last one, when done).
+    pub epoch: usize,
+    /// Epochs in the run.
+    pub epochs: usize,
+    /// Current phase.
+    pub phase: Phase,
+    /// Batches finished in this phase of this epoch.
+    pub batch: usize,
+    /// Batches in this phase of this epoch.
+    pub batches: usize,
+    /// Mean training loss so far this epoch.
+    pub train_loss: f64,
+    /// Training accuracy so far this epoch.
+    pub train_accuracy: f64,
+    /// Training images per second over this epoch so far.
+    pub images_per_second: f64,
+    /// Estimated seconds until the run ends.
+    pub eta_seconds: f64,
+    /// Fraction of the whole run done, in [0, 1].
+    pub fraction_done: f64,
+    /// Set when this chunk finished an epoch.
+    pub finished_epoch: Option<EpochRecord>,
+}
+
+/// Runs a model over a data set in chunks and collects predictions and the mean loss.
+pub struct Evaluator {
+    model: LeNet,
+    device: Device,
+    data: Arc<Dataset>,
+    batch_size: usize,
+    cursor: usize,
+    loss_sum: f64,
+    predictions: Vec<u8>,
+    probabilities: Vec<f32>,
+    keep_probabilities: bool,
+}
+
+/// Predictions of a model on a labelled data set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Predicted class per image.
+    pub predictions: Vec<u8>,
+    /// True class per image.
+    pub labels: Vec<u8>,
+    /// Softmax probabilities, ten per image, when asked for.
+    pub probabilities: Vec<f32>,
+}
+
+impl Evaluation {
+    /// Top-1 accuracy in [0, 1].
+    pub fn accuracy(&self) -> f64 {
+        let correct = self.predictions.iter().zip(&self.labels).filter(|(p, l)| p == l).count();
+        correct as f64 / self.labels.len().max(1) as f64
+    }
+}
+
+impl Evaluator {
+    /// Prepares an evaluation of `model` (switched to inference mode) on `data`.
+    pub fn new(model: &LeNet, data: Arc<Dataset>, batch_size: usize) -> Self {
+        let model = model.valid();
+        let device = model
+            .devices()
+            .into_iter()
+            .next()
+            .unwrap_or_else(Device::flex)
+            .without_autodiff();
+        Self {
+            model,
+            device,
+            data,
+            batch_size: batch_size.max(1),
+            cursor: 0,
+            loss_sum: 0.0,
+            predictions: Vec::new(),
+            probabilities: Vec::new(),
+            keep_probabilities: false,
+        }
+    }
+
+    /// Also keep the ten class probabilities of every image.
+    pub fn with_probabilities(mut self) -> Self {
+        self.keep_probabilities = true;
+        self
+    }
+
+    /// Batches in the whole evaluation.
+    pub fn batches(&self) -> usize {
+        self.data.len().div_ceil(self.batch_size)
+    }
+
+    /// Batches done so far.
+    pub fn batches_done(&self) -> usize {
+        self.cursor.div_ceil(self.batch_size)
+    }
+
+    /// True when every image has been evaluated.
+    pub fn is_done(&self) -> bool {
+        self.cursor >= self.data.len()
+    }
+
+    /// Evaluates up to `max_batches` batches, reading results back once.
+    pub async fn step(&mut self, max_batches: usize) -> Result<bool> {
+        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut predictions: Vec<Tensor<2, Int>> = Vec::new();
+        let mut probabilities: Vec<Tensor<2>> = Vec::new();
+        for _ in 0..max_batches.max(1) {
+            if self.is_done() {
+                break;
+            }
+            let end = (self.cursor + self.batch_size).min(self.data.len());
+            let indices: Vec<usize> = (self.cursor..end).collect();
+            self.cursor = end;
+            let (images, targets) = self.data.batch(&indices, &self.device);
+            let logits = self.model.forward(images);
+            let loss = loss_fn.forward(logits.clone(), targets) * indices.len() as f32;
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + loss,
+                None => loss,
+            });
+            if self.keep_probabilities {
+                probabilities.push(burn::tensor::activation::softmax(logits.clone(), 1));
+            }
+            predictions.push(logits.argmax(1));
+        }
+        let Some(loss_sum) = loss_sum else {
+            return Ok(true);
+        };
+        let mut tx = Transaction::default()
+            .register(loss_sum)
+            .register(Tensor::cat(predictions, 0));
+        if self.keep_probabilities {
+            tx = tx.register(Tensor::cat(probabilities, 0));
+        }
+        let data = tx.execute_async().await?;
+        self.loss_sum += read_f64s(&data[0])?[0];
+        self.predictions
+            .extend(read_i64s(&data[1])?.into_iter().map(|p| p as u8));
+        if self.keep_probabilities {
+            self.probabilities.extend(read_f64s(&data[2])?.into_iter().map(|p| p as f32));
+        }
+        Ok(self.is_done())
+    }
+
+    /// Runs the evaluation to the end.
+    pub async fn run(mut self) -> Result<Evaluation> {
+        while !self.step(64).await? {}
+        Ok(self.finish())
+    }
+
+    /// The result; call when [`is_done`](Self::is_done).
+    pub fn finish(self) -> Evaluation {
+        let n = self.data.len().max(1) as f64;
+        Evaluation {
+            loss: self.loss_sum / n,
+            predictions: self.predictions,
+            labels: self.data.labels().to_vec(),
+            probabilities: self.probabilities,
+        }
+    }
+}
+
+fn read_f64s(data: &burn::tensor::TensorData) -> Result<Vec<f64>> {
+    data.try_to_vec_as::<f64>()
+        .map_err(|e| Error::Device(format!("reading back a float tensor: {e:?}")))
+}
+
+fn read_i64s(data: &burn::tensor::TensorData) -> Result<Vec<i64>> {
+    data.try_to_vec_as::<i64>()
+        .map_err(|e| Error::Device(format!("reading back an int tensor: {e:?}")))
+}
+
+/// Running sums of the training part of the current epoch.
+#[derive(Default)]
+struct EpochTotals {
+    loss_sum: f64,
+    correct: u64,
+    seen: usize,
+    train_seconds: f64,
+    val_seconds: f64,
+}
+
+/// A training run in progress: model, optimizer state, position in the data and history.
+pub struct Trainer {
+    config: TrainingConfig,
+    device: Device,
+    model: Option<LeNet>,
+    optimizer: ModuleOptimizer,
+    train: Arc<Dataset>,
+    val: Option<Arc<Dataset>>,
+    epoch: usize,
+    order: Vec<usize>,
+    cursor: usize,
+    totals: EpochTotals,
+    validation: Option<Evaluator>,
+    history: Vec<EpochRecord>,
+    best: Option<(usize, LeNet)>,
+}
+
+impl Trainer {
+    /// Starts a run on `device` (an autodiff device is made from it), seeding it with the
+    /// config's seed first so that weights, shuffles and dropout are reproducible.
+    pub fn new(
+        config: TrainingConfig,
+        device: &Device,
+        train: Arc<Dataset>,
+        val: Option<Arc<Dataset>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        if train.is_empty() {
+            return Err(Error::Config("the training set is empty".into()));
+        }
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        let model = config.model.init(&device);
+        Ok(Self::with_model(config, device, model, train, val))
+    }
+
+    /// Continues training `model` (for example loaded weights) under `config`.
+    pub fn with_model(
+        config: TrainingConfig,
+        device: Device,
+        model: LeNet,
+        train: Arc<Dataset>,
+        val: Option<Arc<Dataset>>,
+    ) -> Self {
+        let device = device.autodiff();
+        let model = model.to_device(&device).train();
+        let order = epoch_order(train.len(), config.seed, 0);
+        Self {
+            optimizer: config.optimizer(),
+            config,
+            device,
+            model: Some(model),
+            train,
+            val,
+            epoch: 0,
+            order,
+            cursor: 0,
+            totals: EpochTotals::default(),
+            validation: None,
+            history: Vec::new(),
+            best: None,
+        }
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainingConfig {
+        &self.config
+    }
+
+    /// Finished epochs.
+    pub fn history(&self) -> &[EpochRecord] {
+        &self.history
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        if self.epoch >= self.config.epochs {
+            Phase::Done
+        } else if self.validation.is_some() {
+            Phase::Validate
+        } else {
+            Phase::Train
+        }
+    }
+
+    /// True when all epochs are finished.
+    pub fn is_done(&self) -> bool {
+        self.phase() == Phase::Done
+    }
+
+    /// Training batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size)
+    }
+
+    /// The 1-based epoch and the weights with the highest validation accuracy so far (the last
+    /// epoch's when there is no validation set), in inference mode.
+    pub fn best(&self) -> Option<(usize, LeNet)> {
+        self.best.as_ref().map(|(e, m)| (*e, m.clone()))
+    }
+
+    /// The current weights, in inference mode.
+    pub fn current_model(&self) -> Option<LeNet> {
+        self.model.as_ref().map(|m| m.valid())
+    }
+
+    /// Runs up to `max_batches` batches of the current phase, then returns progress.
+    pub async fn step(&mut self, max_batches: usize) -> Result<Progress> {
+        let started = now_seconds();
+        let mut finished = None;
+        match self.phase() {
+            Phase::Done => {}
+            Phase::Train => {
+                self.train_batches(max_batches.max(1)).await?;
+                self.totals.train_seconds += now_seconds() - started;
+                if self.cursor >= self.order.len() {
+                    match &self.val {
+                        Some(val) => {
+                            let model = self.model.as_ref().ok_or_else(lost_model)?;
+                            self.validation =
+                                Some(Evaluator::new(model, val.clone(), self.config.batch_size.max(256)));
+                        }
+                        None => finished = Some(self.finish_epoch(None)),
+                    }
+                }
+            }
+            Phase::Validate => {
+                let validation = self.validation.as_mut().ok_or_else(lost_model)?;
+                // Inference is cheaper than a training step: take bigger bites.
+                let done = validation.step(max_batches.max(1)).await?;
+                self.totals.val_seconds += now_seconds() - started;
+                if done {
+                    let evaluation = self.validation.take().ok_or_else(lost_model)?.finish();
+                    finished = Some(self.finish_epoch(Some(evaluation)));
+                }
+            }
+        }
+        Ok(self.progress(finished))
+    }
+
+    async fn train_batches(&mut self, max_batches: usize) -> Result<()> {
+        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        let mut model = self.model.take().ok_or_else(lost_model)?;
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut correct: Option<Tensor<1, Int>> = None;
+        let mut seen = 0;
+        for _ in 0..max_batches {
+            if self.cursor >= self.order.len() {
+                break;
+            }
+            let end = (self.cursor + self.config.batch_size).min(self.order.len());
+            let indices = &self.order[self.cursor..end];
+            let (images, targets) = self.train.batch(indices, &self.device);
+            self.cursor = end;
+            seen += indices.len();
+
+            let logits = model.forward(images);
+            let loss = loss_fn.forward(logits.clone(), targets.clone());
+            let hits = logits
+                .detach()
+                .argmax(1)
+                .flatten::<1>(0, 1)
+                .equal(targets)
+                .int()
+                .sum();
+            let weighted = loss.clone().detach() * indices.len() as f32;
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + weighted,
+                None => weighted,
+            });
+            correct = Some(match correct {
+                Some(sum) => sum + hits,
+                None => hits,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = self.optimizer.step(self.config.learning_rate, model, grads);
+        }
+        self.model = Some(model);
+        if let (Some(loss_sum), Some(correct)) = (loss_sum, correct) {
+            let data = Transaction::default()
+                .register(loss_sum)
+                .register(correct)
+                .execute_async()
+                .await?;
+            self.totals.loss_sum += read_f64s(&data[0])?[0];
+            self.totals.correct += read_i64s(&data[1])?[0] as u64;
+            self.totals.seen += seen;
+        }
+        Ok(())
+    }
+
+    fn finish_epoch(&mut self, validation: Option<Evaluation>) -> EpochRecord {
+        let totals = std::mem::take(&mut self.totals);
+        let seen = totals.seen.max(1) as f64;
+        let record = EpochRecord {
+            epoch: self.epoch + 1,
+            train_loss: totals.loss_sum / seen,
+            train_accuracy: totals.correct as f64 / seen,
+            val_loss: validation.as_ref().map(|v| v.loss),
+            val_accuracy: validation.as_ref().map(Evaluation::accuracy),
+            seconds: totals.train_seconds + totals.val_seconds,
+            images_per_second: totals.seen as f64 / totals.train_seconds.max(1e-9),
+        };
+        let best_so_far = self
+            .history
+            .iter()
+            .filter_map(|r| r.val_accuracy)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let improves = match record.val_accuracy {
+            Some(acc) => acc > best_so_far,
+            None => true, // no validation: keep the latest weights
+        };
+        if improves && let Some(model) = &self.model {
+            self.best = Some((record.epoch, model.valid()));
+        }
+        self.history.push(record.clone());
+        self.epoch += 1;
+        self.cursor = 0;
+        self.order = epoch_order(self.train.len(), self.config.seed, self.epoch);
+        record
+    }
+
+    fn progress(&self, finished_epoch: Option<EpochRecord>) -> Progress {
+        let batches_per_epoch = self.batches_per_epoch();
+        let (batch, batches) = match (&self.validation, self.phase()) {
+            (Some(v), _) => (v.batches_done(), v.batches()),
+            (None, Phase::Done) => (batches_per_epoch, batches_per_epoch),
+            (None, _) => (self.cursor.div_ceil(self.config.batch_size), batches_per_epoch),
+        };
+        let seen = self.totals.seen.max(1) as f64;
+        let images_per_second = if self.totals.train_seconds > 0.0 {
+            self.totals.seen as f64 / self.totals.train_seconds
+        } else {
+            self.history.last().map_or(0.0, |r| r.images_per_second)
+        };
+        // Epoch progress counts validation as a fixed share of the epoch's time when it exists.
+        let val_share = if self.val.is_some() { 0.1 } else { 0.0 };
+        let within_epoch = match self.phase() {
+            Phase::Done => 0.0,
+            Phase::Train => (1.0 - val_share) * self.cursor as f64 / self.order.len().max(1) as f64,
+            Phase::Validate => {
+                (1.0 - val_share) + val_share * batch as f64 / batches.max(1) as f64
+            }
+        };
+        let fraction_done =
+            ((self.epoch as f64 + within_epoch) / self.config.epochs as f64).min(1.0);
+        let elapsed: f64 = self.history.iter().map(|r| r.seconds).sum::<f64>()
+            + self.totals.train_seconds
+            + self.totals.val_seconds;
+        let eta_seconds = if fraction_done > 0.0 {
+            elapsed * (1.0 - fraction_done) / fraction_done
+        } else {
+            f64::NAN
+        };
+        Progress {
+            epoch: (self.epoch + 1).min(self.config.epochs),
+            epochs: self.config.epochs,
+            phase: self.phase(),
+            batch,
+            batches,
+            train_loss: self.totals.loss_sum / seen,
+            train_accuracy: self.totals.correct as f64 / seen,
+            images_per_second,
+            eta_seconds,
+            fraction_done,
+            finished_epoch,
+        }
+    }
+}
+
+fn lost_model() -> Error {
+    Error::Device("the model was lost after an earlier failure; start the run again".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::IMAGE_PIXELS;
+
+    /// A toy problem a LeNet learns in a few steps: the class is written into the image as a
+    /// bright horizontal band at row 2 * class.
+    pub(crate) fn toy_dataset(n: usize) -> Dataset {
+        let mut images = vec![0u8; n * IMAGE_PIXELS];
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let class = (i * 7 + i / 10) % 10;
+            labels.push(class as u8);
+            let row = 3 + 2 * class;
+            for col in 4..24 {
+                images[i * IMAGE_PIXELS + row * 28 + col] = 255;
+            }
+        }
+        Dataset::new(images, labels).unwrap()
+    }
+
+    fn quick_config() -> TrainingConfig {
+        TrainingConfig::new(LeNetConfig::new())
+            .with_epochs(2)
+            .with_batch_size(32)
+            .with_learning_rate(3e-3)
+            .with_seed(7)
+    }
+
+    fn run(config: TrainingConfig) -> Vec<EpochRecord> {
+        let data = Arc::new(toy_dataset(320));
+        let mut trainer =
+            Trainer::new(config, &Device::flex(), data.clone(), Some(data)).unwrap();
+        while !trainer.is_done() {
+            pollster::block_on(trainer.step(3)).unwrap();
+        }
+        trainer.history().to_vec()
+    }
+
+    #[test]
+    fn training_learns_the_toy_task_and_keeps_history() {
+        let history = run(quick_config());
+        assert_eq!(history.len(), 2);
+        assert!(history[1].train_loss < history[0].train_loss, "{history:?}");
+        assert!(history[1].val_accuracy.unwrap() > 0.5, "{history:?}");
+        assert!(history.iter().all(|r| r.images_per_second > 0.0));
+    }
+
+    #[test]
+    fn same_seed_gives_identical_histories() {
+        let strip = |h: Vec<EpochRecord>| {
+            h.into_iter()
+                .map(|r| (r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy))
+                .collect::<Vec<_>>()
+        };
+        let a = strip(run(quick_config().with_model(LeNetConfig::new().with_dropout(0.3))));
+        let b = strip(run(quick_config().with_model(LeNetConfig::new().with_dropout(0.3))));
+        assert_eq!(a, b);
+        let c = strip(run(quick_config().with_seed(8)));
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn evaluator_reports_loss_and_predictions() {
+        let data = Arc::new(toy_dataset(50));
+        let device = Device::flex();
+        let model = LeNetConfig::new().init(&device);
+        let eval = pollster::block_on(
+            Evaluator::new(&model, data.clone(), 16).with_probabilities().run(),
+        )
+        .unwrap();
+        assert_eq!(eval.predictions.len(), 50);
+        assert_eq!(eval.probabilities.len(), 500);
+        let row_sum: f32 = eval.probabilities[..10].iter().sum();
+        assert!((row_sum - 1.0).abs() < 1e-4);
+        assert!(eval.loss > 0.0 && eval.loss.is_finite());
+    }
+
+    #[test]
+    fn bad_configs_fail_before_training() {
+        let data = Arc::new(toy_dataset(10));
+        let err = Trainer::new(quick_config().with_batch_size(0), &Device::flex(), data, None)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("batch size"), "{err}");
+    }
+}
