@@ -221,7 +221,7 @@ impl ModuleMapper for Loader<'_> {
     }
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let path = self.path.join(".");
-        let shape = param.lazy_shape().dims.to_vec();
+        let shape = param.lazy_shape().dims::<D>().to_vec();
         match self.tensors.get(&path) {
             Some((entry, values)) if entry.shape == shape => {
                 self.used += 1;

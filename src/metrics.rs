@@ -236,14 +236,14 @@ mod tests {
         let r = ClassificationReport::new(&[0, 1, 1, 9], &[0, 1, 0, 9]);
         let text = r.to_text(2);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "                precision    recall  f1-score   support");
-        assert_eq!(lines[2], "   T-shirt/top       0.50      1.00      0.67         1");
-        assert_eq!(lines[3], "       Trouser       1.00      0.50      0.67         2");
+        assert_eq!(lines[0], "              precision    recall  f1-score   support");
+        assert_eq!(lines[2], " T-shirt/top       0.50      1.00      0.67         1");
+        assert_eq!(lines[3], "     Trouser       1.00      0.50      0.67         2");
         assert!(lines[4].ends_with("0  (no support)"), "{}", lines[4]);
-        assert_eq!(lines[13], "");
-        assert_eq!(lines[14], "      accuracy                           0.75         4");
-        assert!(lines[15].starts_with("     macro avg"));
-        assert!(lines[16].starts_with("  weighted avg"));
+        assert_eq!(lines[12], "");
+        assert_eq!(lines[13], "    accuracy                           0.75         4");
+        assert!(lines[14].starts_with("   macro avg"));
+        assert!(lines[15].starts_with("weighted avg"));
     }
 
     #[test]

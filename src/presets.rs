@@ -48,8 +48,14 @@ impl Variant {
     /// The full training configuration of this variant (15 epochs, batch 64, seed 42).
     pub fn config(self) -> TrainingConfig {
         let base = TrainingConfig::new(LeNetConfig::new());
-        let v1 = base.clone().with_model(LeNetConfig::new().with_conv1_kernels(16).with_conv2_kernels(26));
-        let v2 = v1.clone().with_model(v1.model.clone().with_dropout(0.3));
+        let v1 = TrainingConfig {
+            model: LeNetConfig::new().with_conv1_kernels(16).with_conv2_kernels(26),
+            ..base.clone()
+        };
+        let v2 = TrainingConfig {
+            model: v1.model.clone().with_dropout(0.3),
+            ..v1.clone()
+        };
         let v3 = v2.clone().with_weight_decay(1e-4);
         let v4 = v3.clone().with_learning_rate(5e-4);
         match self {

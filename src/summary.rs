@@ -168,7 +168,7 @@ mod tests {
         let names: Vec<&str> = s.rows.iter().map(|r| r.layer.as_str()).collect();
         assert!(names.contains(&"Dropout-10"), "{names:?}");
         assert_eq!(names.last(), Some(&"Linear-14"));
-        assert_eq!(s.rows[7].output_shape, vec![-1, 650]);
+        assert_eq!(s.rows[6].output_shape, vec![-1, 650]);
         assert_eq!(s.total_params, 99_976);
     }
 
