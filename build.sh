@@ -43,7 +43,9 @@ setup_wasm() {
   have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
   if [ "$have" != "$want" ]; then
     log "installing wasm-bindgen-cli $want (cargo install)"
-    cargo install wasm-bindgen-cli --version "$want" --locked --force
+    # --locked can name a yanked dependency; fall back to the newest compatible ones.
+    cargo install wasm-bindgen-cli --version "$want" --locked --force \
+      || cargo install wasm-bindgen-cli --version "$want" --force
   fi
 }
 
@@ -88,7 +90,7 @@ test_browser() {
   setup_browser
   log "browser tests in headless Chromium (release)"
   WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900} \
-    wasm-pack test --headless --chrome --release --mode no-install -- --no-default-features --test browser
+    wasm-pack test --headless --chrome --release --mode no-install . --no-default-features --test browser
 }
 
 cli() {

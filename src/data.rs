@@ -316,7 +316,7 @@ impl Dataset {
         let mut pixels = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
         let mut targets = Vec::with_capacity(indices.len());
         for &i in indices {
-            pixels.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
+            pixels.extend(self.image(i).iter().map(|&p| normalize_pixel(p)));
             targets.push(self.labels[i] as i64);
         }
         let n = indices.len();
@@ -327,6 +327,16 @@ impl Dataset {
         let targets = Tensor::from_data(TensorData::new(targets, [n]), device);
         (images, targets)
     }
+}
+
+/// Mean and standard deviation of Fashion-MNIST's training pixels on a [0, 1] scale.
+pub const PIXEL_MEAN: f32 = 0.2860;
+/// See [`PIXEL_MEAN`].
+pub const PIXEL_STD: f32 = 0.3530;
+
+/// The model's input value for a `u8` pixel: scaled to [0, 1], then standardised.
+pub fn normalize_pixel(p: u8) -> f32 {
+    (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD
 }
 
 /// Which images the model is fitted on.

@@ -311,11 +311,8 @@ fn train(
         ));
         if let Some(record) = &p.finished_epoch {
             let line = epoch_line(record);
-            if json {
-                bar.suspend(|| eprintln!("{line}"));
-            } else {
-                bar.println(line);
-            }
+            // Epoch lines go to stdout (stderr under --json), above the progress bar.
+            bar.suspend(|| if json { eprintln!("{line}") } else { println!("{line}") });
         }
     }
     bar.finish_and_clear();
