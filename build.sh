@@ -93,6 +93,37 @@ test_browser() {
     wasm-pack test --headless --chrome --release --mode no-install . --no-default-features --test browser
 }
 
+vendor_js() {
+  # uPlot for the charts, pinned, from the npm registry; copied into www/vendor (git-ignored).
+  if [ ! -f www/vendor/uPlot.esm.js ]; then
+    command -v npm >/dev/null || die "npm is missing: apt-get install npm"
+    log "vendoring uPlot from npm"
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent uplot@1.6.32 >/dev/null && tar xzf uplot-1.6.32.tgz)
+    mkdir -p www/vendor
+    cp "$tmp/package/dist/uPlot.esm.js" "$tmp/package/dist/uPlot.min.css" www/vendor/
+    rm -rf "$tmp"
+  fi
+}
+
+web_data() {
+  data_dir "${1:-}"
+  if [ ! -f www/data/manifest.json ]; then
+    log "writing data shards into www/data"
+    "$CARGO_TARGET_DIR/release/fashion-trainer" shards --data "$FASHION_MNIST_DIR" --out www/data
+  fi
+}
+
+serve() {
+  build_native
+  build_wasm
+  vendor_js
+  web_data "${1:-}"
+  log "serving www/ on http://127.0.0.1:8080 (Ctrl-C to stop)"
+  cd www && exec python3 -m http.server 8080 --bind 127.0.0.1
+}
+
 cli() {
   build_native >&2
   "$CARGO_TARGET_DIR/release/fashion-trainer" "$@"
@@ -120,7 +151,7 @@ case "$cmd" in
   test-native) test_native ;;
   test-browser) test_browser ;;
   bench) bench ;;
-  serve) die "serve arrives with the web page (see README)" ;;
+  serve) serve "${1:-}" ;;
   help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac

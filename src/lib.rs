@@ -10,7 +10,10 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod presets;
+pub mod shards;
 pub mod summary;
 pub mod training;
 
 pub use error::{Error, Result};
+#[cfg(target_family = "wasm")]
+pub mod web;

@@ -73,6 +73,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert the IDX files into checksummed shards and a manifest for the web page.
+    Shards {
+        /// Directory with the four Fashion-MNIST IDX files.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Output directory (www/data).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Evaluate saved weights: classification report and confusion matrix.
     Evaluate {
         /// A directory written by `train` (or a weights file).
@@ -148,6 +157,17 @@ fn run(command: Command) -> Result<()> {
             config.validate()?;
             let splits = load_splits(data.as_deref(), fit, limit_train, limit_eval)?;
             train(variant, config, splits, backend, &out, json)
+        }
+        Command::Shards { data, out } => {
+            let (train, test) = data::load_idx_dir(&data_dir(data.as_deref())?)?;
+            let (manifest, files) = fashion_trainer::shards::make_shards(&train, &test);
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+            for (name, bytes) in &files {
+                write(&out.join(name), bytes)?;
+            }
+            write(&out.join("manifest.json"), to_json(&manifest)?)?;
+            println!("wrote {} shards and manifest.json to {}", files.len(), out.display());
+            Ok(())
         }
         Command::Evaluate {
             model,

@@ -1,0 +1,289 @@
+//! The JavaScript API (the only wasm-bindgen file): a thin facade over the core. Every fallible
+//! call returns `Result<_, JsError>`, so JS sees an exception with a readable message; panics are
+//! logged through `console_error_panic_hook`.
+
+use std::sync::Arc;
+
+use wasm_bindgen::prelude::*;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::{CLASS_NAMES, Dataset, IMAGE_PIXELS, Splits};
+use crate::device::{BackendChoice, select_device};
+use crate::metrics::ClassificationReport;
+use crate::model::LeNet;
+use crate::presets::Variant;
+use crate::shards::{ShardSplit, decode_shard};
+use crate::summary::ModelSummary;
+use crate::training::{Evaluator, Trainer, TrainingConfig};
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn js_err(err: impl std::fmt::Display) -> JsError {
+    JsError::new(&err.to_string())
+}
+
+fn parse_config(config_json: &str) -> Result<TrainingConfig, JsError> {
+    let config: TrainingConfig =
+        serde_json::from_str(config_json).map_err(|e| js_err(format!("invalid configuration: {e}")))?;
+    config.validate().map_err(js_err)?;
+    Ok(config)
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
+
+/// The study's presets as JSON: `[{name, description, config}]`.
+#[wasm_bindgen]
+pub fn presets() -> String {
+    let list: Vec<serde_json::Value> = Variant::ALL
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "name": v.name(),
+                "description": v.description(),
+                "config": v.config(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// The ten class names in label order.
+#[wasm_bindgen(js_name = classNames)]
+pub fn class_names() -> Vec<String> {
+    CLASS_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// The model summary of a training config (JSON) as JSON.
+#[wasm_bindgen(js_name = modelSummary)]
+pub fn model_summary(config_json: &str) -> Result<String, JsError> {
+    let config = parse_config(config_json)?;
+    serde_json::to_string(&ModelSummary::new(&config.model)).map_err(js_err)
+}
+
+/// The model summary of a training config (JSON) as a torchsummary-style table.
+#[wasm_bindgen(js_name = modelSummaryText)]
+pub fn model_summary_text(config_json: &str) -> Result<String, JsError> {
+    Ok(ModelSummary::new(&parse_config(config_json)?.model).to_text())
+}
+
+/// Fashion-MNIST as loaded from shards.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct DataStore {
+    train: Dataset,
+    test: Dataset,
+}
+
+#[wasm_bindgen]
+impl DataStore {
+    /// An empty store.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> DataStore {
+        DataStore::default()
+    }
+
+    /// Verifies a shard against its sha256 and appends its images to their split.
+    #[wasm_bindgen(js_name = addShard)]
+    pub fn add_shard(&mut self, name: &str, bytes: &[u8], sha256_hex: &str) -> Result<(), JsError> {
+        let (split, set) = decode_shard(name, bytes, sha256_hex).map_err(js_err)?;
+        let target = match split {
+            ShardSplit::Train => &mut self.train,
+            ShardSplit::Test => &mut self.test,
+        };
+        *target = std::mem::take(target).concat(&set);
+        Ok(())
+    }
+
+    /// Training images loaded (60,000 when complete).
+    #[wasm_bindgen(js_name = trainCount)]
+    pub fn train_count(&self) -> usize {
+        self.train.len()
+    }
+
+    /// Test images loaded (10,000 when complete).
+    #[wasm_bindgen(js_name = testCount)]
+    pub fn test_count(&self) -> usize {
+        self.test.len()
+    }
+
+    /// The 784 pixels of test image `index`.
+    #[wasm_bindgen(js_name = testImage)]
+    pub fn test_image(&self, index: usize) -> Result<Vec<u8>, JsError> {
+        if index >= self.test.len() {
+            return Err(js_err(format!("test image {index} does not exist")));
+        }
+        Ok(self.test.image(index).to_vec())
+    }
+
+    /// The label of test image `index`.
+    #[wasm_bindgen(js_name = testLabel)]
+    pub fn test_label(&self, index: usize) -> Result<u8, JsError> {
+        self.test
+            .labels()
+            .get(index)
+            .copied()
+            .ok_or_else(|| js_err(format!("test image {index} does not exist")))
+    }
+}
+
+/// A training run in the browser.
+#[wasm_bindgen]
+pub struct WebTrainer {
+    config: TrainingConfig,
+    label: String,
+    backend: String,
+    backend_reason: String,
+    device: burn::tensor::Device,
+    trainer: Trainer,
+    test: Arc<Dataset>,
+    imported: Option<LeNet>,
+}
+
+#[wasm_bindgen]
+impl WebTrainer {
+    /// Starts a run of `config_json` on the data in `store`. `backend` is `auto`, `cpu` or `gpu`;
+    /// limits of 0 mean all images.
+    pub async fn create(
+        config_json: String,
+        label: String,
+        backend: String,
+        store: &DataStore,
+        limit_train: usize,
+        limit_eval: usize,
+    ) -> Result<WebTrainer, JsError> {
+        let config = parse_config(&config_json)?;
+        let choice: BackendChoice = backend.parse().map_err(js_err)?;
+        if store.train.is_empty() || store.test.is_empty() {
+            return Err(js_err("the data set is not loaded yet"));
+        }
+        let selected = select_device(choice).await.map_err(js_err)?;
+        let limit = |n: usize| (n > 0).then_some(n);
+        let splits = Splits::new(store.train.clone(), store.test.clone(), config.fit);
+        let train = Arc::new(splits.train.limited(limit(limit_train)));
+        let val = splits.val.map(|v| Arc::new(v.limited(limit(limit_eval))));
+        let test = Arc::new(splits.test.limited(limit(limit_eval)));
+        let trainer = Trainer::new(config.clone(), &selected.device, train, val).map_err(js_err)?;
+        Ok(WebTrainer {
+            config,
+            label,
+            backend: selected.backend.to_string(),
+            backend_reason: selected.reason,
+            device: selected.device,
+            trainer,
+            test,
+            imported: None,
+        })
+    }
+
+    /// `gpu` or `cpu`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// Why this backend is in use.
+    #[wasm_bindgen(getter, js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.backend_reason.clone()
+    }
+
+    /// The run's configuration as JSON.
+    #[wasm_bindgen(js_name = configJson)]
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.config).unwrap_or_default()
+    }
+
+    /// Runs up to `max_batches` batches and returns the progress object.
+    pub async fn step(&mut self, max_batches: usize) -> Result<JsValue, JsError> {
+        let progress = self.trainer.step(max_batches).await.map_err(js_err)?;
+        to_js(&progress)
+    }
+
+    /// True when every epoch is finished.
+    #[wasm_bindgen(js_name = isDone)]
+    pub fn is_done(&self) -> bool {
+        self.trainer.is_done()
+    }
+
+    /// Finished epochs as JSON.
+    #[wasm_bindgen(js_name = historyJson)]
+    pub fn history_json(&self) -> String {
+        serde_json::to_string(self.trainer.history()).unwrap_or_default()
+    }
+
+    /// The 1-based best epoch, 0 before the first one ends.
+    #[wasm_bindgen(js_name = bestEpoch)]
+    pub fn best_epoch(&self) -> usize {
+        self.trainer.best().map_or(0, |(e, _)| e)
+    }
+
+    fn model(&self) -> Result<LeNet, JsError> {
+        if let Some(model) = &self.imported {
+            return Ok(model.clone());
+        }
+        self.trainer
+            .best()
+            .map(|(_, m)| m)
+            .or_else(|| self.trainer.current_model())
+            .ok_or_else(|| js_err("no trained weights yet"))
+    }
+
+    /// Evaluates the best (or imported) weights on the test set: JSON with the report, its text
+    /// and every prediction.
+    #[wasm_bindgen(js_name = evaluateTest)]
+    pub async fn evaluate_test(&self) -> Result<String, JsError> {
+        let evaluation = Evaluator::new(&self.model()?, self.test.clone(), 256)
+            .run()
+            .await
+            .map_err(js_err)?;
+        let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
+        Ok(serde_json::json!({
+            "accuracy": report.accuracy,
+            "loss": evaluation.loss,
+            "text": report.to_text(4),
+            "report": report,
+            "predictions": evaluation.predictions,
+        })
+        .to_string())
+    }
+
+    /// The best (or imported) weights with their config, as the bytes of a `.ftw` file.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub async fn export_weights(&self) -> Result<Vec<u8>, JsError> {
+        checkpoint::to_bytes(&self.model()?, &self.config.model, Some(&self.config), &self.label)
+            .await
+            .map_err(js_err)
+    }
+
+    /// Loads weights for this run's architecture; another architecture is a clear error.
+    #[wasm_bindgen(js_name = importWeights)]
+    pub async fn import_weights(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
+        let checkpoint = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
+        let model = checkpoint
+            .build_as(&self.config.model, &self.label, &self.device)
+            .map_err(js_err)?;
+        self.imported = Some(model);
+        Ok(())
+    }
+
+    /// Class probabilities for one 28x28 image (784 `u8` pixels, light object on black).
+    pub async fn predict(&self, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
+        if pixels.len() != IMAGE_PIXELS {
+            return Err(js_err(format!("expected {IMAGE_PIXELS} pixels, got {}", pixels.len())));
+        }
+        let set = Dataset::new(pixels, vec![0]).map_err(js_err)?;
+        let evaluation = Evaluator::new(&self.model()?, Arc::new(set), 1)
+            .with_probabilities()
+            .run()
+            .await
+            .map_err(js_err)?;
+        Ok(evaluation.probabilities)
+    }
+}

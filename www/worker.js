@@ -1,0 +1,544 @@
+// Module worker that owns the wasm module, the data and the trainer, so training never blocks
+// the page. Every request may carry an `id`; its reply (or its `error`) carries the same `id`.
+//
+// UI → worker: init, summary {config}, start {config, label, backend, limitTrain, limitEval},
+//   pause, resume, cancel, evaluate, export, import {bytes, config, label, backend, limitTrain,
+//   limitEval}, predict {pixels}, test-images {true, pred}
+// worker → UI: wasm-ready {presets, classNames}, data-progress {loaded, total, totalKnown, shard,
+//   shardsDone, shardCount, fromCache}, ready {backend, trainCount, testCount}, summary {text,
+//   totalParams}, started {backend, backendReason, summaryText, label}, progress {…Progress},
+//   epoch {record}, done {history, bestEpoch}, paused, resumed, cancelled, report {accuracy, loss,
+//   text, report}, weights {bytes}, imported {backend, backendReason, label, config},
+//   prediction {probs}, images {true, pred, images, indices, total}, error {message, where, shard?}
+
+const CACHE_NAME = 'fashion-shards-v1';
+const DATA_DIR = new URL('./data/', import.meta.url);
+const MANIFEST_URL = new URL('manifest.json', DATA_DIR).href;
+const CHUNK_BATCHES = 8;
+const MAX_GALLERY = 24;
+const PROGRESS_INTERVAL_MS = 100;
+
+let api = null; // exports of ./pkg/fashion_trainer.js once initialised
+let apiLoading = null;
+let store = null; // DataStore holding every verified shard
+let initRunning = null;
+let trainer = null; // the current WebTrainer, or null
+let mode = 'idle'; // 'idle' | 'running' | 'paused' | 'done' | 'loaded'
+let generation = 0; // bumped by start/cancel so a trainer created after a cancel is dropped
+let looping = false;
+let predictions = null; // the last test evaluation's predictions, for the confusion-cell gallery
+
+const post = (type, data = {}, transfer = []) => self.postMessage({ type, ...data }, transfer);
+
+function messageOf(error) {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (error && typeof error.message === 'string') return error.message;
+  try {
+    return JSON.stringify(error);
+  } catch {
+    return String(error);
+  }
+}
+
+// wasm-bindgen objects refuse a second call while an async method still borrows them, so every
+// call into the trainer goes through this queue, one at a time.
+let queue = Promise.resolve();
+function withTrainer(fn) {
+  const run = queue.then(fn);
+  queue = run.catch(() => {});
+  return run;
+}
+
+function loadApi() {
+  apiLoading ??= (async () => {
+    const mod = await import('./pkg/fashion_trainer.js');
+    await mod.default();
+    api = mod;
+    return mod;
+  })().catch((error) => {
+    apiLoading = null; // let a retry try again
+    throw error;
+  });
+  return apiLoading;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: manifest, shard download with byte progress, Cache API, verification.
+
+class ShardError extends Error {
+  constructor(shard, message) {
+    super(`Data shard ${shard}: ${message}`);
+    this.shard = shard;
+  }
+}
+
+async function openCache() {
+  try {
+    return 'caches' in self ? await caches.open(CACHE_NAME) : null;
+  } catch {
+    return null; // storage disabled or an insecure origin: work without an offline copy
+  }
+}
+
+// Network first so a new data release is seen; the cached copy keeps the page working offline.
+async function loadManifest(cache) {
+  let networkError;
+  try {
+    const response = await fetch(MANIFEST_URL, { cache: 'no-cache' });
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    const text = await response.text();
+    const manifest = JSON.parse(text);
+    await cache
+      ?.put(MANIFEST_URL, new Response(text, { headers: { 'content-type': 'application/json' } }))
+      .catch(() => {});
+    return manifest;
+  } catch (error) {
+    networkError = error;
+  }
+  const cached = await cache?.match(MANIFEST_URL);
+  if (cached) return cached.json();
+  throw new Error(`could not load data/manifest.json (${messageOf(networkError)})`);
+}
+
+function checkManifest(manifest) {
+  if (manifest?.version !== 1) {
+    throw new Error(`data/manifest.json has version ${manifest?.version}, this page reads version 1`);
+  }
+  const shards = manifest.shards;
+  if (!Array.isArray(shards) || shards.length === 0) {
+    throw new Error('data/manifest.json lists no shards');
+  }
+  for (const shard of shards) {
+    if (typeof shard?.file !== 'string' || typeof shard?.sha256 !== 'string') {
+      throw new Error('data/manifest.json has a shard without "file" or "sha256"');
+    }
+  }
+  return shards;
+}
+
+// Sums byte progress over shards that download at the same time, posting at most every 100 ms.
+class ByteMeter {
+  constructor(shards) {
+    this.files = shards.map((s) => s.file);
+    this.loaded = shards.map(() => 0);
+    this.total = shards.map((s) => (Number.isFinite(s.bytes) ? s.bytes : null));
+    this.done = shards.map(() => false);
+    this.lastPost = 0;
+  }
+
+  update(i, loaded, total, { done = false, fromCache = false } = {}) {
+    this.loaded[i] = loaded;
+    // A gzip-encoded response reports its compressed length, so never let total fall below loaded.
+    if (total != null) this.total[i] = Math.max(total, loaded);
+    this.done[i] = done;
+    const now = performance.now();
+    if (!done && now - this.lastPost < PROGRESS_INTERVAL_MS) return;
+    this.lastPost = now;
+    const totalKnown = this.total.every((t) => t != null);
+    post('data-progress', {
+      loaded: this.loaded.reduce((a, b) => a + b, 0),
+      total: this.total.reduce((a, t, j) => a + (t ?? this.loaded[j]), 0),
+      totalKnown,
+      shard: this.files[i],
+      shardsDone: this.done.filter(Boolean).length,
+      shardCount: this.files.length,
+      fromCache,
+    });
+  }
+}
+
+async function getShard(shard, i, cache, meter, signal) {
+  const url = new URL(shard.file, DATA_DIR).href;
+  const cached = await cache?.match(url);
+  if (cached) {
+    const bytes = new Uint8Array(await cached.arrayBuffer());
+    meter.update(i, bytes.length, bytes.length, { done: true, fromCache: true });
+    return { bytes, fromCache: true };
+  }
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new ShardError(shard.file, `download failed (${messageOf(error)})`);
+  }
+  if (!response.ok) {
+    throw new ShardError(shard.file, `download failed: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  const length = Number(response.headers.get('content-length')) || null;
+  const chunks = [];
+  let loaded = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    meter.update(i, loaded, length);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  meter.update(i, loaded, loaded, { done: true });
+  return { bytes, fromCache: false };
+}
+
+async function loadData() {
+  const cache = await openCache();
+  const shards = checkManifest(await loadManifest(cache));
+  const meter = new ByteMeter(shards);
+  const abort = new AbortController();
+  // Start every download at once so the total size is known early. Shards are added below in
+  // manifest order, because that order decides which training images are the validation set.
+  const downloads = shards.map((shard, i) =>
+    getShard(shard, i, cache, meter, abort.signal).then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    ),
+  );
+  const fresh = new api.DataStore();
+  const failures = [];
+  try {
+    for (const [i, shard] of shards.entries()) {
+      const url = new URL(shard.file, DATA_DIR).href;
+      try {
+        const got = await downloads[i];
+        if (got.error) throw got.error;
+        let { bytes, fromCache } = got.value;
+        try {
+          await fresh.addShard(shard.file, bytes, shard.sha256);
+        } catch (error) {
+          if (!fromCache) throw new ShardError(shard.file, messageOf(error));
+          // A stale or damaged offline copy: drop it and fetch the shard once more.
+          await cache.delete(url);
+          ({ bytes, fromCache } = await getShard(shard, i, null, meter, abort.signal));
+          try {
+            await fresh.addShard(shard.file, bytes, shard.sha256);
+          } catch (retryError) {
+            throw new ShardError(shard.file, messageOf(retryError));
+          }
+        }
+        // Only verified bytes are cached, so the cache never serves a corrupt shard twice.
+        if (!fromCache) await cache?.put(url, new Response(bytes)).catch(() => {});
+      } catch (error) {
+        // Keep going: the other shards get verified and cached, and the error names every bad one.
+        await cache?.delete(url).catch(() => {});
+        failures.push(error instanceof ShardError ? error : new ShardError(shard.file, messageOf(error)));
+      }
+    }
+  } catch (error) {
+    abort.abort();
+    fresh.free?.();
+    throw error;
+  }
+  if (failures.length > 0) {
+    fresh.free?.();
+    const error = new Error(failures.map((f) => f.message).join('; '));
+    error.shard = failures.map((f) => f.shard).join(', ');
+    throw error;
+  }
+  store?.free?.();
+  store = fresh;
+}
+
+async function probeBackend() {
+  try {
+    return navigator.gpu && (await navigator.gpu.requestAdapter()) ? 'gpu' : 'cpu';
+  } catch {
+    return 'cpu';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers. Each may throw; the dispatcher turns that into an `error` reply.
+
+async function init({ id }) {
+  initRunning ??= (async () => {
+    try {
+      await loadApi();
+    } catch (error) {
+      post('error', {
+        id,
+        where: 'init',
+        message: `Could not load the trainer (pkg/fashion_trainer.js): ${messageOf(error)}`,
+      });
+      return;
+    }
+    try {
+      post('wasm-ready', { presets: JSON.parse(api.presets()), classNames: Array.from(api.classNames()) });
+    } catch (error) {
+      post('error', { id, where: 'init', message: `The trainer failed to start: ${messageOf(error)}` });
+      return;
+    }
+    const backend = await probeBackend();
+    if (!store) {
+      try {
+        await loadData();
+      } catch (error) {
+        post('error', {
+          id,
+          where: 'data',
+          shard: error.shard ?? null,
+          message: `Could not load Fashion-MNIST: ${messageOf(error)}`,
+        });
+        return;
+      }
+    }
+    post('ready', { id, backend, trainCount: store.trainCount(), testCount: store.testCount() });
+  })().finally(() => {
+    initRunning = null;
+  });
+  return initRunning;
+}
+
+async function summary({ id, config }) {
+  await loadApi();
+  const json = JSON.stringify(config);
+  const text = api.modelSummaryText(json);
+  let totalParams = null;
+  try {
+    totalParams = JSON.parse(api.modelSummary(json)).total_params;
+  } catch {
+    // the text table is what matters; the count is a nicety
+  }
+  post('summary', { id, text, totalParams });
+}
+
+function requireStore() {
+  if (!store) throw new Error('the data is not loaded yet');
+  return store;
+}
+
+function requireTrainer() {
+  if (!trainer) throw new Error('there is no model: start a run or load weights first');
+  return trainer;
+}
+
+async function dropTrainer() {
+  const old = trainer;
+  trainer = null;
+  mode = 'idle';
+  predictions = null;
+  // Queued, so a step still in flight finishes before the memory goes.
+  if (old) await withTrainer(() => old.free());
+}
+
+function createTrainer({ config, label, backend = 'auto', limitTrain = 0, limitEval = 0 }) {
+  return api.WebTrainer.create(
+    JSON.stringify(config),
+    String(label ?? ''),
+    backend,
+    requireStore(),
+    Math.max(0, Math.floor(Number(limitTrain) || 0)),
+    Math.max(0, Math.floor(Number(limitEval) || 0)),
+  );
+}
+
+async function start(msg) {
+  if (mode === 'running') throw new Error('a run is already in progress: pause or cancel it first');
+  requireStore();
+  const gen = ++generation;
+  await dropTrainer();
+  const created = await createTrainer(msg);
+  if (gen !== generation) {
+    created.free(); // cancelled while the trainer was being created
+    return;
+  }
+  trainer = created;
+  mode = 'running';
+  let summaryText = '';
+  try {
+    summaryText = api.modelSummaryText(created.configJson());
+  } catch {
+    // the run can go on without its summary
+  }
+  post('started', {
+    id: msg.id,
+    backend: created.backend,
+    backendReason: created.backendReason,
+    summaryText,
+    label: msg.label,
+  });
+  runLoop();
+}
+
+// step() may hand back a plain object, a Map or a JSON string depending on how it is serialised.
+function plain(value) {
+  if (typeof value === 'string') return JSON.parse(value);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+async function runLoop() {
+  if (looping) return; // the running loop sees mode === 'running' again and carries on
+  looping = true;
+  try {
+    while (mode === 'running' && trainer) {
+      const t = trainer;
+      const { progress, finished } = await withTrainer(async () => {
+        const progress = plain(await t.step(CHUNK_BATCHES));
+        const isDone = progress.phase === 'done' || t.isDone();
+        const finished = isDone ? { history: JSON.parse(t.historyJson()), bestEpoch: t.bestEpoch() } : null;
+        return { progress, finished };
+      });
+      if (t !== trainer) break; // cancelled or replaced while stepping
+      const record = progress.finished_epoch ?? null;
+      post('progress', { ...progress, finished_epoch: record });
+      if (record) post('epoch', { record });
+      if (finished) {
+        mode = 'done';
+        post('done', finished);
+        break;
+      }
+      // Let pause, cancel and other messages in between chunks.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } catch (error) {
+    post('error', { where: 'train', message: `Training stopped: ${messageOf(error)}` });
+    await dropTrainer().catch(() => {});
+  } finally {
+    looping = false;
+  }
+}
+
+async function pause({ id }) {
+  if (mode === 'running') mode = 'paused';
+  await withTrainer(() => {}); // reply once the chunk in flight has finished
+  post('paused', { id });
+}
+
+async function resume({ id }) {
+  if (mode !== 'paused' || !trainer) throw new Error('there is no paused run to resume');
+  mode = 'running';
+  post('resumed', { id });
+  runLoop();
+}
+
+async function cancel({ id }) {
+  generation++;
+  await dropTrainer();
+  post('cancelled', { id });
+}
+
+function requireIdleTrainer() {
+  const t = requireTrainer();
+  if (mode === 'running') throw new Error('pause the run first');
+  return t;
+}
+
+async function evaluate({ id }) {
+  const t = requireIdleTrainer();
+  const result = JSON.parse(await withTrainer(() => t.evaluateTest()));
+  if (t !== trainer) throw new Error('the model was replaced during the evaluation');
+  predictions = Uint8Array.from(result.predictions ?? []);
+  delete result.predictions; // 10,000 bytes the page does not need; the gallery asks for images
+  post('report', { id, ...result });
+}
+
+async function exportWeights({ id }) {
+  const t = requireIdleTrainer();
+  // Copy before transferring: the array might be a view of wasm memory.
+  const bytes = new Uint8Array(await withTrainer(() => t.exportWeights())).slice();
+  post('weights', { id, bytes }, [bytes.buffer]);
+}
+
+async function sameModel(t, config) {
+  const have = JSON.parse(await withTrainer(() => t.configJson())).model;
+  const want = config?.model ?? {};
+  return ['conv1_kernels', 'conv2_kernels', 'dropout'].every((k) => Number(have[k]) === Number(want[k]));
+}
+
+async function importWeights(msg) {
+  if (mode === 'running' || mode === 'paused') {
+    throw new Error('cancel the current run before loading weights');
+  }
+  requireStore();
+  const bytes = msg.bytes instanceof Uint8Array ? msg.bytes : new Uint8Array(msg.bytes);
+  // Reuse a finished trainer of the same architecture; otherwise build one from the form's config.
+  const reuse = trainer && (await sameModel(trainer, msg.config));
+  const t = reuse ? trainer : await createTrainer(msg);
+  try {
+    await withTrainer(() => t.importWeights(bytes));
+  } catch (error) {
+    if (!reuse) t.free();
+    throw error;
+  }
+  if (!reuse) {
+    generation++;
+    await dropTrainer();
+    trainer = t;
+  }
+  mode = 'loaded';
+  predictions = null;
+  post('imported', {
+    id: msg.id,
+    backend: t.backend,
+    backendReason: t.backendReason,
+    label: msg.label,
+    config: JSON.parse(await withTrainer(() => t.configJson())),
+  });
+}
+
+async function predict({ id, pixels }) {
+  const t = requireTrainer();
+  const input = pixels instanceof Uint8Array ? pixels : new Uint8Array(pixels);
+  if (input.length !== 784) throw new Error(`an image has 784 pixels, got ${input.length}`);
+  const probs = Float32Array.from(await withTrainer(() => t.predict(input)));
+  post('prediction', { id, probs }, [probs.buffer]);
+}
+
+async function testImages({ id, true: trueClass, pred }) {
+  const data = requireStore();
+  if (!predictions) throw new Error('evaluate the model on the test set first');
+  const images = [];
+  const indices = [];
+  let total = 0;
+  for (let i = 0; i < predictions.length; i++) {
+    if (predictions[i] !== pred || data.testLabel(i) !== trueClass) continue;
+    total++;
+    if (images.length < MAX_GALLERY) {
+      images.push(new Uint8Array(data.testImage(i)).slice());
+      indices.push(i);
+    }
+  }
+  post(
+    'images',
+    { id, true: trueClass, pred, images, indices, total },
+    images.map((a) => a.buffer),
+  );
+}
+
+const handlers = {
+  init,
+  summary,
+  start,
+  pause,
+  resume,
+  cancel,
+  evaluate,
+  export: exportWeights,
+  import: importWeights,
+  predict,
+  'test-images': testImages,
+};
+
+self.addEventListener('message', async ({ data: msg }) => {
+  const handler = handlers[msg?.type];
+  if (!handler) {
+    post('error', { id: msg?.id, where: 'protocol', message: `unknown message type "${msg?.type}"` });
+    return;
+  }
+  try {
+    await handler(msg);
+  } catch (error) {
+    post('error', { id: msg.id, where: msg.type, message: messageOf(error) });
+  }
+});
+
+self.addEventListener('unhandledrejection', (event) => {
+  post('error', { where: 'worker', message: messageOf(event.reason) });
+});
