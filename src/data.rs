@@ -339,6 +339,20 @@ pub fn normalize_pixel(p: u8) -> f32 {
     (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD
 }
 
+/// A synthetic, easily learnt data set for tests and benchmarks: image `i` shows a bright
+/// horizontal band at row `3 + 2 * class`.
+pub fn toy_dataset(n: usize) -> Dataset {
+    let mut images = vec![0u8; n * IMAGE_PIXELS];
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let class = (i * 7 + i / 10) % NUM_CLASSES;
+        labels.push(class as u8);
+        let row = 3 + 2 * class;
+        images[i * IMAGE_PIXELS + row * IMAGE_SIDE + 4..i * IMAGE_PIXELS + row * IMAGE_SIDE + 24].fill(255);
+    }
+    Dataset { images, labels }
+}
+
 /// Which images the model is fitted on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Fit {

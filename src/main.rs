@@ -73,6 +73,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure training speed: images/s over timed batches after a warm-up.
+    Bench {
+        /// base, v1, v2, v3 or v4.
+        #[arg(long, default_value = "base")]
+        variant: Variant,
+        /// cpu or gpu.
+        #[arg(long, default_value = "cpu")]
+        backend: BackendChoice,
+        /// Batch size.
+        #[arg(long, default_value_t = 64)]
+        batch_size: usize,
+        /// Timed batches.
+        #[arg(long, default_value_t = 200)]
+        batches: usize,
+        /// Untimed warm-up batches.
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        /// Directory with the four Fashion-MNIST IDX files.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Convert the IDX files into checksummed shards and a manifest for the web page.
     Shards {
         /// Directory with the four Fashion-MNIST IDX files.
@@ -158,6 +179,14 @@ fn run(command: Command) -> Result<()> {
             let splits = load_splits(data.as_deref(), fit, limit_train, limit_eval)?;
             train(variant, config, splits, backend, &out, json)
         }
+        Command::Bench {
+            variant,
+            backend,
+            batch_size,
+            batches,
+            warmup,
+            data,
+        } => bench(variant, backend, batch_size, batches, warmup, data.as_deref()),
         Command::Shards { data, out } => {
             let (train, test) = data::load_idx_dir(&data_dir(data.as_deref())?)?;
             let (manifest, files) = fashion_trainer::shards::make_shards(&train, &test);
@@ -434,5 +463,38 @@ fn evaluate(
         println!("{}", report.to_text(4));
         println!("Confusion matrix (rows: true class, columns: predicted class)\n{}", report.confusion.to_text());
     }
+    Ok(())
+}
+
+fn bench(
+    variant: Variant,
+    backend: BackendChoice,
+    batch_size: usize,
+    batches: usize,
+    warmup: usize,
+    data: Option<&Path>,
+) -> Result<()> {
+    let selected = pollster::block_on(select_device(backend))?;
+    let images = (warmup + batches) * batch_size;
+    let splits = load_splits(data, Fit::TrainVal, Some(images), None)?;
+    let config = variant.config().with_batch_size(batch_size).with_epochs(1);
+    let mut trainer = Trainer::new(config, &selected.device, Arc::new(splits.train), None)?;
+    let clock = fashion_trainer::clock::now_seconds;
+    let t0 = clock();
+    pollster::block_on(trainer.step(warmup))?;
+    let t1 = clock();
+    pollster::block_on(trainer.step(batches))?;
+    let t2 = clock();
+    let result = serde_json::json!({
+        "variant": variant.name(),
+        "backend": selected.backend,
+        "batch_size": batch_size,
+        "warmup_batches": warmup,
+        "warmup_seconds": t1 - t0,
+        "timed_batches": batches,
+        "timed_seconds": t2 - t1,
+        "images_per_second": (batches * batch_size) as f64 / (t2 - t1),
+    });
+    println!("{result}");
     Ok(())
 }

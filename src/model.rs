@@ -129,7 +129,16 @@ impl LeNet {
                 });
             }
         };
-        let dropout = self.dropout.prob > 0.0;
+        // Dropout is listed (and applied) only when it does something, as in the study's tables.
+        let dropout_layer = |x: Tensor<2>, note: &mut dyn FnMut(&str, &[usize], usize)| {
+            if self.dropout.prob > 0.0 {
+                let x = self.dropout.forward(x);
+                note("Dropout", &x.dims(), 0);
+                x
+            } else {
+                x
+            }
+        };
 
         let x = self.conv1.forward(x); // [B, c1, 28, 28]
         note("Conv2d", &x.dims(), self.conv1.num_params());
@@ -149,24 +158,12 @@ impl LeNet {
         note("Linear", &x.dims(), self.fc1.num_params());
         let x = self.relu.forward(x);
         note("ReLU", &x.dims(), 0);
-        let x = if dropout {
-            let x = self.dropout.forward(x);
-            note("Dropout", &x.dims(), 0);
-            x
-        } else {
-            x
-        };
+        let x = dropout_layer(x, &mut note);
         let x = self.fc2.forward(x); // [B, 84]
         note("Linear", &x.dims(), self.fc2.num_params());
         let x = self.relu.forward(x);
         note("ReLU", &x.dims(), 0);
-        let x = if dropout {
-            let x = self.dropout.forward(x);
-            note("Dropout", &x.dims(), 0);
-            x
-        } else {
-            x
-        };
+        let x = dropout_layer(x, &mut note);
         let x = self.fc3.forward(x); // [B, 10]
         note("Linear", &x.dims(), self.fc3.num_params());
         x

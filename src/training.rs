@@ -571,23 +571,7 @@ fn lost_model() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::IMAGE_PIXELS;
-
-    /// A toy problem a LeNet learns in a few steps: the class is written into the image as a
-    /// bright horizontal band at row 2 * class.
-    fn toy_dataset(n: usize) -> Dataset {
-        let mut images = vec![0u8; n * IMAGE_PIXELS];
-        let mut labels = Vec::with_capacity(n);
-        for i in 0..n {
-            let class = (i * 7 + i / 10) % 10;
-            labels.push(class as u8);
-            let row = 3 + 2 * class;
-            for col in 4..24 {
-                images[i * IMAGE_PIXELS + row * 28 + col] = 255;
-            }
-        }
-        Dataset::new(images, labels).unwrap()
-    }
+    use crate::data::toy_dataset;
 
     fn quick_config() -> TrainingConfig {
         TrainingConfig::new(LeNetConfig::new())

@@ -8,27 +8,13 @@ use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor};
 use fashion_trainer::checkpoint::{self, Checkpoint};
-use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
+use fashion_trainer::data::toy_dataset;
 use fashion_trainer::device::{BackendChoice, select_device};
 use fashion_trainer::model::{LeNet, LeNetConfig};
 use fashion_trainer::training::{Trainer, TrainingConfig};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// The class is drawn into the image as a bright band at row 3 + 2 * class.
-fn toy_dataset(n: usize) -> Dataset {
-    let mut images = vec![0u8; n * IMAGE_PIXELS];
-    let mut labels = Vec::with_capacity(n);
-    for i in 0..n {
-        let class = (i * 7 + i / 10) % 10;
-        labels.push(class as u8);
-        for col in 4..24 {
-            images[i * IMAGE_PIXELS + (3 + 2 * class) * 28 + col] = 255;
-        }
-    }
-    Dataset::new(images, labels).unwrap()
-}
 
 /// Yields to the browser's event loop so that a long test never blocks the page for 30 s.
 async fn yield_now() {

@@ -6,22 +6,9 @@
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
+use fashion_trainer::data::toy_dataset;
 use fashion_trainer::model::LeNetConfig;
 use fashion_trainer::training::{Trainer, TrainingConfig};
-
-fn toy_dataset(n: usize) -> Dataset {
-    let mut images = vec![0u8; n * IMAGE_PIXELS];
-    let mut labels = Vec::with_capacity(n);
-    for i in 0..n {
-        let class = (i * 7 + i / 10) % 10;
-        labels.push(class as u8);
-        for col in 4..24 {
-            images[i * IMAGE_PIXELS + (3 + 2 * class) * 28 + col] = 255;
-        }
-    }
-    Dataset::new(images, labels).unwrap()
-}
 
 fn history(seed: u64) -> Vec<(f64, f64, Option<f64>, Option<f64>)> {
     let data = Arc::new(toy_dataset(320));

@@ -693,11 +693,6 @@ el.cancel.addEventListener('click', () => {
   keepFocus(el.start);
 });
 
-window.addEventListener('beforeunload', (event) => {
-  // Training lives only in this page; warn before it is lost.
-  if (isTraining() || ui.run === 'paused') event.preventDefault();
-});
-
 // ---------------------------------------------------------------------------------------------
 // Worker events
 
@@ -731,11 +726,13 @@ const on = {
     el.dataProgress.max = 1;
     el.dataProgress.value = 1;
     if (!isTraining()) {
-      el.backendNotice.textContent =
-        msg.backend === 'gpu'
-          ? 'A WebGPU adapter is available: auto trains on the GPU.'
-          : 'No WebGPU adapter in this browser: training runs on the CPU, which is slower.';
-      el.backendNotice.dataset.kind = msg.backend === 'gpu' ? 'ok' : 'warn';
+      const notices = {
+        gpu: ['A WebGPU adapter is available: auto trains on the GPU.', 'ok'],
+        cpu: ['No WebGPU adapter in this browser: training runs on the CPU, which is slower.', 'warn'],
+      };
+      const [text, kind] = notices[msg.backend] ?? ['The backend is chosen when a run starts.', 'info'];
+      el.backendNotice.textContent = text;
+      el.backendNotice.dataset.kind = kind;
     }
     setStatus('Ready. Choose a preset or your own settings, then Start.');
     render();

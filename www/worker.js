@@ -68,7 +68,8 @@ function loadApi() {
 
 class ShardError extends Error {
   constructor(shard, message) {
-    super(`Data shard ${shard}: ${message}`);
+    // The wasm errors already name the shard; say it once.
+    super(message.includes(shard) ? message : `data shard ${shard}: ${message}`);
     this.shard = shard;
   }
 }
@@ -148,9 +149,10 @@ class ByteMeter {
   }
 }
 
-async function getShard(shard, i, cache, meter, signal) {
+// `refetch` skips both the Cache API and the HTTP cache, for a cached copy that failed to verify.
+async function getShard(shard, i, cache, meter, signal, { refetch = false } = {}) {
   const url = new URL(shard.file, DATA_DIR).href;
-  const cached = await cache?.match(url);
+  const cached = refetch ? undefined : await cache?.match(url);
   if (cached) {
     const bytes = new Uint8Array(await cached.arrayBuffer());
     meter.update(i, bytes.length, bytes.length, { done: true, fromCache: true });
@@ -158,7 +160,9 @@ async function getShard(shard, i, cache, meter, signal) {
   }
   let response;
   try {
-    response = await fetch(url, { signal });
+    // With our own Cache API copy, the HTTP cache would only hold a second (possibly stale) one.
+    const mode = refetch ? 'reload' : cache ? 'no-store' : 'default';
+    response = await fetch(url, { signal, cache: mode });
   } catch (error) {
     if (signal.aborted) throw error;
     throw new ShardError(shard.file, `download failed (${messageOf(error)})`);
@@ -215,7 +219,7 @@ async function loadData() {
           if (!fromCache) throw new ShardError(shard.file, messageOf(error));
           // A stale or damaged offline copy: drop it and fetch the shard once more.
           await cache.delete(url);
-          ({ bytes, fromCache } = await getShard(shard, i, null, meter, abort.signal));
+          ({ bytes, fromCache } = await getShard(shard, i, cache, meter, abort.signal, { refetch: true }));
           try {
             await fresh.addShard(shard.file, bytes, shard.sha256);
           } catch (retryError) {
@@ -245,12 +249,18 @@ async function loadData() {
   store = fresh;
 }
 
+// A hint for the notice before any run; the trainer makes the real choice and gives its reason.
 async function probeBackend() {
-  try {
-    return navigator.gpu && (await navigator.gpu.requestAdapter()) ? 'gpu' : 'cpu';
-  } catch {
-    return 'cpu';
-  }
+  const probe = (async () => {
+    try {
+      return navigator.gpu && (await navigator.gpu.requestAdapter()) ? 'gpu' : 'cpu';
+    } catch {
+      return 'cpu';
+    }
+  })();
+  // Some drivers take long to answer; the page must not wait on a hint.
+  const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 3000));
+  return Promise.race([probe, timeout]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +284,7 @@ async function init({ id }) {
       post('error', { id, where: 'init', message: `The trainer failed to start: ${messageOf(error)}` });
       return;
     }
-    const backend = await probeBackend();
+    const backendProbe = probeBackend();
     if (!store) {
       try {
         await loadData();
@@ -288,7 +298,7 @@ async function init({ id }) {
         return;
       }
     }
-    post('ready', { id, backend, trainCount: store.trainCount(), testCount: store.testCount() });
+    post('ready', { id, backend: await backendProbe, trainCount: store.trainCount(), testCount: store.testCount() });
   })().finally(() => {
     initRunning = null;
   });
@@ -376,16 +386,17 @@ function plain(value) {
 async function runLoop() {
   if (looping) return; // the running loop sees mode === 'running' again and carries on
   looping = true;
+  let t = null;
   try {
     while (mode === 'running' && trainer) {
-      const t = trainer;
+      t = trainer;
       const { progress, finished } = await withTrainer(async () => {
         const progress = plain(await t.step(CHUNK_BATCHES));
         const isDone = progress.phase === 'done' || t.isDone();
         const finished = isDone ? { history: JSON.parse(t.historyJson()), bestEpoch: t.bestEpoch() } : null;
         return { progress, finished };
       });
-      if (t !== trainer) break; // cancelled or replaced while stepping
+      if (t !== trainer) continue; // cancelled or replaced while stepping: the loop condition decides
       const record = progress.finished_epoch ?? null;
       post('progress', { ...progress, finished_epoch: record });
       if (record) post('epoch', { record });
@@ -398,8 +409,11 @@ async function runLoop() {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   } catch (error) {
-    post('error', { where: 'train', message: `Training stopped: ${messageOf(error)}` });
-    await dropTrainer().catch(() => {});
+    // An error from a trainer that was already cancelled or replaced concerns nobody.
+    if (t === trainer) {
+      post('error', { where: 'train', message: `Training stopped: ${messageOf(error)}` });
+      await dropTrainer().catch(() => {});
+    }
   } finally {
     looping = false;
   }
@@ -441,8 +455,8 @@ async function evaluate({ id }) {
 
 async function exportWeights({ id }) {
   const t = requireIdleTrainer();
-  // Copy before transferring: the array might be a view of wasm memory.
-  const bytes = new Uint8Array(await withTrainer(() => t.exportWeights())).slice();
+  // new Uint8Array(...) copies, so transferring never detaches a view of wasm memory.
+  const bytes = new Uint8Array(await withTrainer(() => t.exportWeights()));
   post('weights', { id, bytes }, [bytes.buffer]);
 }
 
@@ -501,7 +515,7 @@ async function testImages({ id, true: trueClass, pred }) {
     if (predictions[i] !== pred || data.testLabel(i) !== trueClass) continue;
     total++;
     if (images.length < MAX_GALLERY) {
-      images.push(new Uint8Array(data.testImage(i)).slice());
+      images.push(new Uint8Array(data.testImage(i))); // a copy, safe to transfer
       indices.push(i);
     }
   }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Training-speed benchmark (./build.sh bench): base LeNet-5, batch 64, Adam, 20 warm-up batches
+# then 200 timed ones, median of 3 runs, on every backend this machine has. Results go to
+# bench-results/ (git-ignored) and a table on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="$CARGO_TARGET_DIR/release/fashion-trainer"
+mkdir -p bench-results
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+rate() { sed -n 's/.*"images_per_second":\([0-9.]*\).*/\1/p'; }
+
+rows=()
+run_native() { # backend
+  local runs=() r
+  for _ in 1 2 3; do
+    r=$("$bin" bench --backend "$1" --batches 200 --warmup 20 2>/dev/null | tee -a bench-results/native-"$1".jsonl | rate) || return 1
+    runs+=("$r")
+  done
+  printf '%s\n' "${runs[@]}" | median
+}
+
+cpu=$(run_native cpu)
+rows+=("native flex (1 thread)|$cpu")
+if gpu=$(run_native gpu); then
+  rows+=("native wgpu|$gpu")
+else
+  rows+=("native wgpu|no adapter")
+fi
+
+# In-browser numbers come from the bench browser test, which prints "BENCH name img/s".
+if [ "${SKIP_BROWSER_BENCH:-}" != 1 ]; then
+  out=$(WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --release --mode no-install . \
+        --no-default-features --test bench_browser -- --nocapture 2>&1 | tee bench-results/browser.log) || true
+  while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
+fi
+
+printf '\n%-28s %12s\n' "training, base, batch 64" "images/s"
+printf '%-28s %12s\n' "----------------------------" "------------"
+for row in "${rows[@]}"; do
+  printf '%-28s %12s\n' "${row%%|*}" "${row#*|}"
+done

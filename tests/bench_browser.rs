@@ -1,0 +1,55 @@
+//! In-browser training speed (run by `./build.sh bench`, not by the test suite): base LeNet-5,
+//! batch 64, 10 warm-up batches then 100 timed ones, on flex (wasm SIMD) and on WebGPU.
+#![cfg(target_family = "wasm")]
+
+use std::sync::Arc;
+
+use burn::tensor::Device;
+use fashion_trainer::clock::now_seconds;
+use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
+use fashion_trainer::device::{BackendChoice, select_device};
+use fashion_trainer::presets::Variant;
+use fashion_trainer::training::Trainer;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const WARMUP: usize = 10;
+const TIMED: usize = 100;
+const BATCH: usize = 64;
+
+fn noise_dataset(n: usize) -> Dataset {
+    let mut state = 1u32;
+    let mut next = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8
+    };
+    let images = (0..n * IMAGE_PIXELS).map(|_| next()).collect();
+    let labels = (0..n).map(|i| (i % 10) as u8).collect();
+    Dataset::new(images, labels).unwrap()
+}
+
+async fn images_per_second(device: &Device) -> f64 {
+    let data = Arc::new(noise_dataset((WARMUP + TIMED) * BATCH));
+    let config = Variant::Base.config().with_epochs(1);
+    let mut trainer = Trainer::new(config, device, data, None).unwrap();
+    trainer.step(WARMUP).await.unwrap();
+    let start = now_seconds();
+    for _ in 0..TIMED / 10 {
+        trainer.step(10).await.unwrap();
+    }
+    (TIMED * BATCH) as f64 / (now_seconds() - start)
+}
+
+#[wasm_bindgen_test]
+async fn bench_training() {
+    let flex = images_per_second(&Device::flex()).await;
+    console_log!("BENCH wasm-flex-simd {flex:.0}");
+    match select_device(BackendChoice::Gpu).await {
+        Ok(gpu) => {
+            let rate = images_per_second(&gpu.device).await;
+            console_log!("BENCH wasm-webgpu {rate:.0}");
+        }
+        Err(e) => console_log!("BENCH wasm-webgpu skipped:no-adapter ({e})"),
+    }
+}
