@@ -19,9 +19,9 @@ run_native() { # backend
   printf '%s\n' "${runs[@]}" | median
 }
 
-cpu=$(run_native cpu)
+cpu=$(run_native cpu | xargs printf "%.0f")
 rows+=("native flex (1 thread)|$cpu")
-if gpu=$(run_native gpu); then
+if gpu=$(run_native gpu | xargs printf "%.0f") && [ -n "$gpu" ]; then
   rows+=("native wgpu|$gpu")
 else
   rows+=("native wgpu|no adapter")
