@@ -121,7 +121,9 @@ impl Checkpoint {
         }
         let header_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
         if header_len > MAX_HEADER_BYTES || 8 + header_len > bytes.len() {
-            return Err(corrupt(format!("header of {header_len} bytes does not fit the file")));
+            return Err(corrupt(format!(
+                "header of {header_len} bytes does not fit the file"
+            )));
         }
         let header: Header = serde_json::from_slice(&bytes[8..8 + header_len])
             .map_err(|e| corrupt(format!("bad header: {e}")))?;
@@ -143,7 +145,10 @@ impl Checkpoint {
             tensors.push((entry, values));
         }
         if offset != bytes.len() {
-            return Err(corrupt(format!("{} unexpected bytes after the weights", bytes.len() - offset)));
+            return Err(corrupt(format!(
+                "{} unexpected bytes after the weights",
+                bytes.len() - offset
+            )));
         }
         Ok(Self {
             model: header.model,
@@ -160,13 +165,22 @@ impl Checkpoint {
 
     /// Builds a model of architecture `expected` from the checkpoint, failing with a message
     /// naming both architectures when they differ.
-    pub fn build_as(&self, expected: &LeNetConfig, expected_label: &str, device: &Device) -> Result<LeNet> {
+    pub fn build_as(
+        &self,
+        expected: &LeNetConfig,
+        expected_label: &str,
+        device: &Device,
+    ) -> Result<LeNet> {
         if &self.model != expected {
             return Err(Error::Checkpoint(format!(
                 "these weights are for {} ({}) but the model is {} ({})",
                 self.label_or("another model"),
                 self.model.describe(),
-                if expected_label.is_empty() { "this model" } else { expected_label },
+                if expected_label.is_empty() {
+                    "this model"
+                } else {
+                    expected_label
+                },
                 expected.describe()
             )));
         }
@@ -174,13 +188,21 @@ impl Checkpoint {
     }
 
     fn label_or<'a>(&'a self, fallback: &'a str) -> &'a str {
-        if self.label.is_empty() { fallback } else { &self.label }
+        if self.label.is_empty() {
+            fallback
+        } else {
+            &self.label
+        }
     }
 
     fn load_into(&self, model: LeNet) -> Result<LeNet> {
         let mut loader = Loader {
             path: Vec::new(),
-            tensors: self.tensors.iter().map(|(e, v)| (e.path.clone(), (e, v))).collect(),
+            tensors: self
+                .tensors
+                .iter()
+                .map(|(e, v)| (e.path.clone(), (e, v)))
+                .collect(),
             used: 0,
             errors: Vec::new(),
         };
@@ -231,8 +253,10 @@ impl ModuleMapper for Loader<'_> {
                 param.transform_for_load(tensor, id)
             }
             Some((entry, _)) => {
-                self.errors
-                    .push(format!("{path} has shape {:?}, expected {shape:?}", entry.shape));
+                self.errors.push(format!(
+                    "{path} has shape {:?}, expected {shape:?}",
+                    entry.shape
+                ));
                 param
             }
             None => {
@@ -253,7 +277,8 @@ pub fn save_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 #[cfg(not(target_family = "wasm"))]
 pub fn load_file(path: &std::path::Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Checkpoint::from_bytes(&bytes).map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))
+    Checkpoint::from_bytes(&bytes)
+        .map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -263,7 +288,11 @@ mod tests {
 
     fn logits(model: &LeNet, device: &Device) -> Vec<f32> {
         let x = Tensor::<4>::ones([2, 1, 28, 28], device) * 0.5;
-        model.forward(x).into_data().try_into_vec_as::<f32>().unwrap()
+        model
+            .forward(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()
     }
 
     #[test]
@@ -271,14 +300,16 @@ mod tests {
         let device = Device::flex();
         let config = Variant::V1.config();
         let model = config.model.init(&device);
-        let bytes = pollster::block_on(to_bytes(&model, &config.model, Some(&config), "v1")).unwrap();
+        let bytes =
+            pollster::block_on(to_bytes(&model, &config.model, Some(&config), "v1")).unwrap();
         let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
         assert_eq!(checkpoint.label, "v1");
         assert_eq!(checkpoint.training.as_ref(), Some(&config));
         let loaded = checkpoint.build_as(&config.model, "v1", &device).unwrap();
         assert_eq!(logits(&model, &device), logits(&loaded, &device));
         // And the bytes themselves round-trip.
-        let again = pollster::block_on(to_bytes(&loaded, &config.model, Some(&config), "v1")).unwrap();
+        let again =
+            pollster::block_on(to_bytes(&loaded, &config.model, Some(&config), "v1")).unwrap();
         assert_eq!(bytes, again);
     }
 

@@ -54,7 +54,9 @@ pub enum DataError {
         found: usize,
     },
     /// The first four bytes are not the expected IDX magic number.
-    #[error("{file}: not an IDX {kind} file (magic number 0x{found:08x}, expected 0x{expected:08x})")]
+    #[error(
+        "{file}: not an IDX {kind} file (magic number 0x{found:08x}, expected 0x{expected:08x})"
+    )]
     BadMagic {
         /// File name.
         file: String,
@@ -154,7 +156,12 @@ fn read_u32(file: &str, bytes: &[u8], at: usize) -> Result<u32, DataError> {
     Ok(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
 }
 
-fn check_magic(file: &str, bytes: &[u8], kind: &'static str, expected: u32) -> Result<(), DataError> {
+fn check_magic(
+    file: &str,
+    bytes: &[u8],
+    kind: &'static str,
+    expected: u32,
+) -> Result<(), DataError> {
     let found = read_u32(file, bytes, 0)?;
     if found != expected {
         return Err(DataError::BadMagic {
@@ -349,7 +356,8 @@ pub fn toy_dataset(n: usize) -> Dataset {
         let class = (i * 7 + i / 10) % NUM_CLASSES;
         labels.push(class as u8);
         let row = 3 + 2 * class;
-        images[i * IMAGE_PIXELS + row * IMAGE_SIDE + 4..i * IMAGE_PIXELS + row * IMAGE_SIDE + 24].fill(255);
+        images[i * IMAGE_PIXELS + row * IMAGE_SIDE + 4..i * IMAGE_PIXELS + row * IMAGE_SIDE + 24]
+            .fill(255);
     }
     Dataset { images, labels }
 }
@@ -371,7 +379,9 @@ impl std::str::FromStr for Fit {
         match s {
             "train" => Ok(Fit::Train),
             "train+val" | "trainval" => Ok(Fit::TrainVal),
-            other => Err(format!("unknown fit mode '{other}' (expected train or train+val)")),
+            other => Err(format!(
+                "unknown fit mode '{other}' (expected train or train+val)"
+            )),
         }
     }
 }
@@ -455,7 +465,12 @@ pub fn load_idx_dir(dir: &Path) -> crate::Result<(Dataset, Dataset)> {
     for pair in IDX_FILES.chunks(2) {
         let (images_file, images) = read_idx_file(dir, pair[0])?;
         let (labels_file, labels) = read_idx_file(dir, pair[1])?;
-        sets.push(Dataset::from_idx(&images_file, &images, &labels_file, &labels)?);
+        sets.push(Dataset::from_idx(
+            &images_file,
+            &images,
+            &labels_file,
+            &labels,
+        )?);
     }
     let test = sets.pop().unwrap_or_default();
     let train = sets.pop().unwrap_or_default();
@@ -583,7 +598,11 @@ pub(crate) mod tests {
         let raw = idx_images(1, 32, 32, &vec![0; 32 * 32]);
         assert!(matches!(
             parse_idx_images("x", &raw),
-            Err(DataError::BadDimensions { rows: 32, cols: 32, .. })
+            Err(DataError::BadDimensions {
+                rows: 32,
+                cols: 32,
+                ..
+            })
         ));
     }
 
@@ -625,11 +644,17 @@ pub(crate) mod tests {
     #[test]
     fn splits_follow_the_fit_mode() {
         let n = 60;
-        let set = Dataset::new(vec![0; n * IMAGE_PIXELS], (0..n).map(|i| (i % 10) as u8).collect())
-            .unwrap();
+        let set = Dataset::new(
+            vec![0; n * IMAGE_PIXELS],
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
+        .unwrap();
         let test = set.slice(0..5);
         let s = Splits::new(set.clone(), test.clone(), Fit::Train);
-        assert_eq!((s.train.len(), s.val.as_ref().map(Dataset::len)), (50, Some(10)));
+        assert_eq!(
+            (s.train.len(), s.val.as_ref().map(Dataset::len)),
+            (50, Some(10))
+        );
         assert_eq!(s.val.unwrap().labels()[0], 0); // image 50 has label 0
         let s = Splits::new(set, test, Fit::TrainVal);
         assert_eq!((s.train.len(), s.val.is_none()), (60, true));

@@ -23,7 +23,9 @@ impl std::str::FromStr for BackendChoice {
             "auto" => Ok(Self::Auto),
             "cpu" | "flex" => Ok(Self::Cpu),
             "gpu" | "wgpu" | "webgpu" => Ok(Self::Gpu),
-            other => Err(format!("unknown backend '{other}' (expected auto, cpu or gpu)")),
+            other => Err(format!(
+                "unknown backend '{other}' (expected auto, cpu or gpu)"
+            )),
         }
     }
 }
@@ -59,9 +61,9 @@ pub async fn select_device(choice: BackendChoice) -> crate::Result<SelectedDevic
             backend: "gpu",
             reason: "GPU via wgpu".into(),
         }),
-        Err(why) if choice == BackendChoice::Auto => {
-            Ok(cpu(format!("no usable GPU ({why}); using the CPU backend (flex)")))
-        }
+        Err(why) if choice == BackendChoice::Auto => Ok(cpu(format!(
+            "no usable GPU ({why}); using the CPU backend (flex)"
+        ))),
         Err(why) => Err(crate::Error::Device(format!("no usable GPU: {why}"))),
     }
 }

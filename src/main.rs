@@ -186,7 +186,14 @@ fn run(command: Command) -> Result<()> {
             batches,
             warmup,
             data,
-        } => bench(variant, backend, batch_size, batches, warmup, data.as_deref()),
+        } => bench(
+            variant,
+            backend,
+            batch_size,
+            batches,
+            warmup,
+            data.as_deref(),
+        ),
         Command::Shards { data, out } => {
             let (train, test) = data::load_idx_dir(&data_dir(data.as_deref())?)?;
             let (manifest, files) = fashion_trainer::shards::make_shards(&train, &test);
@@ -195,7 +202,11 @@ fn run(command: Command) -> Result<()> {
                 write(&out.join(name), bytes)?;
             }
             write(&out.join("manifest.json"), to_json(&manifest)?)?;
-            println!("wrote {} shards and manifest.json to {}", files.len(), out.display());
+            println!(
+                "wrote {} shards and manifest.json to {}",
+                files.len(),
+                out.display()
+            );
             Ok(())
         }
         Command::Evaluate {
@@ -286,7 +297,9 @@ fn epoch_line(r: &EpochRecord) -> String {
 }
 
 fn history_csv(history: &[EpochRecord]) -> String {
-    let mut csv = String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,images_per_second\n");
+    let mut csv = String::from(
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,images_per_second\n",
+    );
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in history {
         csv.push_str(&format!(
@@ -335,7 +348,10 @@ fn train(
         );
     }
     write(&out.join("config.json"), to_json(&config)?)?;
-    write(&out.join("summary.txt"), ModelSummary::new(&config.model).to_text())?;
+    write(
+        &out.join("summary.txt"),
+        ModelSummary::new(&config.model).to_text(),
+    )?;
 
     let started = fashion_trainer::clock::now_seconds();
     let mut trainer = Trainer::new(
@@ -361,7 +377,13 @@ fn train(
         if let Some(record) = &p.finished_epoch {
             let line = epoch_line(record);
             // Epoch lines go to stdout (stderr under --json), above the progress bar.
-            bar.suspend(|| if json { eprintln!("{line}") } else { println!("{line}") });
+            bar.suspend(|| {
+                if json {
+                    eprintln!("{line}")
+                } else {
+                    println!("{line}")
+                }
+            });
         }
     }
     bar.finish_and_clear();
@@ -373,12 +395,16 @@ fn train(
         .best()
         .ok_or_else(|| Error::Config("training produced no epoch".into()))?;
     let label = variant.name();
-    let bytes = pollster::block_on(checkpoint::to_bytes(&best_model, &config.model, Some(&config), label))?;
+    let bytes = pollster::block_on(checkpoint::to_bytes(
+        &best_model,
+        &config.model,
+        Some(&config),
+        label,
+    ))?;
     checkpoint::save_file(&out.join("model.ftw"), &bytes)?;
 
-    let evaluation = pollster::block_on(
-        Evaluator::new(&best_model, Arc::new(splits.test), 256).run(),
-    )?;
+    let evaluation =
+        pollster::block_on(Evaluator::new(&best_model, Arc::new(splits.test), 256).run())?;
     let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
     write(&out.join("test-report.txt"), report.to_text(4))?;
     write(&out.join("test-report.json"), to_json(&report)?)?;
@@ -411,7 +437,10 @@ fn train(
 }
 
 /// Loads the weights of a run directory (checked against its `config.json`) or a weights file.
-fn load_model(path: &Path, device: &burn::tensor::Device) -> Result<(Checkpoint, fashion_trainer::model::LeNet)> {
+fn load_model(
+    path: &Path,
+    device: &burn::tensor::Device,
+) -> Result<(Checkpoint, fashion_trainer::model::LeNet)> {
     if path.is_dir() {
         let checkpoint = checkpoint::load_file(&path.join("model.ftw"))?;
         let config_path = path.join("config.json");
@@ -446,7 +475,11 @@ fn evaluate(
     let set = match split {
         "test" => splits.test,
         "val" => splits.val.unwrap_or_default(),
-        other => return Err(Error::Config(format!("unknown split '{other}' (expected val or test)"))),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown split '{other}' (expected val or test)"
+            )));
+        }
     };
     let evaluation = pollster::block_on(Evaluator::new(&model, Arc::new(set), 256).run())?;
     let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
@@ -461,7 +494,10 @@ fn evaluate(
             evaluation.loss
         );
         println!("{}", report.to_text(4));
-        println!("Confusion matrix (rows: true class, columns: predicted class)\n{}", report.confusion.to_text());
+        println!(
+            "Confusion matrix (rows: true class, columns: predicted class)\n{}",
+            report.confusion.to_text()
+        );
     }
     Ok(())
 }

@@ -44,14 +44,22 @@ impl ConfusionMatrix {
             .max()
             .unwrap_or(1)
             .max(4);
-        let name_width = CLASS_NAMES.iter().map(|n| n.len() + 2).max().unwrap_or(0).max(16);
+        let name_width = CLASS_NAMES
+            .iter()
+            .map(|n| n.len() + 2)
+            .max()
+            .unwrap_or(0)
+            .max(16);
         let mut out = format!("{:>name_width$} ", "true \\ predicted");
         for c in 0..NUM_CLASSES {
             out.push_str(&format!(" {:>width$}", c));
         }
         out.push('\n');
         for (t, row) in self.counts.iter().enumerate() {
-            out.push_str(&format!("{:>name_width$} ", format!("{} {}", CLASS_NAMES[t], t)));
+            out.push_str(&format!(
+                "{:>name_width$} ",
+                format!("{} {}", CLASS_NAMES[t], t)
+            ));
             for count in row {
                 out.push_str(&format!(" {count:>width$}"));
             }
@@ -92,7 +100,11 @@ pub struct ClassificationReport {
 }
 
 fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 impl ClassificationReport {
@@ -236,12 +248,24 @@ mod tests {
         let r = ClassificationReport::new(&[0, 1, 1, 9], &[0, 1, 0, 9]);
         let text = r.to_text(2);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "              precision    recall  f1-score   support");
-        assert_eq!(lines[2], " T-shirt/top       0.50      1.00      0.67         1");
-        assert_eq!(lines[3], "     Trouser       1.00      0.50      0.67         2");
+        assert_eq!(
+            lines[0],
+            "              precision    recall  f1-score   support"
+        );
+        assert_eq!(
+            lines[2],
+            " T-shirt/top       0.50      1.00      0.67         1"
+        );
+        assert_eq!(
+            lines[3],
+            "     Trouser       1.00      0.50      0.67         2"
+        );
         assert!(lines[4].ends_with("0  (no support)"), "{}", lines[4]);
         assert_eq!(lines[12], "");
-        assert_eq!(lines[13], "    accuracy                           0.75         4");
+        assert_eq!(
+            lines[13],
+            "    accuracy                           0.75         4"
+        );
         assert!(lines[14].starts_with("   macro avg"));
         assert!(lines[15].starts_with("weighted avg"));
     }

@@ -21,7 +21,13 @@ pub enum Variant {
 
 impl Variant {
     /// All variants in study order.
-    pub const ALL: [Variant; 5] = [Variant::Base, Variant::V1, Variant::V2, Variant::V3, Variant::V4];
+    pub const ALL: [Variant; 5] = [
+        Variant::Base,
+        Variant::V1,
+        Variant::V2,
+        Variant::V3,
+        Variant::V4,
+    ];
 
     /// The lower-case name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -49,7 +55,9 @@ impl Variant {
     pub fn config(self) -> TrainingConfig {
         let base = TrainingConfig::new(LeNetConfig::new());
         let v1 = TrainingConfig {
-            model: LeNetConfig::new().with_conv1_kernels(16).with_conv2_kernels(26),
+            model: LeNetConfig::new()
+                .with_conv1_kernels(16)
+                .with_conv2_kernels(26),
             ..base.clone()
         };
         let v2 = TrainingConfig {
@@ -92,17 +100,39 @@ mod tests {
     fn presets_match_the_study() {
         let c = |v: Variant| v.config();
         let base = c(Variant::Base);
-        assert_eq!((base.model.conv1_kernels, base.model.conv2_kernels), (6, 16));
-        assert_eq!((base.model.dropout, base.learning_rate, base.weight_decay), (0.0, 1e-3, 0.0));
+        assert_eq!(
+            (base.model.conv1_kernels, base.model.conv2_kernels),
+            (6, 16)
+        );
+        assert_eq!(
+            (base.model.dropout, base.learning_rate, base.weight_decay),
+            (0.0, 1e-3, 0.0)
+        );
         assert_eq!((base.batch_size, base.epochs), (64, 15));
         let v1 = c(Variant::V1);
-        assert_eq!((v1.model.conv1_kernels, v1.model.conv2_kernels, v1.model.dropout), (16, 26, 0.0));
+        assert_eq!(
+            (
+                v1.model.conv1_kernels,
+                v1.model.conv2_kernels,
+                v1.model.dropout
+            ),
+            (16, 26, 0.0)
+        );
         let v2 = c(Variant::V2);
-        assert_eq!((v2.model.dropout, v2.weight_decay, v2.learning_rate), (0.3, 0.0, 1e-3));
+        assert_eq!(
+            (v2.model.dropout, v2.weight_decay, v2.learning_rate),
+            (0.3, 0.0, 1e-3)
+        );
         let v3 = c(Variant::V3);
-        assert_eq!((v3.model.dropout, v3.weight_decay, v3.learning_rate), (0.3, 1e-4, 1e-3));
+        assert_eq!(
+            (v3.model.dropout, v3.weight_decay, v3.learning_rate),
+            (0.3, 1e-4, 1e-3)
+        );
         let v4 = c(Variant::V4);
-        assert_eq!((v4.model, v4.weight_decay, v4.learning_rate), (v3.model, 1e-4, 5e-4));
+        assert_eq!(
+            (v4.model, v4.weight_decay, v4.learning_rate),
+            (v3.model, 1e-4, 5e-4)
+        );
     }
 
     #[test]
@@ -110,6 +140,10 @@ mod tests {
         for v in Variant::ALL {
             assert_eq!(v.name().parse::<Variant>().unwrap(), v);
         }
-        assert!("v9".parse::<Variant>().unwrap_err().contains("expected base"));
+        assert!(
+            "v9".parse::<Variant>()
+                .unwrap_err()
+                .contains("expected base")
+        );
     }
 }

@@ -48,7 +48,10 @@ pub struct Manifest {
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Encodes images `set` as one shard.
@@ -68,7 +71,10 @@ pub fn encode_shard(split: ShardSplit, set: &Dataset) -> Vec<u8> {
 pub fn make_shards(train: &Dataset, test: &Dataset) -> (Manifest, Vec<(String, Vec<u8>)>) {
     let mut files = Vec::new();
     let mut shards = Vec::new();
-    for (split, set, prefix) in [(ShardSplit::Train, train, "train"), (ShardSplit::Test, test, "test")] {
+    for (split, set, prefix) in [
+        (ShardSplit::Train, train, "train"),
+        (ShardSplit::Test, test, "test"),
+    ] {
         for (n, start) in (0..set.len()).step_by(IMAGES_PER_SHARD).enumerate() {
             let part = set.slice(start..start + IMAGES_PER_SHARD);
             let bytes = encode_shard(split, &part);
@@ -86,13 +92,19 @@ pub fn make_shards(train: &Dataset, test: &Dataset) -> (Manifest, Vec<(String, V
 }
 
 /// Checks a downloaded shard against its manifest entry and parses it.
-pub fn decode_shard(name: &str, bytes: &[u8], expected_sha256: &str) -> Result<(ShardSplit, Dataset), DataError> {
+pub fn decode_shard(
+    name: &str,
+    bytes: &[u8],
+    expected_sha256: &str,
+) -> Result<(ShardSplit, Dataset), DataError> {
     let bad = |reason: String| DataError::Invalid {
         file: name.to_string(),
         reason,
     };
     if !expected_sha256.is_empty() && !sha256_hex(bytes).eq_ignore_ascii_case(expected_sha256) {
-        return Err(bad("checksum mismatch: the file is corrupt or incomplete; retry the download".into()));
+        return Err(bad(
+            "checksum mismatch: the file is corrupt or incomplete; retry the download".into(),
+        ));
     }
     if bytes.len() < HEADER_BYTES || &bytes[..4] != MAGIC {
         return Err(bad("not a Fashion-MNIST shard (bad signature)".into()));
@@ -122,8 +134,11 @@ mod tests {
     use super::*;
 
     fn set(n: usize) -> Dataset {
-        Dataset::new((0..n * IMAGE_PIXELS).map(|i| (i % 251) as u8).collect(), (0..n).map(|i| (i % 10) as u8).collect())
-            .unwrap()
+        Dataset::new(
+            (0..n * IMAGE_PIXELS).map(|i| (i % 251) as u8).collect(),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -151,8 +166,13 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[100] ^= 1;
         let err = decode_shard(name, &flipped, sha).unwrap_err().to_string();
-        assert!(err.contains("train-000.fms") && err.contains("checksum"), "{err}");
-        let err = decode_shard(name, &bytes[..bytes.len() - 1], "").unwrap_err().to_string();
+        assert!(
+            err.contains("train-000.fms") && err.contains("checksum"),
+            "{err}"
+        );
+        let err = decode_shard(name, &bytes[..bytes.len() - 1], "")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated"), "{err}");
         assert!(decode_shard("x", b"<!doctype html>", "").is_err());
     }

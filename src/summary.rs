@@ -64,7 +64,10 @@ impl ModelSummary {
                 params: l.params,
             })
             .collect();
-        let outputs: usize = trace.iter().map(|l| l.shape.iter().product::<usize>()).sum();
+        let outputs: usize = trace
+            .iter()
+            .map(|l| l.shape.iter().product::<usize>())
+            .sum();
         let input_size_mb = INPUT_SHAPE.iter().product::<usize>() as f64 * BYTES_PER_VALUE / MB;
         let forward_backward_size_mb = 2.0 * outputs as f64 * BYTES_PER_VALUE / MB;
         let params_size_mb = total_params as f64 * BYTES_PER_VALUE / MB;
@@ -84,13 +87,25 @@ impl ModelSummary {
     pub fn to_text(&self) -> String {
         let rule = "-".repeat(64);
         let double = "=".repeat(64);
-        let mut out = format!("{rule}\n{:>20}  {:>25} {:>15}\n{double}\n", "Layer (type)", "Output Shape", "Param #");
+        let mut out = format!(
+            "{rule}\n{:>20}  {:>25} {:>15}\n{double}\n",
+            "Layer (type)", "Output Shape", "Param #"
+        );
         for row in &self.rows {
             let shape = format!(
                 "[{}]",
-                row.output_shape.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                row.output_shape
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            out.push_str(&format!("{:>20}  {:>25} {:>15}\n", row.layer, shape, thousands(row.params)));
+            out.push_str(&format!(
+                "{:>20}  {:>25} {:>15}\n",
+                row.layer,
+                shape,
+                thousands(row.params)
+            ));
         }
         out.push_str(&format!(
             "{double}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}\n{rule}\n",
@@ -143,7 +158,10 @@ mod tests {
         ];
         assert_eq!(s.rows.len(), expected.len());
         for (row, (layer, shape, params)) in s.rows.iter().zip(expected) {
-            assert_eq!((row.layer.as_str(), &row.output_shape, row.params), (layer, &shape, params));
+            assert_eq!(
+                (row.layer.as_str(), &row.output_shape, row.params),
+                (layer, &shape, params)
+            );
         }
         assert_eq!(s.total_params, 61_706);
         let text = s.to_text();
@@ -158,7 +176,10 @@ mod tests {
             "            Conv2d-1            [-1, 6, 28, 28]             156",
             "            Linear-8                  [-1, 120]          48,120",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 

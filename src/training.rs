@@ -52,13 +52,22 @@ impl TrainingConfig {
         self.model.validate()?;
         let bad = |m: String| Err(Error::Config(m));
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad(format!("learning rate must be in (0, 1], got {}", self.learning_rate));
+            return bad(format!(
+                "learning rate must be in (0, 1], got {}",
+                self.learning_rate
+            ));
         }
         if !(0.0..=1.0).contains(&self.weight_decay) {
-            return bad(format!("weight decay must be in [0, 1], got {}", self.weight_decay));
+            return bad(format!(
+                "weight decay must be in [0, 1], got {}",
+                self.weight_decay
+            ));
         }
         if !(1..=4096).contains(&self.batch_size) {
-            return bad(format!("batch size must be 1..=4096, got {}", self.batch_size));
+            return bad(format!(
+                "batch size must be 1..=4096, got {}",
+                self.batch_size
+            ));
         }
         if !(1..=1000).contains(&self.epochs) {
             return bad(format!("epochs must be 1..=1000, got {}", self.epochs));
@@ -68,7 +77,8 @@ impl TrainingConfig {
 
     /// The Adam optimizer this config asks for. Epsilon 1e-8 as in PyTorch and Keras.
     fn optimizer(&self) -> ModuleOptimizer {
-        let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
+        let decay =
+            (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
         AdamConfig::new()
             .with_epsilon(1e-8)
             .with_weight_decay(decay)
@@ -163,7 +173,12 @@ pub struct Evaluation {
 impl Evaluation {
     /// Top-1 accuracy in [0, 1].
     pub fn accuracy(&self) -> f64 {
-        let correct = self.predictions.iter().zip(&self.labels).filter(|(p, l)| p == l).count();
+        let correct = self
+            .predictions
+            .iter()
+            .zip(&self.labels)
+            .filter(|(p, l)| p == l)
+            .count();
         correct as f64 / self.labels.len().max(1) as f64
     }
 }
@@ -251,7 +266,8 @@ impl Evaluator {
         self.predictions
             .extend(read_i64s(&data[1])?.into_iter().map(|p| p as u8));
         if self.keep_probabilities {
-            self.probabilities.extend(read_f64s(&data[2])?.into_iter().map(|p| p as f32));
+            self.probabilities
+                .extend(read_f64s(&data[2])?.into_iter().map(|p| p as f32));
         }
         Ok(self.is_done())
     }
@@ -413,8 +429,11 @@ impl Trainer {
                     match &self.val {
                         Some(val) => {
                             let model = self.model.as_ref().ok_or_else(lost_model)?;
-                            self.validation =
-                                Some(Evaluator::new(model, val.clone(), self.config.batch_size.max(256)));
+                            self.validation = Some(Evaluator::new(
+                                model,
+                                val.clone(),
+                                self.config.batch_size.max(256),
+                            ));
                         }
                         None => finished = Some(self.finish_epoch(None)),
                     }
@@ -521,7 +540,10 @@ impl Trainer {
         let (batch, batches) = match (&self.validation, self.phase()) {
             (Some(v), _) => (v.batches_done(), v.batches()),
             (None, Phase::Done) => (batches_per_epoch, batches_per_epoch),
-            (None, _) => (self.cursor.div_ceil(self.config.batch_size), batches_per_epoch),
+            (None, _) => (
+                self.cursor.div_ceil(self.config.batch_size),
+                batches_per_epoch,
+            ),
         };
         let seen = self.totals.seen.max(1) as f64;
         let images_per_second = if self.totals.train_seconds > 0.0 {
@@ -534,9 +556,7 @@ impl Trainer {
         let within_epoch = match self.phase() {
             Phase::Done => 0.0,
             Phase::Train => (1.0 - val_share) * self.cursor as f64 / self.order.len().max(1) as f64,
-            Phase::Validate => {
-                (1.0 - val_share) + val_share * batch as f64 / batches.max(1) as f64
-            }
+            Phase::Validate => (1.0 - val_share) + val_share * batch as f64 / batches.max(1) as f64,
         };
         let fraction_done =
             ((self.epoch as f64 + within_epoch) / self.config.epochs as f64).min(1.0);
@@ -583,8 +603,7 @@ mod tests {
 
     fn run(config: TrainingConfig) -> Vec<EpochRecord> {
         let data = Arc::new(toy_dataset(320));
-        let mut trainer =
-            Trainer::new(config, &Device::flex(), data.clone(), Some(data)).unwrap();
+        let mut trainer = Trainer::new(config, &Device::flex(), data.clone(), Some(data)).unwrap();
         while !trainer.is_done() {
             pollster::block_on(trainer.step(3)).unwrap();
         }
@@ -606,7 +625,9 @@ mod tests {
         let device = Device::flex();
         let model = LeNetConfig::new().init(&device);
         let eval = pollster::block_on(
-            Evaluator::new(&model, data.clone(), 16).with_probabilities().run(),
+            Evaluator::new(&model, data.clone(), 16)
+                .with_probabilities()
+                .run(),
         )
         .unwrap();
         assert_eq!(eval.predictions.len(), 50);
@@ -619,9 +640,14 @@ mod tests {
     #[test]
     fn bad_configs_fail_before_training() {
         let data = Arc::new(toy_dataset(10));
-        let err = Trainer::new(quick_config().with_batch_size(0), &Device::flex(), data, None)
-            .err()
-            .unwrap();
+        let err = Trainer::new(
+            quick_config().with_batch_size(0),
+            &Device::flex(),
+            data,
+            None,
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("batch size"), "{err}");
     }
 }

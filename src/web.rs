@@ -26,8 +26,8 @@ fn js_err(err: impl std::fmt::Display) -> JsError {
 }
 
 fn parse_config(config_json: &str) -> Result<TrainingConfig, JsError> {
-    let config: TrainingConfig =
-        serde_json::from_str(config_json).map_err(|e| js_err(format!("invalid configuration: {e}")))?;
+    let config: TrainingConfig = serde_json::from_str(config_json)
+        .map_err(|e| js_err(format!("invalid configuration: {e}")))?;
     config.validate().map_err(js_err)?;
     Ok(config)
 }
@@ -257,9 +257,14 @@ impl WebTrainer {
     /// The best (or imported) weights with their config, as the bytes of a `.ftw` file.
     #[wasm_bindgen(js_name = exportWeights)]
     pub async fn export_weights(&self) -> Result<Vec<u8>, JsError> {
-        checkpoint::to_bytes(&self.model()?, &self.config.model, Some(&self.config), &self.label)
-            .await
-            .map_err(js_err)
+        checkpoint::to_bytes(
+            &self.model()?,
+            &self.config.model,
+            Some(&self.config),
+            &self.label,
+        )
+        .await
+        .map_err(js_err)
     }
 
     /// Loads weights for this run's architecture; another architecture is a clear error.
@@ -276,7 +281,10 @@ impl WebTrainer {
     /// Class probabilities for one 28x28 image (784 `u8` pixels, light object on black).
     pub async fn predict(&self, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
         if pixels.len() != IMAGE_PIXELS {
-            return Err(js_err(format!("expected {IMAGE_PIXELS} pixels, got {}", pixels.len())));
+            return Err(js_err(format!(
+                "expected {IMAGE_PIXELS} pixels, got {}",
+                pixels.len()
+            )));
         }
         let set = Dataset::new(pixels, vec![0]).map_err(js_err)?;
         let evaluation = Evaluator::new(&self.model()?, Arc::new(set), 1)

@@ -41,7 +41,10 @@ async fn train_and_check_loss_falls(device: &Device, name: &str) {
     }
     let losses: Vec<f64> = trainer.history().iter().map(|r| r.train_loss).collect();
     console_log!("{name}: train loss per epoch {losses:?}");
-    assert!(losses[2] < losses[0] * 0.8, "{name}: loss did not fall: {losses:?}");
+    assert!(
+        losses[2] < losses[0] * 0.8,
+        "{name}: loss did not fall: {losses:?}"
+    );
 }
 
 async fn logits(model: &LeNet, device: &Device) -> Vec<f32> {
@@ -58,8 +61,13 @@ async fn logits(model: &LeNet, device: &Device) -> Vec<f32> {
 async fn checkpoint_round_trip(device: &Device) {
     let config = LeNetConfig::new().with_conv1_kernels(8);
     let model = config.init(device);
-    let bytes = checkpoint::to_bytes(&model, &config, None, "custom").await.unwrap();
-    let loaded = Checkpoint::from_bytes(&bytes).unwrap().build(device).unwrap();
+    let bytes = checkpoint::to_bytes(&model, &config, None, "custom")
+        .await
+        .unwrap();
+    let loaded = Checkpoint::from_bytes(&bytes)
+        .unwrap()
+        .build(device)
+        .unwrap();
     assert_eq!(logits(&model, device).await, logits(&loaded, device).await);
     assert!(Checkpoint::from_bytes(b"GIF89a").is_err());
 }

@@ -22,7 +22,8 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fashion-trainer-cli-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("fashion-trainer-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -64,17 +65,35 @@ fn data_dir(name: &str, spoil: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) -> Pat
 fn assert_one_clear_error(args: &[&str], expect: &str) {
     let (code, _, stderr) = cli(args);
     assert_ne!(code, 0, "expected failure for {args:?}");
-    assert!(!stderr.contains("panicked"), "panic for {args:?}:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "panic for {args:?}:\n{stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one error line for {args:?}, got:\n{stderr}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one error line for {args:?}, got:\n{stderr}"
+    );
     assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains(expect), "expected '{expect}' in: {stderr}");
+    assert!(
+        lines[0].contains(expect),
+        "expected '{expect}' in: {stderr}"
+    );
 }
 
 fn train_args(data: &Path, out: &Path) -> Vec<String> {
-    ["train", "--epochs", "1", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]
-        .map(String::from)
-        .to_vec()
+    [
+        "train",
+        "--epochs",
+        "1",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn assert_bad_data(name: &str, expect: &str, spoil: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
@@ -105,7 +124,10 @@ fn summary_prints_the_seed_table() {
         "Params size (MB): 0.235390",
         "Estimated Total Size (MB): 0.352837",
     ] {
-        assert!(stdout.lines().any(|l| l == line), "missing {line:?} in\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing {line:?} in\n{stdout}"
+        );
     }
     let (code, json, _) = cli(&["summary", "--variant", "v1", "--json"]);
     assert_eq!(code, 0);
@@ -116,34 +138,52 @@ fn summary_prints_the_seed_table() {
 #[test]
 fn truncated_idx_is_one_clear_error() {
     assert_bad_data("truncated", "truncated", |f, b| {
-        Some(if f.starts_with("train-images") { b[..b.len() - 100].to_vec() } else { b })
+        Some(if f.starts_with("train-images") {
+            b[..b.len() - 100].to_vec()
+        } else {
+            b
+        })
     });
 }
 
 #[test]
 fn wrong_magic_is_one_clear_error() {
     assert_bad_data("magic", "not an IDX images file", |f, b| {
-        Some(if f.starts_with("t10k-images") { idx_labels(&[0; 10]) } else { b })
+        Some(if f.starts_with("t10k-images") {
+            idx_labels(&[0; 10])
+        } else {
+            b
+        })
     });
 }
 
 #[test]
 fn label_out_of_range_is_one_clear_error() {
     assert_bad_data("label", "out of range", |f, b| {
-        Some(if f.starts_with("train-labels") { idx_labels(&[12; 20]) } else { b })
+        Some(if f.starts_with("train-labels") {
+            idx_labels(&[12; 20])
+        } else {
+            b
+        })
     });
 }
 
 #[test]
 fn count_mismatch_is_one_clear_error() {
     assert_bad_data("count", "has 20 images but", |f, b| {
-        Some(if f.starts_with("train-labels") { idx_labels(&[1; 19]) } else { b })
+        Some(if f.starts_with("train-labels") {
+            idx_labels(&[1; 19])
+        } else {
+            b
+        })
     });
 }
 
 #[test]
 fn missing_file_is_one_clear_error() {
-    assert_bad_data("missing", "missing", |f, b| (!f.starts_with("t10k-labels")).then_some(b));
+    assert_bad_data("missing", "missing", |f, b| {
+        (!f.starts_with("t10k-labels")).then_some(b)
+    });
 }
 
 #[test]
@@ -160,9 +200,19 @@ fn weights_of_another_variant_are_one_clear_error() {
     .unwrap();
     std::fs::write(run.join("model.ftw"), bytes).unwrap();
     let base = Variant::Base.config();
-    std::fs::write(run.join("config.json"), serde_json::to_string(&base).unwrap()).unwrap();
+    std::fs::write(
+        run.join("config.json"),
+        serde_json::to_string(&base).unwrap(),
+    )
+    .unwrap();
     let data = data_dir("variant-data", |_, b| Some(b));
-    let args = ["evaluate", "--model", run.to_str().unwrap(), "--data", data.to_str().unwrap()];
+    let args = [
+        "evaluate",
+        "--model",
+        run.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ];
     assert_one_clear_error(&args, "these weights are for v1");
 
     // Not a weights file at all.
