@@ -516,26 +516,29 @@ pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
+/// Encodes images as an IDX image file with the header fields given (they are not checked, so
+/// tests can write defective files).
+pub fn encode_idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
+    for v in [count, rows, cols] {
+        out.extend(v.to_be_bytes());
+    }
+    out.extend(pixels);
+    out
+}
+
+/// Encodes labels as an IDX label file.
+pub fn encode_idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut out = IDX_LABELS_MAGIC.to_be_bytes().to_vec();
+    out.extend((labels.len() as u32).to_be_bytes());
+    out.extend(labels);
+    out
+}
+
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Builds IDX bytes for `count` images with the given header fields.
-    pub fn idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
-        let mut out = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
-        for v in [count, rows, cols] {
-            out.extend(v.to_be_bytes());
-        }
-        out.extend(pixels);
-        out
-    }
-
-    pub fn idx_labels(labels: &[u8]) -> Vec<u8> {
-        let mut out = IDX_LABELS_MAGIC.to_be_bytes().to_vec();
-        out.extend((labels.len() as u32).to_be_bytes());
-        out.extend(labels);
-        out
-    }
+    use super::{encode_idx_images as idx_images, encode_idx_labels as idx_labels};
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         use std::io::Write;

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use burn::tensor::Device;
 use fashion_trainer::checkpoint;
+use fashion_trainer::data::{IMAGE_PIXELS, encode_idx_images, encode_idx_labels};
 use fashion_trainer::presets::Variant;
 
 fn cli(args: &[&str]) -> (i32, String, String) {
@@ -29,30 +30,18 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn idx_images(count: u32, pixels: usize) -> Vec<u8> {
-    let mut out = 0x0803u32.to_be_bytes().to_vec();
-    for v in [count, 28, 28] {
-        out.extend(v.to_be_bytes());
-    }
-    out.extend(vec![0u8; pixels]);
-    out
-}
-
-fn idx_labels(labels: &[u8]) -> Vec<u8> {
-    let mut out = 0x0801u32.to_be_bytes().to_vec();
-    out.extend((labels.len() as u32).to_be_bytes());
-    out.extend(labels);
-    out
+fn idx_images(count: u32) -> Vec<u8> {
+    encode_idx_images(count, 28, 28, &vec![0u8; count as usize * IMAGE_PIXELS])
 }
 
 /// Writes a data directory whose four files are good except where `spoil` says.
 fn data_dir(name: &str, spoil: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) -> PathBuf {
     let dir = scratch(name);
     let files = [
-        ("train-images-idx3-ubyte", idx_images(20, 20 * 784)),
-        ("train-labels-idx1-ubyte", idx_labels(&[1; 20])),
-        ("t10k-images-idx3-ubyte", idx_images(10, 10 * 784)),
-        ("t10k-labels-idx1-ubyte", idx_labels(&[2; 10])),
+        ("train-images-idx3-ubyte", idx_images(20)),
+        ("train-labels-idx1-ubyte", encode_idx_labels(&[1; 20])),
+        ("t10k-images-idx3-ubyte", idx_images(10)),
+        ("t10k-labels-idx1-ubyte", encode_idx_labels(&[2; 10])),
     ];
     for (file, bytes) in files {
         if let Some(bytes) = spoil(file, bytes) {
@@ -150,7 +139,7 @@ fn truncated_idx_is_one_clear_error() {
 fn wrong_magic_is_one_clear_error() {
     assert_bad_data("magic", "not an IDX images file", |f, b| {
         Some(if f.starts_with("t10k-images") {
-            idx_labels(&[0; 10])
+            encode_idx_labels(&[0; 10])
         } else {
             b
         })
@@ -161,7 +150,7 @@ fn wrong_magic_is_one_clear_error() {
 fn label_out_of_range_is_one_clear_error() {
     assert_bad_data("label", "out of range", |f, b| {
         Some(if f.starts_with("train-labels") {
-            idx_labels(&[12; 20])
+            encode_idx_labels(&[12; 20])
         } else {
             b
         })
@@ -172,7 +161,7 @@ fn label_out_of_range_is_one_clear_error() {
 fn count_mismatch_is_one_clear_error() {
     assert_bad_data("count", "has 20 images but", |f, b| {
         Some(if f.starts_with("train-labels") {
-            idx_labels(&[1; 19])
+            encode_idx_labels(&[1; 19])
         } else {
             b
         })
