@@ -2,7 +2,7 @@
 # Every build, serve, test and bench entry point of the project.
 #
 #   ./build.sh serve        set up, build, prepare data and serve the page on http://127.0.0.1:8080
-#   ./build.sh test         run every test (native, then in headless Chromium)
+#   ./build.sh test         run every test (native, wasm in headless Chromium, the page end to end)
 #   ./build.sh bench        print training-speed benchmarks
 #   ./build.sh setup        install missing tools (wasm target, wasm-pack, wasm-bindgen, Chromium)
 #   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
@@ -72,10 +72,29 @@ build_native() {
   cargo build --release --bin fashion-trainer
 }
 
+wasm_opt() {
+  # binaryen 132 from npm (Debian's wasm-opt 108 produced modules Chromium refused); only debug
+  # sections are stripped: -O2 took 4 minutes here and made the gzipped module larger.
+  local dir="$HOME/.cache/fashion-trainer/binaryen-132"
+  if [ ! -f "$dir/package/bin/wasm-opt" ]; then
+    command -v npm >/dev/null || die "npm is missing: apt-get install npm"
+    log "fetching binaryen 132 (wasm-opt) from npm"
+    mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent binaryen@132 >/dev/null && tar xzf binaryen-132.0.0.tgz && rm binaryen-132.0.0.tgz)
+  fi
+  node "$dir/package/bin/wasm-opt" --strip-debug --strip-producers --enable-bulk-memory \
+    --enable-nontrapping-float-to-int --enable-simd --enable-sign-ext --enable-mutable-globals \
+    --enable-reference-types --enable-multivalue "$1" -o "$1.tmp"
+  mv "$1.tmp" "$1"
+}
+
 build_wasm() {
   setup_wasm
   log "building the wasm package (release) into www/pkg"
   wasm-pack build --release --mode no-install --target web --out-dir www/pkg --no-typescript -- --no-default-features
+  log "stripping debug sections from the wasm module"
+  wasm_opt www/pkg/fashion_trainer_bg.wasm
+  printf 'wasm: %s bytes, %s gzipped\n' "$(wc -c <www/pkg/fashion_trainer_bg.wasm)" "$(gzip -9c www/pkg/fashion_trainer_bg.wasm | wc -c)"
 }
 
 test_native() {
@@ -131,6 +150,27 @@ web_data() {
   fi
 }
 
+test_e2e() {
+  build_native
+  build_wasm
+  vendor_js
+  web_data
+  setup_browser
+  command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
+  [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && npm install --no-audit --no-fund --silent)
+  local port=8765 server status
+  log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
+  (cd www && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+  server=$!
+  set +e
+  PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
+    node --test --test-reporter=spec tests/e2e/page.test.mjs
+  status=$?
+  set -e
+  kill "$server" 2>/dev/null || true
+  return "$status"
+}
+
 serve() {
   build_native
   build_wasm
@@ -163,7 +203,9 @@ case "$cmd" in
   test)
     test_native
     test_browser
+    test_e2e
     ;;
+  test-e2e) test_e2e ;;
   test-native) test_native ;;
   test-browser) test_browser ;;
   bench) bench ;;

@@ -130,7 +130,7 @@ pub struct Progress {
     pub batch: usize,
     /// Batches in this phase of this epoch.
     pub batches: usize,
-    /// Mean training loss so far this epoch.
+    /// Mean training loss so far this epoch (the last epoch's between epochs).
     pub train_loss: f64,
     /// Training accuracy so far this epoch.
     pub train_accuracy: f64,
@@ -545,7 +545,14 @@ impl Trainer {
                 batches_per_epoch,
             ),
         };
-        let seen = self.totals.seen.max(1) as f64;
+        // Between epochs (and when done) there is no running total yet: show the last epoch's.
+        let (train_loss, train_accuracy) = match (self.totals.seen, self.history.last()) {
+            (0, Some(last)) => (last.train_loss, last.train_accuracy),
+            (seen, _) => {
+                let seen = seen.max(1) as f64;
+                (self.totals.loss_sum / seen, self.totals.correct as f64 / seen)
+            }
+        };
         let images_per_second = if self.totals.train_seconds > 0.0 {
             self.totals.seen as f64 / self.totals.train_seconds
         } else {
@@ -574,8 +581,8 @@ impl Trainer {
             phase: self.phase(),
             batch,
             batches,
-            train_loss: self.totals.loss_sum / seen,
-            train_accuracy: self.totals.correct as f64 / seen,
+            train_loss,
+            train_accuracy,
             images_per_second,
             eta_seconds,
             fraction_done,

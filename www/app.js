@@ -449,8 +449,9 @@ function showProgress(p) {
   el.progress.value = Math.min(1, Math.max(0, p.fraction_done ?? 0));
   el.progress.setAttribute('aria-valuetext', `${Math.round(el.progress.value * 100)} % done. ${text}`);
   el.progressText.textContent = text;
-  el.progressMetrics.textContent =
-    `Running train loss ${num(p.train_loss)}, train top-1 ${pct(p.train_accuracy)} (this epoch so far)`;
+  el.progressMetrics.textContent = p.phase === 'done'
+    ? `Last epoch: train loss ${num(p.train_loss)}, train top-1 ${pct(p.train_accuracy)}`
+    : `Running train loss ${num(p.train_loss)}, train top-1 ${pct(p.train_accuracy)} (this epoch so far)`;
   // Screen readers hear a short summary every 20 s rather than every chunk.
   const now = performance.now();
   if (now - lastLiveUpdate > 20000) {

@@ -1,0 +1,82 @@
+// End-to-end test of the page in Debian's headless Chromium through playwright-core (never a
+// downloaded browser). Run by `./build.sh test-e2e`, which builds www/ first and passes its URL.
+// It trains a short run on the CPU, checks charts and results, evaluates on the test set, saves
+// weights, loads a wrong file, reloads and finds the run again, and fails if any request leaves
+// 127.0.0.1. Screenshots go to $SCREENSHOTS (default: tests/e2e/screenshots).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
+const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(SHOTS, { recursive: true });
+
+test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async () => {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const outside = [];
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
+      outside.push(request.url());
+    }
+  });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') console.log('[page console]', m.text()); });
+
+  await page.goto(`${BASE}?limit=600`);
+  // Ready to train once the shards are in and the wasm trainer is loaded.
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+  await page.selectOption('#backend', 'cpu');
+  await page.fill('#epochs', '2');
+  await page.screenshot({ path: join(SHOTS, 'ready.png'), fullPage: true });
+
+  await page.click('#start');
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 0, null, { timeout: 300_000 });
+  // Wait for the run to finish: Start is enabled again.
+  await page.waitForFunction(() => !document.querySelector('#start').disabled && document.querySelector('#cancel').disabled,
+    null, { timeout: 300_000 });
+  const row = await page.textContent('#results tbody tr');
+  assert.match(row, /\d+(\.\d+)?\s*%/, `results row has accuracies: ${row}`);
+  assert.ok(await page.locator('#loss-chart canvas').count() > 0, 'loss chart drawn');
+  assert.ok(await page.locator('#acc-chart canvas').count() > 0, 'accuracy chart drawn');
+  await page.screenshot({ path: join(SHOTS, 'trained.png'), fullPage: true });
+
+  await page.click('#evaluate');
+  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 120_000 });
+  const report = await page.textContent('#report');
+  assert.match(report, /accuracy/);
+  assert.ok(await page.locator('#confusion button').count() >= 100, 'confusion matrix has 100 cells');
+  await page.locator('#confusion button').first().click();
+  await page.screenshot({ path: join(SHOTS, 'evaluated.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-weights')]);
+  const saved = await download.path();
+  assert.ok(saved, 'weights downloaded');
+
+  // A text file posing as weights gives a clear message and the page keeps working.
+  const junk = join(SHOTS, 'junk.ftw');
+  writeFileSync(junk, 'this is not a weights file');
+  await page.setInputFiles('#load-weights', junk);
+  await page.waitForFunction(() => /not a fashion-trainer weights file/.test(document.querySelector('#weights-message').textContent),
+    null, { timeout: 60_000 });
+
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 0, null, { timeout: 60_000 });
+  await page.screenshot({ path: join(SHOTS, 'reloaded.png'), fullPage: true });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(SHOTS, 'narrow.png'), fullPage: true });
+
+  await browser.close();
+  assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
+  assert.deepEqual(errors, [], 'no uncaught page errors');
+});
