@@ -550,7 +550,10 @@ impl Trainer {
             (0, Some(last)) => (last.train_loss, last.train_accuracy),
             (seen, _) => {
                 let seen = seen.max(1) as f64;
-                (self.totals.loss_sum / seen, self.totals.correct as f64 / seen)
+                (
+                    self.totals.loss_sum / seen,
+                    self.totals.correct as f64 / seen,
+                )
             }
         };
         let images_per_second = if self.totals.train_seconds > 0.0 {

@@ -105,3 +105,75 @@ async fn webgpu_checkpoint_round_trip() {
         checkpoint_round_trip(&device).await;
     }
 }
+
+/// The JS-facing API of `web.rs`, as the page's worker uses it: shards in, training in chunks,
+/// test report, weights out and back in with identical predictions, clear errors for bad input.
+#[wasm_bindgen_test]
+async fn web_api_trains_exports_and_imports() {
+    use fashion_trainer::presets::Variant;
+    use fashion_trainer::shards::make_shards;
+    use fashion_trainer::training::EpochRecord;
+    use fashion_trainer::web::{DataStore, WebTrainer};
+
+    let (manifest, files) = make_shards(&toy_dataset(240), &toy_dataset(60));
+    let mut store = DataStore::new();
+    let mut corrupt = files[0].1.clone();
+    corrupt[50] ^= 1;
+    assert!(
+        store
+            .add_shard(&files[0].0, &corrupt, &manifest.shards[0].sha256)
+            .is_err()
+    );
+    for (entry, (name, bytes)) in manifest.shards.iter().zip(&files) {
+        store.add_shard(name, bytes, &entry.sha256).unwrap();
+    }
+    assert_eq!((store.train_count(), store.test_count()), (240, 60));
+
+    let config = |seed| {
+        let config = TrainingConfig::new(LeNetConfig::new())
+            .with_epochs(3)
+            .with_batch_size(32)
+            .with_learning_rate(3e-3)
+            .with_seed(seed);
+        serde_json::to_string(&config).unwrap()
+    };
+    let create = |json: String, label: &str| {
+        WebTrainer::create(json, label.into(), "cpu".into(), &store, 0, 0)
+    };
+    assert!(create("{\"model\": 3}".into(), "bad").await.is_err());
+
+    let mut trainer = create(config(5), "toy").await.unwrap();
+    assert_eq!(trainer.backend(), "cpu");
+    while !trainer.is_done() {
+        trainer.step(4).await.unwrap();
+        yield_now().await;
+    }
+    let history: Vec<EpochRecord> = serde_json::from_str(&trainer.history_json()).unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(history[2].train_loss < history[0].train_loss, "{history:?}");
+    assert!(trainer.best_epoch() >= 1);
+    let report: serde_json::Value =
+        serde_json::from_str(&trainer.evaluate_test().await.unwrap()).unwrap();
+    assert!(
+        report["accuracy"].as_f64().unwrap() > 0.3,
+        "{}",
+        report["text"]
+    );
+    assert_eq!(report["predictions"].as_array().unwrap().len(), 60);
+
+    let image = store.test_image(0).unwrap();
+    let probabilities = trainer.predict(image.clone()).await.unwrap();
+    assert_eq!(probabilities.len(), 10);
+    let weights = trainer.export_weights().await.unwrap();
+
+    let mut other = create(config(6), "toy").await.unwrap();
+    assert_ne!(other.predict(image.clone()).await.unwrap(), probabilities);
+    other.import_weights(weights.clone()).await.unwrap();
+    assert_eq!(other.predict(image.clone()).await.unwrap(), probabilities);
+    assert!(other.import_weights(b"not weights".to_vec()).await.is_err());
+    assert!(other.predict(vec![0; 10]).await.is_err());
+
+    let v1 = serde_json::to_string(&Variant::V1.config().with_epochs(1)).unwrap();
+    let mut v1 = create(v1, "v1").await.unwrap();
+    assert!(v1.import_weights(weights).await.is_err());
+}

@@ -1,0 +1,36 @@
+// Manual check for the web-page issue (not part of ./build.sh test: it takes minutes): trains a
+// preset for all its epochs on the full data in headless Chromium and prints every epoch and the
+// test accuracy. Usage: node tests/e2e/full-run.mjs [preset] [backend]; PAGE_URL as for the test.
+import { chromium } from 'playwright-core';
+
+const [preset = 'base', backend = 'cpu'] = process.argv.slice(2);
+const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const started = Date.now();
+await page.goto(BASE);
+await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+console.log(`ready to train after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+await page.selectOption('#preset', preset);
+await page.selectOption('#backend', backend);
+const t0 = Date.now();
+await page.click('#start');
+let last = '';
+while (true) {
+  await page.waitForTimeout(5000);
+  const status = await page.textContent('#status');
+  const progress = await page.textContent('#progress-text');
+  if (status !== last) { console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${status} | ${progress}`); last = status; }
+  const done = await page.evaluate(() => !document.querySelector('#start').disabled && document.querySelector('#cancel').disabled);
+  if (done) break;
+}
+console.log((await page.textContent('#results tbody tr')).replace(/\s+/g, ' '));
+await page.click('#evaluate');
+await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
+console.log(await page.textContent('#report'));
+await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/full-run.png', fullPage: true });
+console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+await browser.close();
