@@ -187,6 +187,11 @@ cli() {
 
 bench() {
   build_native
+  build_wasm
+  vendor_js
+  web_data
+  setup_browser
+  [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && npm install --no-audit --no-fund --silent)
   data_dir
   log "benchmarks"
   bash tests/bench.sh

@@ -374,6 +374,36 @@ impl Trainer {
         }
     }
 
+    /// Continues a run that was cut off after `history.len()` finished epochs, from the weights
+    /// at that point (`latest`) and the best ones so far. Adam's moment estimates are not kept
+    /// across the interruption, so the first steps after it differ from an uninterrupted run.
+    pub fn resume(
+        config: TrainingConfig,
+        device: &Device,
+        latest: LeNet,
+        best: Option<(usize, LeNet)>,
+        history: Vec<EpochRecord>,
+        train: Arc<Dataset>,
+        val: Option<Arc<Dataset>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        if history.len() > config.epochs {
+            return Err(Error::Config(format!(
+                "the saved run has {} epochs but its config asks for {}",
+                history.len(),
+                config.epochs
+            )));
+        }
+        let device = device.clone().autodiff();
+        device.seed(config.seed.wrapping_add(history.len() as u64));
+        let mut trainer = Self::with_model(config, device, latest, train, val);
+        trainer.epoch = history.len();
+        trainer.order = epoch_order(trainer.train.len(), trainer.config.seed, trainer.epoch);
+        trainer.history = history;
+        trainer.best = best;
+        Ok(trainer)
+    }
+
     /// The run's configuration.
     pub fn config(&self) -> &TrainingConfig {
         &self.config
@@ -645,6 +675,39 @@ mod tests {
         let row_sum: f32 = eval.probabilities[..10].iter().sum();
         assert!((row_sum - 1.0).abs() < 1e-4);
         assert!(eval.loss > 0.0 && eval.loss.is_finite());
+    }
+
+    #[test]
+    fn a_resumed_run_continues_from_its_last_epoch() {
+        let data = Arc::new(toy_dataset(320));
+        let config = quick_config().with_epochs(3);
+        let device = Device::flex();
+        let mut first =
+            Trainer::new(config.clone(), &device, data.clone(), Some(data.clone())).unwrap();
+        while first.history().is_empty() {
+            pollster::block_on(first.step(4)).unwrap();
+        }
+        let latest = first.current_model().unwrap();
+        let mut resumed = Trainer::resume(
+            config,
+            &device,
+            latest,
+            first.best(),
+            first.history().to_vec(),
+            data.clone(),
+            Some(data),
+        )
+        .unwrap();
+        assert_eq!(resumed.progress(None).epoch, 2);
+        while !resumed.is_done() {
+            pollster::block_on(resumed.step(4)).unwrap();
+        }
+        let history = resumed.history();
+        assert_eq!(
+            history.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(history[2].train_loss < history[0].train_loss, "{history:?}");
     }
 
     #[test]

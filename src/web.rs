@@ -142,6 +142,8 @@ pub struct WebTrainer {
     backend_reason: String,
     device: burn::tensor::Device,
     trainer: Trainer,
+    /// The training and validation sets the trainer uses, kept for `resume`.
+    trainer_data: (Arc<Dataset>, Option<Arc<Dataset>>),
     test: Arc<Dataset>,
     imported: Option<LeNet>,
 }
@@ -169,7 +171,8 @@ impl WebTrainer {
         let train = Arc::new(splits.train.limited(limit(limit_train)));
         let val = splits.val.map(|v| Arc::new(v.limited(limit(limit_eval))));
         let test = Arc::new(splits.test.limited(limit(limit_eval)));
-        let trainer = Trainer::new(config.clone(), &selected.device, train, val).map_err(js_err)?;
+        let trainer = Trainer::new(config.clone(), &selected.device, train.clone(), val.clone())
+            .map_err(js_err)?;
         Ok(WebTrainer {
             config,
             label,
@@ -177,9 +180,66 @@ impl WebTrainer {
             backend_reason: selected.reason,
             device: selected.device,
             trainer,
+            trainer_data: (train, val),
             test,
             imported: None,
         })
+    }
+
+    /// Continues a run cut off after the epochs in `history_json`, from `latest_weights` (the
+    /// weights after its last finished epoch) and, when known, `best_weights` of epoch `best_epoch`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn resume(
+        config_json: String,
+        label: String,
+        backend: String,
+        store: &DataStore,
+        limit_train: usize,
+        limit_eval: usize,
+        history_json: String,
+        latest_weights: Vec<u8>,
+        best_weights: Option<Vec<u8>>,
+        best_epoch: usize,
+    ) -> Result<WebTrainer, JsError> {
+        let mut web =
+            Self::create(config_json, label, backend, store, limit_train, limit_eval).await?;
+        let history = serde_json::from_str(&history_json)
+            .map_err(|e| js_err(format!("the saved history is unreadable: {e}")))?;
+        // Built on the plain device: the trainer moves them to its autodiff device itself.
+        let load = |bytes: &[u8]| -> Result<LeNet, JsError> {
+            Checkpoint::from_bytes(bytes)
+                .and_then(|c| c.build_as(&web.config.model, &web.label, &web.device))
+                .map_err(js_err)
+        };
+        let latest = load(&latest_weights)?;
+        let best = match best_weights {
+            Some(bytes) if best_epoch > 0 => Some((best_epoch, load(&bytes)?)),
+            _ => None,
+        };
+        let (train, val) = (web.trainer_data.0.clone(), web.trainer_data.1.clone());
+        web.trainer = Trainer::resume(
+            web.config.clone(),
+            &web.device,
+            latest,
+            best,
+            history,
+            train,
+            val,
+        )
+        .map_err(js_err)?;
+        Ok(web)
+    }
+
+    /// The weights after the last finished step (for resuming), as `.ftw` bytes.
+    #[wasm_bindgen(js_name = exportLatestWeights)]
+    pub async fn export_latest_weights(&self) -> Result<Vec<u8>, JsError> {
+        let model = self
+            .trainer
+            .current_model()
+            .ok_or_else(|| js_err("no weights yet"))?;
+        checkpoint::to_bytes(&model, &self.config.model, Some(&self.config), &self.label)
+            .await
+            .map_err(js_err)
     }
 
     /// `gpu` or `cpu`.

@@ -34,8 +34,24 @@ if [ "${SKIP_BROWSER_BENCH:-}" != 1 ]; then
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
 fi
 
+# The page: ready-to-train times and the Web Worker's training speed (needs www/ built).
+if [ "${SKIP_PAGE_BENCH:-}" != 1 ]; then
+  (cd www && exec python3 -m http.server 8766 --bind 127.0.0.1 >/dev/null 2>&1) &
+  server=$!
+  out=$(PAGE_URL=http://127.0.0.1:8766/ CHROMIUM=$(command -v chromium) node tests/e2e/page-bench.mjs 2>&1 \
+        | tee bench-results/page.log) || true
+  kill "$server" 2>/dev/null || true
+  while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
+fi
+wasm=www/pkg/fashion_trainer_bg.wasm
+if [ -f "$wasm" ]; then
+  rows+=("wasm size raw (MB)|$(awk -v b="$(wc -c <"$wasm")" 'BEGIN {printf "%.1f", b / 1048576}')")
+  rows+=("wasm size gzip -9 (MB)|$(awk -v b="$(gzip -9c "$wasm" | wc -c)" 'BEGIN {printf "%.1f", b / 1048576}')")
+fi
+
 printf '\n%-28s %12s\n' "training, base, batch 64" "images/s"
 printf '%-28s %12s\n' "----------------------------" "------------"
+# (rows named *-s are seconds, *(MB) megabytes)
 for row in "${rows[@]}"; do
   printf '%-28s %12s\n' "${row%%|*}" "${row#*|}"
 done

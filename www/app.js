@@ -593,6 +593,12 @@ function renderRuns() {
         button('weights', 'Weights', `Download the weights of ${run.label}`, () => downloadWeights(run.weights, run), !run.weights),
         button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live),
       );
+      if (run.status === 'interrupted' && run.resumeWeights && run.history.length < run.config.epochs) {
+        actions.prepend(
+          button('resume-run', 'Resume', `Resume ${run.label} from epoch ${run.history.length + 1}`,
+            () => resumeRun(run), isTraining() || ui.run === 'paused' || ui.data !== 'ready'),
+        );
+      }
       tr.append(
         name,
         statusCell(status, run.error),
@@ -665,6 +671,32 @@ el.form.addEventListener('submit', (event) => {
   keepFocus(el.cancel);
   send('start', { config, label, backend: el.backend.value, limitTrain: LIMIT, limitEval: LIMIT });
 });
+
+// Continues a run that a reload or a closed tab cut off, from its last finished epoch.
+function resumeRun(run) {
+  currentRun = run;
+  run.status = 'running';
+  saveRun(run);
+  ui.run = 'starting';
+  ui.model = null;
+  resetCurves(run.config.epochs, run.history);
+  resetProgress(`Resuming ${run.label} from epoch ${run.history.length + 1}…`);
+  clearEvaluation();
+  setStatus(`Resuming ${run.label} from epoch ${run.history.length + 1}…`);
+  render();
+  keepFocus(el.cancel);
+  send('resume-run', {
+    config: run.config,
+    label: run.label,
+    backend: el.backend.value,
+    limitTrain: run.limit ?? 0,
+    limitEval: run.limit ?? 0,
+    history: run.history,
+    latest: run.resumeWeights,
+    best: run.weights,
+    bestEpoch: run.bestEpoch,
+  });
+}
 
 el.pause.addEventListener('click', () => {
   ui.run = 'pausing';
@@ -756,11 +788,14 @@ const on = {
     addChunkPoint(msg);
   },
 
-  epoch({ record }) {
+  epoch({ record, latest, best }) {
     if (!currentRun) return;
     addEpochPoint(record);
     currentRun.history = [...currentRun.history.filter((r) => r.epoch !== record.epoch), record];
     currentRun.bestEpoch = bestEpochOf(currentRun.history);
+    // Weights after this epoch (to resume after a reload) and the best ones so far.
+    if (latest) currentRun.resumeWeights = latest;
+    if (best) currentRun.weights = best;
     saveRun(currentRun);
     const val = record.val_accuracy != null ? `, validation top-1 ${pct(record.val_accuracy)}` : '';
     setStatus(

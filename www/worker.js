@@ -349,11 +349,33 @@ function createTrainer({ config, label, backend = 'auto', limitTrain = 0, limitE
 }
 
 async function start(msg) {
+  await begin(msg, () => createTrainer(msg));
+}
+
+// Continues an interrupted run from the weights saved after its last finished epoch.
+async function resumeRun(msg) {
+  await begin(msg, () =>
+    api.WebTrainer.resume(
+      JSON.stringify(msg.config),
+      String(msg.label ?? ''),
+      msg.backend ?? 'auto',
+      requireStore(),
+      Math.max(0, Math.floor(Number(msg.limitTrain) || 0)),
+      Math.max(0, Math.floor(Number(msg.limitEval) || 0)),
+      JSON.stringify(msg.history ?? []),
+      msg.latest,
+      msg.best ?? undefined,
+      Number(msg.bestEpoch) || 0,
+    ),
+  );
+}
+
+async function begin(msg, create) {
   if (mode === 'running') throw new Error('a run is already in progress: pause or cancel it first');
   requireStore();
   const gen = ++generation;
   await dropTrainer();
-  const created = await createTrainer(msg);
+  const created = await create();
   if (gen !== generation) {
     created.free(); // cancelled while the trainer was being created
     return;
@@ -390,16 +412,24 @@ async function runLoop() {
   try {
     while (mode === 'running' && trainer) {
       t = trainer;
-      const { progress, finished } = await withTrainer(async () => {
+      const { progress, finished, saved } = await withTrainer(async () => {
         const progress = plain(await t.step(CHUNK_BATCHES));
         const isDone = progress.phase === 'done' || t.isDone();
         const finished = isDone ? { history: JSON.parse(t.historyJson()), bestEpoch: t.bestEpoch() } : null;
-        return { progress, finished };
+        // After each epoch keep the weights, so a run cut off by a reload can be resumed; when
+        // this epoch is the best so far they are also the run's best weights.
+        let saved = null;
+        if (progress.finished_epoch) {
+          const latest = await t.exportLatestWeights();
+          const bestEpoch = t.bestEpoch();
+          saved = { latest, best: bestEpoch === progress.finished_epoch.epoch ? latest.slice() : null, bestEpoch };
+        }
+        return { progress, finished, saved };
       });
       if (t !== trainer) continue; // cancelled or replaced while stepping: the loop condition decides
       const record = progress.finished_epoch ?? null;
       post('progress', { ...progress, finished_epoch: record });
-      if (record) post('epoch', { record });
+      if (record) post('epoch', { record, ...saved });
       if (finished) {
         mode = 'done';
         post('done', finished);
@@ -530,6 +560,7 @@ const handlers = {
   init,
   summary,
   start,
+  'resume-run': resumeRun,
   pause,
   resume,
   cancel,

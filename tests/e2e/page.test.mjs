@@ -19,6 +19,7 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
   });
+  try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
   const outside = [];
@@ -76,7 +77,49 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(SHOTS, 'narrow.png'), fullPage: true });
 
-  await browser.close();
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
   assert.deepEqual(errors, [], 'no uncaught page errors');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a run cut off by a reload resumes from its last finished epoch', { timeout: 600_000 }, async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${BASE}?limit=1200`);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+  await page.selectOption('#backend', 'cpu');
+  await page.fill('#label', 'cut-off');
+  await page.fill('#epochs', '3');
+  await page.click('#start');
+  await page.waitForFunction(() => /Epoch 1\/3 of/.test(document.querySelector('#status').textContent), null,
+    { timeout: 300_000 });
+  // Pause so the reload surely lands before epoch 3 ends (these tiny epochs take a second).
+  await page.click('#pause');
+  await page.waitForFunction(() => !document.querySelector('#resume').disabled, null, { timeout: 60_000 });
+  const epochsBefore = (await page.textContent('#results tbody tr')).match(/(\d)\/3/)[1];
+  assert.ok(Number(epochsBefore) < 3, 'the run is cut off before its last epoch');
+  await page.reload(); // the tab "closes" mid-run
+
+  const resume = page.locator('#results button[data-action="resume-run"]');
+  await page.waitForFunction(() => {
+    const b = document.querySelector('#results button[data-action="resume-run"]');
+    return b && !b.disabled;
+  }, null, { timeout: 180_000 });
+  assert.match(await page.textContent('#results tbody'), /interrupted/);
+  await resume.click();
+  await page.waitForFunction(() => /Run cut-off finished/.test(document.querySelector('#status').textContent), null,
+    { timeout: 300_000 });
+  const row = (await page.textContent('#results tbody tr')).replace(/\s+/g, ' ');
+  assert.match(row, /3\/3/, `three epochs recorded: ${row}`);
+  assert.match(row, /done/);
+  await page.screenshot({ path: join(SHOTS, 'resumed.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
 });

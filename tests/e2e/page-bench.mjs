@@ -1,0 +1,41 @@
+// Page benchmark (./build.sh bench): navigation → "ready to train" with a cold and a warm cache,
+// and the page's own training speed (the Web Worker path) on the CPU and on WebGPU. Prints
+// "BENCH name value" lines for tests/bench.sh. PAGE_URL and CHROMIUM as for the e2e test.
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
+});
+
+async function readyTime(page, url) {
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+  return (Date.now() - t0) / 1000;
+}
+
+async function trainSpeed(page, backend, images) {
+  await page.goto(`${BASE}?limit=${images}`);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+  await page.selectOption('#backend', backend);
+  await page.fill('#epochs', '2');
+  await page.click('#start');
+  // The second epoch's speed excludes the first steps' warm-up (shader compilation on WebGPU).
+  await page.waitForFunction(() => /Epoch 2\/2 of/.test(document.querySelector('#status').textContent), null,
+    { timeout: 600_000 });
+  const text = await page.textContent('#progress-text');
+  const backendNotice = await page.textContent('#backend-notice');
+  return { rate: Number((text.match(/([\d,]+) img\/s/) ?? ['', 'NaN'])[1].replace(/,/g, '')), backendNotice };
+}
+
+const context = await browser.newContext();
+const page = await context.newPage();
+console.log(`BENCH page-ready-cold-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
+console.log(`BENCH page-ready-warm-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
+const cpu = await trainSpeed(page, 'cpu', 12_800);
+console.log(`BENCH page-train-cpu-img/s ${cpu.rate}`);
+const gpu = await trainSpeed(page, 'gpu', 768).catch((e) => ({ rate: `failed:${String(e).split('\n')[0]}` }));
+console.log(`BENCH page-train-webgpu-img/s ${gpu.rate}`);
+await browser.close();
