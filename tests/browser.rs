@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor};
 use fashion_trainer::checkpoint::{self, Checkpoint};
+use fashion_trainer::clock::yield_to_event_loop as yield_now;
 use fashion_trainer::data::toy_dataset;
 use fashion_trainer::device::{BackendChoice, select_device};
 use fashion_trainer::model::{LeNet, LeNetConfig};
@@ -15,17 +16,6 @@ use fashion_trainer::training::{Trainer, TrainingConfig};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Yields to the browser's event loop so that a long test never blocks the page for 30 s.
-async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into()).unwrap();
-        let set_timeout: js_sys::Function = set_timeout.into();
-        set_timeout.call2(&global, &resolve, &0.into()).unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
 
 async fn train_and_check_loss_falls(device: &Device, name: &str) {
     let data = Arc::new(toy_dataset(192));
