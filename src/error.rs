@@ -12,6 +12,9 @@ pub enum Error {
     /// A data file (IDX, shard, manifest) is malformed or inconsistent.
     #[error("{0}")]
     Data(#[from] crate::data::DataError),
+    /// A photo could not be decoded or is too large.
+    #[error("{0}")]
+    Photo(#[from] crate::photo::PhotoError),
     /// Saved weights could not be read or do not fit the model.
     #[error("{0}")]
     Checkpoint(String),

@@ -7,9 +7,13 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use fashion_trainer::checkpoint::{self, Checkpoint};
 use fashion_trainer::data::{self, Dataset, Fit, Splits};
-use fashion_trainer::device::{BackendChoice, select_device};
+use fashion_trainer::device::{BackendChoice, SelectedDevice, select_device};
 use fashion_trainer::metrics::ClassificationReport;
+use fashion_trainer::photo::{self, Preprocess};
+use fashion_trainer::products::{CataloguePlan, CatalogueRun, LabelMap};
 use fashion_trainer::presets::Variant;
+use fashion_trainer::report::{self as study_report, CatalogueSection, StudyReport};
+use fashion_trainer::study::{RefitChoice, RunResult, Study, StudyConfig};
 use fashion_trainer::summary::ModelSummary;
 use fashion_trainer::training::{EpochRecord, Evaluator, Trainer, TrainingConfig};
 use fashion_trainer::{Error, Result};
@@ -73,6 +77,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the whole study: every variant on train, the best refitted on train+val, and a report.
+    Study {
+        /// Epochs per run.
+        #[arg(long, default_value_t = 15)]
+        epochs: usize,
+        /// Seed of every run.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// cpu (flex) or gpu (wgpu).
+        #[arg(long, default_value = "cpu")]
+        backend: BackendChoice,
+        /// Comma-separated variants, in study order (default: base,v1,v2,v3,v4).
+        #[arg(long, value_delimiter = ',')]
+        variants: Vec<Variant>,
+        /// The model refitted on train+val: `best` (by validation top-1) or a variant.
+        #[arg(long, default_value = "best")]
+        refit: RefitChoice,
+        /// Directory with the four Fashion-MNIST IDX files.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Use only the first N fitting images (quick studies).
+        #[arg(long)]
+        limit_train: Option<usize>,
+        /// Use only the first N validation and test images (quick studies).
+        #[arg(long)]
+        limit_eval: Option<usize>,
+        /// Study directory: runs/<id>/ per run, then report.html, report.md, results.csv and
+        /// report.json. Finished runs found there are not redone.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rebuild a study's report files from its finished runs (and catalogue.json if present).
+    Report {
+        /// The study directory (`study --out`).
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Measure training speed: images/s over timed batches after a warm-up.
     Bench {
         /// base, v1, v2, v3 or v4.
@@ -121,6 +162,48 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         backend: BackendChoice,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify photos: preprocess each (crop, 28x28, grayscale, invert) and print the top three.
+    Predict {
+        /// A directory written by `train` (or a weights file).
+        #[arg(long)]
+        model: PathBuf,
+        /// `auto` (crop the object found against the background) or `center` (centred square).
+        #[arg(long, default_value = "auto")]
+        preprocess: Preprocess,
+        /// Print JSON with all ten probabilities.
+        #[arg(long)]
+        json: bool,
+        /// Write each photo's 28x28 model input as a PNG into this directory.
+        #[arg(long)]
+        save_inputs: Option<PathBuf>,
+        /// Photos (JPEG, PNG, WebP, GIF or BMP).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Evaluate a model on a product-photo catalogue (styles.csv + images/<id>.jpg).
+    EvaluateProducts {
+        /// A directory written by `train` (or a weights file).
+        #[arg(long)]
+        model: PathBuf,
+        /// The catalogue directory (default ../shared/data/fashion-products).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+        /// articleType -> class CSV (default: data/product-label-map.csv, built in).
+        #[arg(long)]
+        label_map: Option<PathBuf>,
+        /// `auto` or `center`.
+        #[arg(long, default_value = "auto")]
+        preprocess: Preprocess,
+        /// Evaluate only the first N mapped rows.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// cpu or gpu.
+        #[arg(long, default_value = "cpu")]
+        backend: BackendChoice,
+        /// Print the whole result as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -179,6 +262,36 @@ fn run(command: Command) -> Result<()> {
             let splits = load_splits(data.as_deref(), fit, limit_train, limit_eval)?;
             train(variant, config, splits, backend, &out, json)
         }
+        Command::Study {
+            epochs,
+            seed,
+            backend,
+            variants,
+            refit,
+            data,
+            limit_train,
+            limit_eval,
+            out,
+        } => {
+            let plan = StudyConfig {
+                epochs,
+                seed,
+                limit_train,
+                limit_eval,
+                variants: if variants.is_empty() {
+                    Variant::ALL.to_vec()
+                } else {
+                    variants
+                },
+                refit,
+            };
+            run_study(plan, backend, data.as_deref(), &out)
+        }
+        Command::Report { from } => {
+            let report = write_reports(&from)?;
+            print!("{}", study_report::results_markdown(&report));
+            Ok(())
+        }
         Command::Bench {
             variant,
             backend,
@@ -217,6 +330,30 @@ fn run(command: Command) -> Result<()> {
             backend,
             json,
         } => evaluate(&model, &split, data.as_deref(), limit_eval, backend, json),
+        Command::Predict {
+            model,
+            preprocess,
+            json,
+            save_inputs,
+            images,
+        } => predict(&model, preprocess, json, save_inputs.as_deref(), &images),
+        Command::EvaluateProducts {
+            model,
+            catalogue,
+            label_map,
+            preprocess,
+            limit,
+            backend,
+            json,
+        } => evaluate_products(
+            &model,
+            catalogue.as_deref(),
+            label_map.as_deref(),
+            preprocess,
+            limit,
+            backend,
+            json,
+        ),
     }
 }
 
@@ -347,7 +484,57 @@ fn train(
             selected.reason
         );
     }
-    write(&out.join("config.json"), to_json(&config)?)?;
+    let trained = train_into(variant.name(), &config, splits, &selected, out, json)?;
+    let (best_epoch, report) = (trained.best_epoch, &trained.report);
+    let best = &trained.history[best_epoch - 1];
+    let results = TrainResults {
+        variant: variant.name(),
+        backend: selected.backend,
+        best_epoch,
+        best_train_accuracy: best.train_accuracy,
+        best_val_accuracy: best.val_accuracy,
+        test_accuracy: report.accuracy,
+        seconds: trained.seconds,
+    };
+    write(&out.join("results.json"), to_json(&results)?)?;
+    if json {
+        println!("{}", to_json(&results)?);
+    } else {
+        println!(
+            "best epoch {best_epoch}: train top-1 {:.2}%, val top-1 {}; test top-1 {:.2}%  ({:.0}s)\nwrote {}",
+            100.0 * best.train_accuracy,
+            best.val_accuracy
+                .map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a)),
+            100.0 * report.accuracy,
+            results.seconds,
+            out.display()
+        );
+        println!("\nTest set:\n{}", report.to_text(4));
+    }
+    Ok(())
+}
+
+/// What one training run produced.
+struct Trained {
+    history: Vec<EpochRecord>,
+    best_epoch: usize,
+    report: ClassificationReport,
+    seconds: f64,
+}
+
+/// Trains `config` on `splits` with a progress bar and epoch lines (on stderr under `json`),
+/// and writes config.json, summary.txt, history.json/.csv, model.ftw (the kept epoch's weights)
+/// and test-report.txt/.json to `out`. Shared by `train` and `study`.
+fn train_into(
+    label: &str,
+    config: &TrainingConfig,
+    splits: Splits,
+    selected: &SelectedDevice,
+    out: &Path,
+    json: bool,
+) -> Result<Trained> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    write(&out.join("config.json"), to_json(config)?)?;
     write(
         &out.join("summary.txt"),
         ModelSummary::new(&config.model).to_text(),
@@ -361,7 +548,7 @@ fn train(
         splits.val.map(Arc::new),
     )?;
     let bar = progress_bar(1000);
-    bar.set_prefix(variant.name());
+    bar.set_prefix(label.to_string());
     while !trainer.is_done() {
         let p = pollster::block_on(trainer.step(20))?;
         bar.set_position((p.fraction_done * 1000.0) as u64);
@@ -394,11 +581,10 @@ fn train(
     let (best_epoch, best_model) = trainer
         .best()
         .ok_or_else(|| Error::Config("training produced no epoch".into()))?;
-    let label = variant.name();
     let bytes = pollster::block_on(checkpoint::to_bytes(
         &best_model,
         &config.model,
-        Some(&config),
+        Some(config),
         label,
     ))?;
     checkpoint::save_file(&out.join("model.ftw"), &bytes)?;
@@ -408,32 +594,179 @@ fn train(
     let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
     write(&out.join("test-report.txt"), report.to_text(4))?;
     write(&out.join("test-report.json"), to_json(&report)?)?;
-    let best = &history[best_epoch - 1];
-    let results = TrainResults {
-        variant: label,
-        backend: selected.backend,
+    Ok(Trained {
+        history,
         best_epoch,
-        best_train_accuracy: best.train_accuracy,
-        best_val_accuracy: best.val_accuracy,
-        test_accuracy: report.accuracy,
+        report,
         seconds: fashion_trainer::clock::now_seconds() - started,
-    };
-    write(&out.join("results.json"), to_json(&results)?)?;
-    if json {
-        println!("{}", to_json(&results)?);
-    } else {
-        println!(
-            "best epoch {best_epoch}: train top-1 {:.2}%, val top-1 {}; test top-1 {:.2}%  ({:.0}s)\nwrote {}",
-            100.0 * best.train_accuracy,
-            best.val_accuracy
-                .map_or("n/a".to_string(), |a| format!("{:.2}%", 100.0 * a)),
-            100.0 * report.accuracy,
-            results.seconds,
-            out.display()
+    })
+}
+
+/// Runs every unfinished run of the study into `out/runs/<id>/`, then writes the report files.
+/// A run whose `results.json` matches the plan is loaded instead of trained again.
+fn run_study(
+    plan: StudyConfig,
+    backend: BackendChoice,
+    data: Option<&Path>,
+    out: &Path,
+) -> Result<()> {
+    let mut study = Study::new(plan)?;
+    let runs_dir = out.join("runs");
+    std::fs::create_dir_all(&runs_dir).map_err(|e| Error::io(&runs_dir, e))?;
+    write(&out.join("study.json"), to_json(&study.config)?)?;
+    let mut selected: Option<SelectedDevice> = None;
+    let mut images: Option<(Dataset, Dataset)> = None;
+    while let Some(spec) = study.next_run() {
+        let dir = runs_dir.join(&spec.id);
+        let results_path = dir.join("results.json");
+        if results_path.exists() {
+            match read_result(&results_path).and_then(|r| study.record(r)) {
+                Ok(()) => {
+                    println!("skipping {}: already finished", spec.id);
+                    continue;
+                }
+                Err(err) => {
+                    println!("rerunning {}: {err}", spec.id);
+                    std::fs::remove_file(&results_path)
+                        .map_err(|e| Error::io(&results_path, e))?;
+                }
+            }
+        }
+        let selected = match &selected {
+            Some(s) => s,
+            None => selected.insert(pollster::block_on(select_device(backend))?),
+        };
+        let (train_all, test) = match &images {
+            Some(i) => i,
+            None => images.insert(data::load_idx_dir(&data_dir(data)?)?),
+        };
+        let splits = spec.splits(train_all, test);
+        eprintln!(
+            "[{}/{}] training {} ({}, fit {}) on {} images, {} validation, backend {}",
+            study.results.len() + 1,
+            study.total_runs(),
+            spec.id,
+            spec.config.model.describe(),
+            spec.config.fit,
+            splits.train.len(),
+            splits.val.as_ref().map_or(0, Dataset::len),
+            selected.reason
         );
-        println!("\nTest set:\n{}", report.to_text(4));
+        let trained = train_into(&spec.id, &spec.config, splits, selected, &dir, false)?;
+        let result = RunResult::new(
+            &spec,
+            trained.history,
+            trained.best_epoch,
+            trained.report,
+            trained.seconds,
+            selected.backend,
+        );
+        write(&results_path, to_json(&result)?)?;
+        // Read back, so this report and a later `report --from` see the very same numbers.
+        let result = read_result(&results_path)?;
+        println!(
+            "{} finished: best epoch {}, val top-1 {}, test top-1 {:.2}% ({:.0} s)",
+            result.id,
+            result.best_epoch,
+            result
+                .val_top1()
+                .map_or("n/a".into(), |a| format!("{:.2}%", 100.0 * a)),
+            100.0 * result.test_top1(),
+            result.seconds
+        );
+        study.record(result)?;
     }
+    let report = write_reports(out)?;
+    println!("\nResults:\n{}", study_report::results_markdown(&report));
     Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+fn read_result(path: &Path) -> Result<RunResult> {
+    read_json(path)
+}
+
+/// The study in `dir`: its plan (`study.json`, else inferred from the runs) and every finished
+/// run under `runs/` that belongs to it; runs that do not are reported and left out.
+fn load_study(dir: &Path) -> Result<Study> {
+    let runs_dir = dir.join("runs");
+    let entries = std::fs::read_dir(&runs_dir).map_err(|e| Error::io(&runs_dir, e))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| Some(e.ok()?.path().join("results.json")))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    let mut results = Vec::new();
+    for path in paths {
+        match read_result(&path) {
+            Ok(r) => results.push(r),
+            Err(err) => eprintln!("note: ignoring {err}"),
+        }
+    }
+    // Train runs first: the refit can only be recorded once they are.
+    results.sort_by_key(|r| r.fit() == Fit::TrainVal);
+    let plan_path = dir.join("study.json");
+    let plan = if plan_path.exists() {
+        read_json(&plan_path)?
+    } else {
+        inferred_plan(&results)
+    };
+    let mut study = Study::new(plan)?;
+    for result in results {
+        let id = result.id.clone();
+        if let Err(err) = study.record(result) {
+            eprintln!("note: leaving out run {id}: {err}");
+        }
+    }
+    Ok(study)
+}
+
+/// A plan that fits the runs found, for a study directory without `study.json`.
+fn inferred_plan(results: &[RunResult]) -> StudyConfig {
+    let trained = |v: &Variant| results.iter().any(|r| r.variant == *v && r.fit() == Fit::Train);
+    let mut plan = StudyConfig {
+        variants: Variant::ALL.into_iter().filter(trained).collect(),
+        ..StudyConfig::default()
+    };
+    if let Some(first) = results.first() {
+        plan.epochs = first.config.epochs;
+        plan.seed = first.config.seed;
+        plan.limit_train = first.limit_train;
+        plan.limit_eval = first.limit_eval;
+    }
+    if let Some(refit) = results.iter().find(|r| r.fit() == Fit::TrainVal) {
+        plan.refit = RefitChoice::Variant(refit.variant);
+    }
+    plan
+}
+
+/// Builds the report of the study in `dir` and writes report.html, report.md, results.csv and
+/// report.json there. `catalogue.json`, when present, adds the cross-domain section.
+fn write_reports(dir: &Path) -> Result<StudyReport> {
+    let study = load_study(dir)?;
+    let catalogue_path = dir.join("catalogue.json");
+    let catalogue: Option<CatalogueSection> = if catalogue_path.exists() {
+        Some(read_json(&catalogue_path)?)
+    } else {
+        None
+    };
+    let report = StudyReport::new(&study)?.with_catalogue(catalogue);
+    write(&dir.join("report.html"), study_report::to_html(&report))?;
+    write(&dir.join("report.md"), study_report::to_markdown(&report))?;
+    write(&dir.join("results.csv"), study_report::to_csv(&report))?;
+    write(&dir.join("report.json"), study_report::to_json(&report))?;
+    if !report.missing.is_empty() {
+        eprintln!("note: unfinished runs: {}", report.missing.join(", "));
+    }
+    println!(
+        "wrote report.html, report.md, results.csv and report.json to {}",
+        dir.display()
+    );
+    Ok(report)
 }
 
 /// Loads the weights of a run directory (checked against its `config.json`) or a weights file.
@@ -532,5 +865,162 @@ fn bench(
         "images_per_second": (batches * batch_size) as f64 / (t2 - t1),
     });
     println!("{result}");
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// The ten class probabilities of each 784-pixel input, in order.
+fn probabilities(model: &fashion_trainer::model::LeNet, inputs: Vec<u8>) -> Result<Vec<Vec<f32>>> {
+    let count = inputs.len() / data::IMAGE_PIXELS;
+    let set = Dataset::new(inputs, vec![0; count])?;
+    let evaluation =
+        pollster::block_on(Evaluator::new(model, Arc::new(set), 256).with_probabilities().run())?;
+    Ok(evaluation
+        .probabilities
+        .chunks(data::NUM_CLASSES)
+        .map(<[f32]>::to_vec)
+        .collect())
+}
+
+/// The classes of `probs` from most to least likely.
+fn ranked(probs: &[f32]) -> Vec<(usize, f32)> {
+    let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked
+}
+
+fn predict(
+    model_path: &Path,
+    preprocess: Preprocess,
+    json: bool,
+    save_inputs: Option<&Path>,
+    images: &[PathBuf],
+) -> Result<()> {
+    let selected = pollster::block_on(select_device(BackendChoice::Cpu))?;
+    let (_, model) = load_model(model_path, &selected.device)?;
+    // Every photo is read and preprocessed first, so a bad one fails before any output.
+    let mut inputs = Vec::with_capacity(images.len() * data::IMAGE_PIXELS);
+    for path in images {
+        let steps = photo::preprocess(&read(path)?, preprocess)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        if let Some(dir) = save_inputs {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            let out = dir.join(format!("{stem}-28x28.png"));
+            image::GrayImage::from_raw(28, 28, steps.input.clone())
+                .ok_or_else(|| Error::Config("bad input size".into()))?
+                .save(&out)
+                .map_err(|e| Error::Config(format!("{}: {e}", out.display())))?;
+        }
+        inputs.extend_from_slice(&steps.input);
+    }
+    let all = probabilities(&model, inputs)?;
+    let mut results = Vec::new();
+    for (path, probs) in images.iter().zip(&all) {
+        let top = ranked(probs);
+        if json {
+            results.push(serde_json::json!({
+                "image": path.display().to_string(),
+                "preprocess": preprocess,
+                "class": data::CLASS_NAMES[top[0].0],
+                "label": top[0].0,
+                "top3": top.iter().take(3).map(|&(c, p)| serde_json::json!({
+                    "class": data::CLASS_NAMES[c], "label": c, "probability": p
+                })).collect::<Vec<_>>(),
+                "probabilities": probs,
+            }));
+        } else {
+            let three: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|&(c, p)| format!("{} {:.1}%", data::CLASS_NAMES[c], 100.0 * p))
+                .collect();
+            println!("{}: {}  ({})", path.display(), data::CLASS_NAMES[top[0].0], three.join(", "));
+        }
+    }
+    if json {
+        println!("{}", to_json(&results)?);
+    }
+    Ok(())
+}
+
+/// `--catalogue`, else `../shared/data/fashion-products` next to the working directory or crate.
+fn catalogue_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        PathBuf::from("../shared/data/fashion-products"),
+        crate_dir.join("../shared/data/fashion-products"),
+    ]
+    .into_iter()
+    .find(|d| d.join("styles.csv").exists())
+    .ok_or_else(|| Error::Config("no catalogue found: pass --catalogue DIR (with styles.csv and images/)".into()))
+}
+
+fn evaluate_products(
+    model_path: &Path,
+    catalogue: Option<&Path>,
+    label_map: Option<&Path>,
+    preprocess: Preprocess,
+    limit: Option<usize>,
+    backend: BackendChoice,
+    json: bool,
+) -> Result<()> {
+    let selected = pollster::block_on(select_device(backend))?;
+    let (checkpoint, model) = load_model(model_path, &selected.device)?;
+    let dir = catalogue_dir(catalogue)?;
+    let map = match label_map {
+        Some(path) => LabelMap::parse(&String::from_utf8_lossy(&read(path)?))?,
+        None => LabelMap::builtin(),
+    };
+    let mut plan = CataloguePlan::new(&read(&dir.join("styles.csv"))?, &map)?;
+    if let Some(n) = limit {
+        plan.items.truncate(n);
+    }
+    let started = fashion_trainer::clock::now_seconds();
+    let ids: Vec<String> = plan.items.iter().map(|i| i.id.clone()).collect();
+    let mut run = CatalogueRun::new(plan, preprocess);
+    let bar = progress_bar(ids.len() as u64);
+    bar.set_prefix("photos");
+    for id in &ids {
+        let path = dir.join("images").join(format!("{id}.jpg"));
+        match std::fs::read(&path) {
+            // A broken photo is recorded as skipped and reported; it does not stop the run.
+            Ok(bytes) => drop(run.add_photo(id, &bytes)),
+            Err(_) => run.add_missing(id),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let preprocessed = fashion_trainer::clock::now_seconds();
+    let evaluation = pollster::block_on(
+        Evaluator::new(&model, Arc::new(run.dataset()?), 256)
+            .with_probabilities()
+            .run(),
+    )?;
+    let result = run.finish(&evaluation);
+    let done = fashion_trainer::clock::now_seconds();
+    if json {
+        println!("{}", to_json(&result)?);
+    } else {
+        println!(
+            "{} ({}) on the catalogue in {}\n",
+            checkpoint.label,
+            checkpoint.model.describe(),
+            dir.display()
+        );
+        print!("{}", result.to_text());
+        println!(
+            "\n{:.1} s preprocessing ({:.0} photos/s), {:.1} s predicting",
+            preprocessed - started,
+            ids.len() as f64 / (preprocessed - started).max(1e-9),
+            done - preprocessed
+        );
+    }
     Ok(())
 }

@@ -11,7 +11,9 @@ use crate::data::{CLASS_NAMES, Dataset, IMAGE_PIXELS, Splits};
 use crate::device::{BackendChoice, select_device};
 use crate::metrics::ClassificationReport;
 use crate::model::LeNet;
+use crate::photo::{self, Preprocess};
 use crate::presets::Variant;
+use crate::products::{BUILTIN_LABEL_MAP, CataloguePlan, CatalogueRun, LabelMap};
 use crate::shards::{ShardSplit, decode_shard};
 use crate::summary::ModelSummary;
 use crate::training::{Evaluator, Trainer, TrainingConfig};
@@ -71,6 +73,128 @@ pub fn model_summary(config_json: &str) -> Result<String, JsError> {
 #[wasm_bindgen(js_name = modelSummaryText)]
 pub fn model_summary_text(config_json: &str) -> Result<String, JsError> {
     Ok(ModelSummary::new(&parse_config(config_json)?.model).to_text())
+}
+
+fn set(object: &js_sys::Object, key: &str, value: impl Into<JsValue>) -> Result<(), JsError> {
+    js_sys::Reflect::set(object, &JsValue::from_str(key), &value.into())
+        .map(|_| ())
+        .map_err(|_| js_err(format!("could not set '{key}'")))
+}
+
+/// `{width, height, rgba}` for a canvas `ImageData`.
+fn rgba_object(width: u32, height: u32, rgba: Vec<u8>) -> Result<js_sys::Object, JsError> {
+    let object = js_sys::Object::new();
+    set(&object, "width", width)?;
+    set(&object, "height", height)?;
+    set(&object, "rgba", js_sys::Uint8ClampedArray::from(rgba.as_slice()))?;
+    Ok(object)
+}
+
+fn gray_to_rgba(gray: &[u8]) -> Vec<u8> {
+    gray.iter().flat_map(|&v| [v, v, v, 255]).collect()
+}
+
+fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+}
+
+/// Decodes and preprocesses a photo (`mode` is `auto` or `center`). Returns
+/// `{width, height, crop: {x, y, width, height}, objectFound, square, resized, grayscale,
+/// inverted, input}` where the four images are `{width, height, rgba}` for canvases and `input`
+/// is the 784-byte model input to pass to `WebTrainer.predict`.
+#[wasm_bindgen(js_name = preprocessPhoto)]
+pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
+    let mode: Preprocess = mode.parse().map_err(js_err)?;
+    let steps = photo::preprocess(bytes, mode).map_err(js_err)?;
+    let out = js_sys::Object::new();
+    set(&out, "width", steps.width)?;
+    set(&out, "height", steps.height)?;
+    set(&out, "crop", to_js(&steps.crop)?)?;
+    set(&out, "objectFound", steps.object_found)?;
+    let (sw, sh) = steps.square_preview.dimensions();
+    set(&out, "square", rgba_object(sw, sh, rgb_to_rgba(steps.square_preview.as_raw()))?)?;
+    set(&out, "resized", rgba_object(28, 28, rgb_to_rgba(steps.resized.as_raw()))?)?;
+    set(&out, "grayscale", rgba_object(28, 28, gray_to_rgba(steps.grayscale.as_raw()))?)?;
+    set(&out, "inverted", rgba_object(28, 28, gray_to_rgba(&steps.input))?)?;
+    set(&out, "input", js_sys::Uint8Array::from(steps.input.as_slice()))?;
+    Ok(out.into())
+}
+
+/// The label map shipped with the project (`data/product-label-map.csv`), for editing.
+#[wasm_bindgen(js_name = defaultLabelMap)]
+pub fn default_label_map() -> String {
+    BUILTIN_LABEL_MAP.to_string()
+}
+
+/// A product catalogue being collected for evaluation (Fashion Product Images layout).
+#[wasm_bindgen]
+pub struct WebCatalogue {
+    run: CatalogueRun,
+}
+
+#[wasm_bindgen]
+impl WebCatalogue {
+    /// Reads `styles.csv` and applies the label map (CSV text); `preprocess` is `auto` or
+    /// `center`. Errors name the bad line or the missing column.
+    #[wasm_bindgen(constructor)]
+    pub fn new(styles_csv: &[u8], label_map_csv: &str, preprocess: &str) -> Result<WebCatalogue, JsError> {
+        let map = LabelMap::parse(label_map_csv).map_err(js_err)?;
+        let preprocess: Preprocess = preprocess.parse().map_err(js_err)?;
+        let plan = CataloguePlan::new(styles_csv, &map).map_err(js_err)?;
+        Ok(WebCatalogue {
+            run: CatalogueRun::new(plan, preprocess),
+        })
+    }
+
+    /// `{rows, mapped, unmapped: [[articleType, count]], classCounts: [10 counts]}`.
+    #[wasm_bindgen(js_name = planJson)]
+    pub fn plan_json(&self) -> String {
+        let plan = self.run.plan();
+        let mut class_counts = [0usize; crate::data::NUM_CLASSES];
+        for item in &plan.items {
+            class_counts[usize::from(item.label)] += 1;
+        }
+        serde_json::json!({
+            "rows": plan.rows,
+            "mapped": plan.items.len(),
+            "unmapped": plan.unmapped,
+            "classCounts": class_counts,
+        })
+        .to_string()
+    }
+
+    /// The ids of the mapped rows, whose photos `images/<id>.jpg` are wanted.
+    pub fn ids(&self) -> Vec<String> {
+        self.run.plan().items.iter().map(|i| i.id.clone()).collect()
+    }
+
+    /// Preprocesses the photo of product `id`. A bad photo throws (with the reason) and is
+    /// recorded as skipped; the catalogue stays usable.
+    #[wasm_bindgen(js_name = addPhoto)]
+    pub fn add_photo(&mut self, id: &str, bytes: &[u8]) -> Result<(), JsError> {
+        self.run.add_photo(id, bytes).map_err(js_err)
+    }
+
+    /// Records that product `id` has no photo.
+    #[wasm_bindgen(js_name = addMissing)]
+    pub fn add_missing(&mut self, id: &str) {
+        self.run.add_missing(id);
+    }
+
+    /// Photos preprocessed so far.
+    pub fn collected(&self) -> usize {
+        self.run.collected()
+    }
+
+    /// The 784-byte model input of product `id`, as `{width, height, rgba}`.
+    #[wasm_bindgen(js_name = inputImage)]
+    pub fn input_image(&self, id: &str) -> Result<JsValue, JsError> {
+        let input = self
+            .run
+            .input_of(id)
+            .ok_or_else(|| js_err(format!("product {id} was not preprocessed")))?;
+        Ok(rgba_object(28, 28, gray_to_rgba(input))?.into())
+    }
 }
 
 /// Fashion-MNIST as loaded from shards.
@@ -299,7 +423,20 @@ impl WebTrainer {
     /// and every prediction.
     #[wasm_bindgen(js_name = evaluateTest)]
     pub async fn evaluate_test(&self) -> Result<String, JsError> {
-        let evaluation = Evaluator::new(&self.model()?, self.test.clone(), 256)
+        self.evaluate("test".into()).await
+    }
+
+    /// Evaluates the best (or imported) weights on `val` or `test`: JSON with the report, its
+    /// text and every prediction. A run fitted on train+val has no validation set.
+    pub async fn evaluate(&self, split: String) -> Result<String, JsError> {
+        let data = match split.as_str() {
+            "test" => self.test.clone(),
+            "val" => self.trainer_data.1.clone().ok_or_else(|| {
+                js_err("this run is fitted on train+val: it has no validation set")
+            })?,
+            other => return Err(js_err(format!("unknown split '{other}' (expected val or test)"))),
+        };
+        let evaluation = Evaluator::new(&self.model()?, data, 256)
             .run()
             .await
             .map_err(js_err)?;
@@ -336,6 +473,26 @@ impl WebTrainer {
             .map_err(js_err)?;
         self.imported = Some(model);
         Ok(())
+    }
+
+    /// Evaluates the best (or imported) weights on a collected catalogue: JSON of the
+    /// `CatalogueResult` (accuracy, report, confusion matrix, skipped photos, mistakes) plus
+    /// its text.
+    #[wasm_bindgen(js_name = evaluateCatalogue)]
+    pub async fn evaluate_catalogue(&self, catalogue: &WebCatalogue) -> Result<String, JsError> {
+        if catalogue.run.collected() == 0 {
+            return Err(js_err("no catalogue photo could be read"));
+        }
+        let set = catalogue.run.dataset().map_err(js_err)?;
+        let evaluation = Evaluator::new(&self.model()?, Arc::new(set), 256)
+            .with_probabilities()
+            .run()
+            .await
+            .map_err(js_err)?;
+        let result = catalogue.run.finish(&evaluation);
+        let mut value = serde_json::to_value(&result).map_err(js_err)?;
+        value["text"] = serde_json::Value::String(result.to_text());
+        Ok(value.to_string())
     }
 
     /// Class probabilities for one 28x28 image (784 `u8` pixels, light object on black).

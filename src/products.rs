@@ -1,0 +1,476 @@
+//! Cross-domain evaluation on a product-photo catalogue in the Fashion Product Images layout
+//! (`styles.csv` + `images/<id>.jpg`): map each row's `articleType` to a Fashion-MNIST class with
+//! an editable label map, preprocess the photos of the mapped rows, predict, and report.
+//!
+//! Nothing here touches the filesystem: the CLI reads files from a directory, the page from a
+//! chosen folder or a zip, and both hand the bytes to [`CatalogueRun`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{CLASS_NAMES, Dataset, IMAGE_PIXELS, NUM_CLASSES};
+use crate::metrics::ClassificationReport;
+use crate::photo::{self, Preprocess};
+use crate::training::Evaluation;
+use crate::{Error, Result};
+
+/// The label map shipped with the project (`data/product-label-map.csv`).
+pub const BUILTIN_LABEL_MAP: &str = include_str!("../data/product-label-map.csv");
+
+/// How many mistakes a result keeps for the gallery (the most confident first).
+pub const MAX_MISTAKES: usize = 200;
+
+fn map_error(message: String) -> Error {
+    Error::Config(format!("label map: {message}"))
+}
+
+fn catalogue_error(message: String) -> Error {
+    Error::Config(format!("styles.csv: {message}"))
+}
+
+/// `articleType` → Fashion-MNIST class.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelMap {
+    /// Article type (exactly as in `styles.csv`) → class index.
+    pub classes: BTreeMap<String, u8>,
+}
+
+/// A class given by name (case-insensitive) or by index 0-9.
+fn parse_class(text: &str) -> Option<u8> {
+    let text = text.trim();
+    if let Ok(index) = text.parse::<u8>() {
+        return (usize::from(index) < NUM_CLASSES).then_some(index);
+    }
+    CLASS_NAMES
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(text))
+        .map(|i| i as u8)
+}
+
+impl LabelMap {
+    /// Parses `articleType,class` rows after a header; `#` starts a comment line.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| map_error(e.to_string()))?
+            .clone();
+        if headers.len() < 2 {
+            return Err(map_error(
+                "expected a header 'articleType,class' and two columns".into(),
+            ));
+        }
+        let mut classes = BTreeMap::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| map_error(e.to_string()))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let (Some(article), Some(class)) = (record.get(0), record.get(1)) else {
+                return Err(map_error(format!("line {line}: expected two columns")));
+            };
+            if article.is_empty() {
+                continue;
+            }
+            let label = parse_class(class).ok_or_else(|| {
+                map_error(format!(
+                    "line {line}: unknown class '{class}' (use one of {} or 0-9)",
+                    CLASS_NAMES.join(", ")
+                ))
+            })?;
+            if let Some(previous) = classes.insert(article.to_string(), label)
+                && previous != label
+            {
+                return Err(map_error(format!(
+                    "line {line}: '{article}' is mapped twice ({} and {})",
+                    CLASS_NAMES[usize::from(previous)],
+                    CLASS_NAMES[usize::from(label)]
+                )));
+            }
+        }
+        if classes.is_empty() {
+            return Err(map_error("no article type is mapped".into()));
+        }
+        Ok(Self { classes })
+    }
+
+    /// The map shipped with the project.
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN_LABEL_MAP).expect("the built-in label map parses")
+    }
+
+    /// The class of an article type, if it has one.
+    pub fn class_of(&self, article_type: &str) -> Option<u8> {
+        self.classes.get(article_type.trim()).copied()
+    }
+}
+
+/// One catalogue row that maps to a class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueItem {
+    /// The product id; its photo is `images/<id>.jpg`.
+    pub id: String,
+    /// The catalogue's article type.
+    pub article_type: String,
+    /// The Fashion-MNIST class it maps to.
+    pub label: u8,
+}
+
+/// The rows of a catalogue that can be evaluated, and what was left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CataloguePlan {
+    /// Rows in `styles.csv`.
+    pub rows: usize,
+    /// Rows whose article type maps to a class, in file order.
+    pub items: Vec<CatalogueItem>,
+    /// Article types without a class, with their row counts, most frequent first.
+    pub unmapped: Vec<(String, usize)>,
+}
+
+impl CataloguePlan {
+    /// Reads `styles.csv` (columns found by name: `id`, `articleType`) and applies `map`.
+    pub fn new(styles_csv: &[u8], map: &LabelMap) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(styles_csv);
+        let headers = reader
+            .headers()
+            .map_err(|e| catalogue_error(e.to_string()))?
+            .clone();
+        let column = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                catalogue_error(format!(
+                    "no '{name}' column (the header is: {})",
+                    headers.iter().collect::<Vec<_>>().join(",")
+                ))
+            })
+        };
+        let (id_col, type_col) = (column("id")?, column("articleType")?);
+        let mut plan = CataloguePlan::default();
+        let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| catalogue_error(e.to_string()))?;
+            let (Some(id), Some(article)) = (record.get(id_col), record.get(type_col)) else {
+                let line = record.position().map_or(0, |p| p.line());
+                return Err(catalogue_error(format!("line {line} has too few columns")));
+            };
+            plan.rows += 1;
+            match map.class_of(article) {
+                Some(label) => plan.items.push(CatalogueItem {
+                    id: id.to_string(),
+                    article_type: article.to_string(),
+                    label,
+                }),
+                None => *unmapped.entry(article.to_string()).or_default() += 1,
+            }
+        }
+        let mut unmapped: Vec<(String, usize)> = unmapped.into_iter().collect();
+        unmapped.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        plan.unmapped = unmapped;
+        Ok(plan)
+    }
+}
+
+/// A photo of the plan that could not be used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SkippedPhoto {
+    /// The product id.
+    pub id: String,
+    /// Why (missing file, corrupt image, ...).
+    pub reason: String,
+}
+
+/// A wrong prediction, for the gallery.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mistake {
+    /// The product id.
+    pub id: String,
+    /// The catalogue's article type.
+    pub article_type: String,
+    /// The mapped (true) class.
+    pub label: u8,
+    /// The predicted class.
+    pub predicted: u8,
+    /// The predicted class's probability.
+    pub confidence: f32,
+}
+
+/// The outcome of a catalogue evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogueResult {
+    /// The crop mode used.
+    pub preprocess: Preprocess,
+    /// Rows in `styles.csv`.
+    pub rows: usize,
+    /// Photos evaluated.
+    pub evaluated: usize,
+    /// Top-1 accuracy over the evaluated photos.
+    pub accuracy: f64,
+    /// Per-class scores and the confusion matrix (classes without photos marked).
+    pub report: ClassificationReport,
+    /// Article types without a class, with counts.
+    pub unmapped: Vec<(String, usize)>,
+    /// Mapped rows whose photo was missing or unreadable.
+    pub skipped: Vec<SkippedPhoto>,
+    /// The most confident mistakes, at most [`MAX_MISTAKES`].
+    pub mistakes: Vec<Mistake>,
+}
+
+/// Preprocessed photos of a plan, collected one by one (the page reports progress between them).
+#[derive(Clone, Debug)]
+pub struct CatalogueRun {
+    plan: CataloguePlan,
+    preprocess: Preprocess,
+    /// Index into `plan.items` of each collected photo.
+    collected: Vec<usize>,
+    inputs: Vec<u8>,
+    skipped: Vec<SkippedPhoto>,
+    index_of: BTreeMap<String, usize>,
+}
+
+impl CatalogueRun {
+    /// Starts collecting the photos of `plan`.
+    pub fn new(plan: CataloguePlan, preprocess: Preprocess) -> Self {
+        let index_of = plan
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item.id.clone(), i))
+            .collect();
+        Self {
+            plan,
+            preprocess,
+            collected: Vec::new(),
+            inputs: Vec::new(),
+            skipped: Vec::new(),
+            index_of,
+        }
+    }
+
+    /// The plan being evaluated.
+    pub fn plan(&self) -> &CataloguePlan {
+        &self.plan
+    }
+
+    /// Preprocesses the photo of product `id`; a bad photo is recorded as skipped and its error
+    /// returned, so one broken file never stops a catalogue.
+    pub fn add_photo(&mut self, id: &str, bytes: &[u8]) -> Result<()> {
+        let index = self.index(id)?;
+        match photo::preprocess(bytes, self.preprocess) {
+            Ok(steps) => {
+                self.collected.push(index);
+                self.inputs.extend_from_slice(&steps.input);
+                Ok(())
+            }
+            Err(err) => {
+                self.skip(id, err.to_string());
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Records that product `id` has no photo.
+    pub fn add_missing(&mut self, id: &str) {
+        self.skip(id, "no photo images/<id>.jpg".replace("<id>", id));
+    }
+
+    fn skip(&mut self, id: &str, reason: String) {
+        self.skipped.push(SkippedPhoto {
+            id: id.to_string(),
+            reason,
+        });
+    }
+
+    fn index(&self, id: &str) -> Result<usize> {
+        self.index_of
+            .get(id)
+            .copied()
+            .ok_or_else(|| catalogue_error(format!("product {id} is not a mapped row")))
+    }
+
+    /// Photos collected so far.
+    pub fn collected(&self) -> usize {
+        self.collected.len()
+    }
+
+    /// The model input (784 bytes) of collected product `id`.
+    pub fn input_of(&self, id: &str) -> Option<&[u8]> {
+        let index = *self.index_of.get(id)?;
+        let position = self.collected.iter().position(|&i| i == index)?;
+        Some(&self.inputs[position * IMAGE_PIXELS..(position + 1) * IMAGE_PIXELS])
+    }
+
+    /// The collected photos as a labelled data set, in collection order.
+    pub fn dataset(&self) -> Result<Dataset> {
+        let labels = self
+            .collected
+            .iter()
+            .map(|&i| self.plan.items[i].label)
+            .collect();
+        Ok(Dataset::new(self.inputs.clone(), labels)?)
+    }
+
+    /// The result, from an evaluation (with probabilities) of [`dataset`](Self::dataset).
+    pub fn finish(&self, evaluation: &Evaluation) -> CatalogueResult {
+        let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
+        let mut mistakes: Vec<Mistake> = self
+            .collected
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &i)| {
+                let item = &self.plan.items[i];
+                let predicted = *evaluation.predictions.get(k)?;
+                (predicted != item.label).then(|| Mistake {
+                    id: item.id.clone(),
+                    article_type: item.article_type.clone(),
+                    label: item.label,
+                    predicted,
+                    confidence: evaluation
+                        .probabilities
+                        .get(k * NUM_CLASSES + usize::from(predicted))
+                        .copied()
+                        .unwrap_or(0.0),
+                })
+            })
+            .collect();
+        mistakes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        mistakes.truncate(MAX_MISTAKES);
+        CatalogueResult {
+            preprocess: self.preprocess,
+            rows: self.plan.rows,
+            evaluated: evaluation.labels.len(),
+            accuracy: report.accuracy,
+            report,
+            unmapped: self.plan.unmapped.clone(),
+            skipped: self.skipped.clone(),
+            mistakes,
+        }
+    }
+}
+
+impl CatalogueResult {
+    /// A plain-text summary: accuracy, the classification report and the left-out rows.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "{} of {} catalogue rows evaluated ({} preprocessing): top-1 accuracy {:.2}%\n\n",
+            self.evaluated,
+            self.rows,
+            self.preprocess,
+            100.0 * self.accuracy
+        );
+        out.push_str(&self.report.to_text(4));
+        out.push_str(
+            "\nConfusion matrix (rows: true class, columns: predicted class)\n",
+        );
+        out.push_str(&self.report.confusion.to_text());
+        if !self.skipped.is_empty() {
+            out.push_str(&format!("\n{} mapped rows skipped:\n", self.skipped.len()));
+            for s in self.skipped.iter().take(20) {
+                out.push_str(&format!("  {}: {}\n", s.id, s.reason));
+            }
+        }
+        let left_out: usize = self.unmapped.iter().map(|(_, n)| n).sum();
+        out.push_str(&format!(
+            "\nUnmapped article types ({left_out} rows): {}\n",
+            self.unmapped
+                .iter()
+                .map(|(t, n)| format!("{t} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STYLES: &str = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage\n\
+        15970,Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011,Casual\n\
+        39386,Men,Apparel,Bottomwear,Jeans,Blue,Summer,2012,Casual\n\
+        59263,Women,Accessories,Watches,Watches,Silver,Winter,2016,Casual\n\
+        21379,Men,Apparel,Bottomwear,Track Pants,Black,Fall,2011,Casual\n\
+        53759,Men,Apparel,Topwear,Tshirts,Grey,Summer,2012,Casual\n\
+        1855,Men,Accessories,Watches,Watches,Grey,Summer,2012,\n";
+
+    #[test]
+    fn builtin_map_parses_and_maps_the_obvious_types() {
+        let map = LabelMap::builtin();
+        assert_eq!(map.class_of("Tshirts"), Some(0));
+        assert_eq!(map.class_of("Jeans"), Some(1));
+        assert_eq!(map.class_of("Handbags"), Some(8));
+        assert_eq!(map.class_of("Watches"), None);
+    }
+
+    #[test]
+    fn map_accepts_names_and_indices_and_rejects_junk() {
+        let map = LabelMap::parse("articleType,class\nBoots,ankle boot\nSkirts,3\n").unwrap();
+        assert_eq!(map.class_of("Boots"), Some(9));
+        assert_eq!(map.class_of("Skirts"), Some(3));
+        let err = LabelMap::parse("articleType,class\nBoots,Hat\n").unwrap_err();
+        assert!(err.to_string().contains("line 2: unknown class 'Hat'"), "{err}");
+        let err = LabelMap::parse("articleType,class\nBoots,9\nBoots,5\n").unwrap_err();
+        assert!(err.to_string().contains("mapped twice"), "{err}");
+        assert!(LabelMap::parse("articleType,class\n").is_err());
+    }
+
+    #[test]
+    fn plan_keeps_mapped_rows_and_counts_the_rest() {
+        let plan = CataloguePlan::new(STYLES.as_bytes(), &LabelMap::builtin()).unwrap();
+        assert_eq!(plan.rows, 6);
+        let ids: Vec<&str> = plan.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["15970", "39386", "21379", "53759"]);
+        assert_eq!(plan.items[0].label, 6);
+        assert_eq!(plan.unmapped, vec![("Watches".to_string(), 2)]);
+    }
+
+    #[test]
+    fn plan_names_a_missing_column() {
+        let err = CataloguePlan::new(b"id,name\n1,x\n", &LabelMap::builtin()).unwrap_err();
+        assert!(err.to_string().contains("no 'articleType' column"), "{err}");
+    }
+
+    #[test]
+    fn run_collects_photos_and_reports_mistakes() {
+        let plan = CataloguePlan::new(STYLES.as_bytes(), &LabelMap::builtin()).unwrap();
+        let mut run = CatalogueRun::new(plan, Preprocess::Center);
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(30, 30, image::Rgb([9, 9, 9])))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        run.add_photo("15970", &png).unwrap();
+        run.add_photo("39386", &png).unwrap();
+        assert!(run.add_photo("21379", b"not an image").is_err());
+        run.add_missing("53759");
+        assert!(run.add_photo("59263", &png).is_err(), "unmapped ids are refused");
+        assert_eq!(run.collected(), 2);
+        assert_eq!(run.input_of("39386").unwrap().len(), IMAGE_PIXELS);
+        let set = run.dataset().unwrap();
+        assert_eq!(set.labels(), &[6, 1]);
+        // Pretend the model said "Shirt" for both: one right, one wrong.
+        let mut probabilities = vec![0.0f32; 20];
+        probabilities[6] = 0.9;
+        probabilities[16] = 0.7;
+        let evaluation = Evaluation {
+            loss: 0.0,
+            predictions: vec![6, 6],
+            labels: vec![6, 1],
+            probabilities,
+        };
+        let result = run.finish(&evaluation);
+        assert_eq!(result.evaluated, 2);
+        assert!((result.accuracy - 0.5).abs() < 1e-12);
+        assert_eq!(result.skipped.len(), 2);
+        assert_eq!(result.mistakes.len(), 1);
+        assert_eq!(result.mistakes[0].id, "39386");
+        assert!((result.mistakes[0].confidence - 0.7).abs() < 1e-6);
+        let text = result.to_text();
+        assert!(text.contains("(no support)"), "{text}");
+        assert!(text.contains("Watches (2)"), "{text}");
+    }
+}
