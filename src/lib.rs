@@ -9,8 +9,12 @@ pub mod device;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod photo;
 pub mod presets;
+pub mod products;
+pub mod report;
 pub mod shards;
+pub mod study;
 pub mod summary;
 pub mod training;
 

@@ -627,8 +627,7 @@ fn run_study(
                 }
                 Err(err) => {
                     println!("rerunning {}: {err}", spec.id);
-                    std::fs::remove_file(&results_path)
-                        .map_err(|e| Error::io(&results_path, e))?;
+                    std::fs::remove_file(&results_path).map_err(|e| Error::io(&results_path, e))?;
                 }
             }
         }
@@ -727,7 +726,11 @@ fn load_study(dir: &Path) -> Result<Study> {
 
 /// A plan that fits the runs found, for a study directory without `study.json`.
 fn inferred_plan(results: &[RunResult]) -> StudyConfig {
-    let trained = |v: &Variant| results.iter().any(|r| r.variant == *v && r.fit() == Fit::Train);
+    let trained = |v: &Variant| {
+        results
+            .iter()
+            .any(|r| r.variant == *v && r.fit() == Fit::Train)
+    };
     let mut plan = StudyConfig {
         variants: Variant::ALL.into_iter().filter(trained).collect(),
         ..StudyConfig::default()
