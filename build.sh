@@ -129,15 +129,25 @@ test_browser() {
 }
 
 vendor_js() {
-  # uPlot for the charts, pinned, from the npm registry; copied into www/vendor (git-ignored).
-  if [ ! -f www/vendor/uPlot.esm.js ]; then
+  # Pinned packages from the npm registry, copied into www/vendor (git-ignored): uPlot for the
+  # charts, fflate (its ESM browser build) to read product catalogues from .zip files.
+  if [ ! -f www/vendor/uPlot.esm.js ] || [ ! -f www/vendor/fflate.js ]; then
     command -v npm >/dev/null || die "npm is missing: apt-get install npm"
-    log "vendoring uPlot from npm"
     local tmp
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent uplot@1.6.32 >/dev/null && tar xzf uplot-1.6.32.tgz)
     mkdir -p www/vendor
-    cp "$tmp/package/dist/uPlot.esm.js" "$tmp/package/dist/uPlot.min.css" www/vendor/
+    if [ ! -f www/vendor/uPlot.esm.js ]; then
+      log "vendoring uPlot from npm"
+      (cd "$tmp" && npm pack --silent uplot@1.6.32 >/dev/null && tar xzf uplot-1.6.32.tgz && rm uplot-1.6.32.tgz)
+      cp "$tmp/package/dist/uPlot.esm.js" "$tmp/package/dist/uPlot.min.css" www/vendor/
+      rm -rf "$tmp/package"
+    fi
+    if [ ! -f www/vendor/fflate.js ]; then
+      log "vendoring fflate from npm"
+      (cd "$tmp" && npm pack --silent fflate@0.8.3 >/dev/null && tar xzf fflate-0.8.3.tgz)
+      cp "$tmp/package/esm/browser.js" www/vendor/fflate.js
+      cp "$tmp/package/LICENSE" www/vendor/fflate.LICENSE
+    fi
     rm -rf "$tmp"
   fi
 }
@@ -157,14 +167,15 @@ test_e2e() {
   web_data
   setup_browser
   command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
-  [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && npm install --no-audit --no-fund --silent)
+  [ -d tests/e2e/node_modules/playwright-core ] && [ -d tests/e2e/node_modules/fflate ] \
+    || (cd tests/e2e && npm install --no-audit --no-fund --silent)
   local port=8765 server status
   log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
   (cd www && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
   server=$!
   set +e
   PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
-    node --test --test-reporter=spec tests/e2e/page.test.mjs
+    node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs
   status=$?
   set -e
   kill "$server" 2>/dev/null || true

@@ -58,6 +58,38 @@ const el = {
   galleryImages: $('gallery-images'),
   predictionBox: $('prediction-box'),
   prediction: $('prediction'),
+  photos: $('photos'),
+  photoDrop: $('photo-drop'),
+  photoFiles: $('photo-files'),
+  photoMode: $('photo-mode'),
+  photoClear: $('photo-clear'),
+  photoStatus: $('photo-status'),
+  photoCards: $('photo-cards'),
+  catalogueFolder: $('catalogue-folder'),
+  catalogueZip: $('catalogue-zip'),
+  catalogueSource: $('catalogue-source'),
+  catalogueMode: $('catalogue-mode'),
+  cataloguePlan: $('catalogue-plan'),
+  labelMap: $('label-map'),
+  labelMapError: $('label-map-error'),
+  labelMapReset: $('label-map-reset'),
+  catalogueError: $('catalogue-error'),
+  catalogueEvaluate: $('catalogue-evaluate'),
+  catalogueCancel: $('catalogue-cancel'),
+  catalogueWhy: $('catalogue-why'),
+  catalogueProgressBlock: $('catalogue-progress-block'),
+  catalogueProgress: $('catalogue-progress'),
+  catalogueProgressText: $('catalogue-progress-text'),
+  catalogueResults: $('catalogue-results'),
+  catalogueSummary: $('catalogue-summary'),
+  catalogueReport: $('catalogue-report'),
+  catalogueText: $('catalogue-text'),
+  catalogueConfusion: $('catalogue-confusion'),
+  catalogueUnmapped: $('catalogue-unmapped'),
+  catalogueSkipped: $('catalogue-skipped'),
+  mistakesNote: $('mistakes-note'),
+  mistakesAll: $('mistakes-all'),
+  mistakes: $('mistakes'),
 };
 
 // ?limit=N trains and evaluates on N images: quick runs and tests.
@@ -155,6 +187,7 @@ function render() {
   el.loadWeights.disabled = ui.data !== 'ready' || training || paused || ui.busy;
   el.form.setAttribute('aria-busy', String(ui.run === 'starting'));
   renderRuns();
+  renderCatalogueControls();
 }
 
 // A button that just got disabled drops keyboard focus; hand it to the control that acts next.
@@ -732,6 +765,12 @@ el.cancel.addEventListener('click', () => {
 const on = {
   'wasm-ready'(msg) {
     classNames = msg.classNames;
+    if (msg.labelMap && !cat.defaultMap) {
+      cat.defaultMap = msg.labelMap;
+      if (!el.labelMap.value) el.labelMap.value = msg.labelMap;
+      refreshPlan();
+    }
+    render();
     if (presets.length) return; // a retry: keep what the user has typed
     fillPresets(msg.presets);
     refreshSummary();
@@ -780,6 +819,7 @@ const on = {
     setStatus(`Training ${msg.label} on the ${msg.backend === 'gpu' ? 'GPU' : 'CPU'}…`);
     render();
     keepFocus(el.pause);
+    refreshPhotoPredictions();
   },
 
   progress(msg) {
@@ -797,6 +837,7 @@ const on = {
     if (latest) currentRun.resumeWeights = latest;
     if (best) currentRun.weights = best;
     saveRun(currentRun);
+    if (best) refreshPhotoPredictions(); // a new best epoch: the photos get its predictions
     const val = record.val_accuracy != null ? `, validation top-1 ${pct(record.val_accuracy)}` : '';
     setStatus(
       `Epoch ${record.epoch}/${currentRun.config.epochs} of ${currentRun.label} done: ` +
@@ -816,6 +857,7 @@ const on = {
     setStatus(`Run ${run.label} finished. Best epoch ${run.bestEpoch}. You can evaluate it on the test set.`);
     render();
     keepFocus(el.evaluate);
+    refreshPhotoPredictions();
     // Keep the best weights with the run, so they survive a reload.
     try {
       const { bytes } = await request('export');
@@ -835,7 +877,9 @@ const on = {
   },
 
   resumed() {},
-  cancelled() {},
+  cancelled() {
+    refreshPhotoPredictions();
+  },
 
   error(msg) {
     const text = msg.message || 'Something went wrong.';
@@ -858,6 +902,7 @@ const on = {
       resetProgress('The run stopped.');
       render();
       keepFocus(el.start);
+      refreshPhotoPredictions();
     }
     if (msg.where === 'pause' || msg.where === 'resume') {
       ui.run = ui.model ? 'paused' : 'idle';
@@ -919,14 +964,17 @@ el.evaluate.addEventListener('click', () =>
 function renderReport(result) {
   el.report.textContent =
     `${ui.model?.label ?? 'model'}: test top-1 ${pct(result.accuracy)}, loss ${num(result.loss)}\n\n${result.text}`;
-  renderConfusion(result.report.confusion.counts);
+  renderConfusion(el.confusion, result.report.confusion.counts, {
+    noun: 'test images',
+    caption: 'Confusion matrix of the test set: rows true class, columns predicted class',
+  });
   el.gallery.hidden = true;
 }
 
-function renderConfusion(counts) {
+// A confusion matrix as a grid of buttons shaded by their share of the row (hits blue, misses
+// vermillion); `noun` names what is counted ("test images", "photos").
+function renderConfusion(table, counts, { noun, caption }) {
   const names = classNames.length ? classNames : counts.map((_, i) => `class ${i}`);
-  const table = el.confusion;
-  const caption = cell('caption', 'Confusion matrix of the test set: rows true class, columns predicted class', 'visually-hidden');
   const head = document.createElement('thead');
   const headRow = document.createElement('tr');
   headRow.append(cell('td', 'true ↓ predicted →', 'corner'));
@@ -954,7 +1002,7 @@ function renderConfusion(counts) {
       b.dataset.p = p;
       b.tabIndex = t === 0 && p === 0 ? 0 : -1; // roving tab stop: one Tab into the grid, arrows inside
       const share = count / rowTotal;
-      b.setAttribute('aria-label', `${count} test images of ${names[t]} predicted as ${names[p]} (${(share * 100).toFixed(1)} % of the row)`);
+      b.setAttribute('aria-label', `${count} ${noun} of ${names[t]} predicted as ${names[p]} (${(share * 100).toFixed(1)} % of the row)`);
       b.className = t === p ? 'hit' : 'miss';
       b.style.setProperty('--share', share.toFixed(3));
       if (share > 0.45) b.classList.add('strong');
@@ -963,38 +1011,50 @@ function renderConfusion(counts) {
     });
     body.append(tr);
   });
-  table.replaceChildren(caption, head, body);
+  table.replaceChildren(cell('caption', caption, 'visually-hidden'), head, body);
 }
 
-el.confusion.addEventListener('click', (event) => {
-  const b = event.target.closest('button');
-  if (b) showCellImages(Number(b.dataset.t), Number(b.dataset.p));
-});
+// Clicks and arrow keys on a confusion matrix; `onCell(t, p)` shows what a cell holds.
+function confusionGrid(table, onCell) {
+  table.addEventListener('click', (event) => {
+    const b = event.target.closest('button');
+    if (b) onCell(Number(b.dataset.t), Number(b.dataset.p));
+  });
+  table.addEventListener('keydown', (event) => {
+    const b = event.target.closest('button');
+    if (!b) return;
+    const size = table.tBodies[0].rows.length;
+    let t = Number(b.dataset.t);
+    let p = Number(b.dataset.p);
+    const moves = {
+      ArrowUp: () => (t = Math.max(0, t - 1)),
+      ArrowDown: () => (t = Math.min(size - 1, t + 1)),
+      ArrowLeft: () => (p = Math.max(0, p - 1)),
+      ArrowRight: () => (p = Math.min(size - 1, p + 1)),
+      Home: () => (p = 0),
+      End: () => (p = size - 1),
+    };
+    if (!moves[event.key]) return;
+    event.preventDefault();
+    moves[event.key]();
+    const next = table.querySelector(`button[data-t="${t}"][data-p="${p}"]`);
+    b.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+  });
+}
 
-el.confusion.addEventListener('keydown', (event) => {
-  const b = event.target.closest('button');
-  if (!b) return;
-  const size = el.confusion.tBodies[0].rows.length;
-  let t = Number(b.dataset.t);
-  let p = Number(b.dataset.p);
-  const moves = {
-    ArrowUp: () => (t = Math.max(0, t - 1)),
-    ArrowDown: () => (t = Math.min(size - 1, t + 1)),
-    ArrowLeft: () => (p = Math.max(0, p - 1)),
-    ArrowRight: () => (p = Math.min(size - 1, p + 1)),
-    Home: () => (p = 0),
-    End: () => (p = size - 1),
-  };
-  if (!moves[event.key]) return;
-  event.preventDefault();
-  moves[event.key]();
-  const next = el.confusion.querySelector(`button[data-t="${t}"][data-p="${p}"]`);
-  b.tabIndex = -1;
-  next.tabIndex = 0;
-  next.focus();
-});
+confusionGrid(el.confusion, (t, p) => showCellImages(t, p));
 
+// Draws 784 grayscale pixels, or an RGBA image `{width, height, rgba}` as the wasm API returns it.
 function drawImage(canvas, pixels) {
+  if (pixels?.rgba) {
+    canvas.width = pixels.width;
+    canvas.height = pixels.height;
+    const rgba = pixels.rgba instanceof Uint8ClampedArray ? pixels.rgba : new Uint8ClampedArray(pixels.rgba);
+    canvas.getContext('2d').putImageData(new ImageData(rgba, pixels.width, pixels.height), 0, 0);
+    return;
+  }
   canvas.width = 28;
   canvas.height = 28;
   const ctx = canvas.getContext('2d');
@@ -1048,20 +1108,8 @@ async function showPrediction(pixels, index, trueClass) {
   el.prediction.replaceChildren(cell('li', 'Predicting…'));
   try {
     const { probs } = await request('predict', { pixels: pixels.slice() });
-    const order = [...probs.keys()].sort((a, b) => probs[b] - probs[a]);
     el.prediction.setAttribute('aria-label', `Probabilities for test image ${index} (true class ${classNames[trueClass]})`);
-    el.prediction.replaceChildren(
-      ...order.map((k) => {
-        const li = document.createElement('li');
-        li.style.setProperty('--p', probs[k].toFixed(4));
-        if (k === trueClass) li.classList.add('true-class');
-        li.append(
-          cell('span', classNames[k] + (k === trueClass ? ' (true)' : ''), 'name'),
-          cell('span', `${(probs[k] * 100).toFixed(1)} %`, 'value'),
-        );
-        return li;
-      }),
-    );
+    el.prediction.replaceChildren(...probabilityItems(probs, { trueClass }));
   } catch (error) {
     el.prediction.replaceChildren(cell('li', `Prediction failed: ${error.message}`, 'error'));
   }
@@ -1124,6 +1172,7 @@ el.loadWeights.addEventListener('change', () => {
       const text = `Loaded weights from ${file.name}. Evaluate them on the test set or save them again.`;
       showWeightsMessage(text, 'ok');
       setStatus(text);
+      refreshPhotoPredictions();
     } catch (error) {
       const text = `Could not load ${file.name}: ${error.message}`;
       showWeightsMessage(text, 'error');
@@ -1133,6 +1182,803 @@ el.loadWeights.addEventListener('change', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Class probabilities as labelled bars (the bar length is the probability; the text says it too)
+
+function probabilityItems(probs, { top = probs.length, trueClass = null } = {}) {
+  const order = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, top);
+  return order.map((k) => {
+    const li = document.createElement('li');
+    li.style.setProperty('--p', Math.min(1, Math.max(0, probs[k])).toFixed(4));
+    if (k === trueClass) li.classList.add('true-class');
+    li.append(
+      cell('span', (classNames[k] ?? `class ${k}`) + (k === trueClass ? ' (true)' : ''), 'name'),
+      cell('span', `${(probs[k] * 100).toFixed(1)} %`, 'value'),
+    );
+    return li;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Your photos. Decoding and preprocessing run in the worker (a 40-megapixel photo never blocks
+// the page); each card shows every step and the top three classes of the current model.
+
+const photoState = { list: [], seq: 0, pasted: 0 };
+const NO_PREDICTION = {
+  none: 'Train a model or load weights to see a prediction.',
+  training: 'The run has no finished epoch yet: the prediction appears when the first epoch ends.',
+};
+
+function modelName() {
+  if (!ui.model) return '';
+  return ui.model.runId ? ui.model.label : `${ui.model.label} (loaded weights)`;
+}
+
+function addPhotos(files) {
+  if (!files.length) return;
+  const added = files.map((file) => {
+    const name = file.name && file.name !== 'image.png' ? file.name : `pasted image ${++photoState.pasted}${extensionOf(file)}`;
+    const photo = {
+      key: ++photoState.seq,
+      name,
+      file,
+      url: URL.createObjectURL(file),
+      run: 0,
+      pending: true,
+      result: null,
+      probs: null,
+      noPrediction: null,
+      model: '',
+      error: null,
+      removed: false,
+    };
+    photo.card = document.createElement('li');
+    photo.card.className = 'photo-card';
+    photo.card.dataset.name = name;
+    photoState.list.push(photo);
+    el.photoCards.append(photo.card);
+    renderPhotoCard(photo);
+    return photo;
+  });
+  el.photoStatus.textContent = `Processing ${added.length === 1 ? added[0].name : `${added.length} photos`}…`;
+  el.photoClear.disabled = false;
+  Promise.all(added.map(runPhoto)).then(() => announcePhotos(added));
+}
+
+function extensionOf(file) {
+  return { 'image/png': '.png', 'image/jpeg': '.jpg', 'image/webp': '.webp', 'image/gif': '.gif', 'image/bmp': '.bmp' }[file.type] ?? '';
+}
+
+async function runPhoto(photo) {
+  const run = ++photo.run;
+  photo.pending = true;
+  renderPhotoCard(photo);
+  try {
+    const bytes = new Uint8Array(await photo.file.arrayBuffer());
+    const mode = el.photoMode.value;
+    const msg = await request('photo', { bytes, mode }, [bytes.buffer]);
+    if (run !== photo.run || photo.removed) return;
+    Object.assign(photo, { result: msg, mode, probs: msg.probs, noPrediction: msg.noPrediction, model: modelName(), error: null });
+  } catch (error) {
+    if (run !== photo.run || photo.removed) return;
+    Object.assign(photo, { result: null, probs: null, error: error.message || 'the file could not be read' });
+  }
+  photo.pending = false;
+  renderPhotoCard(photo);
+}
+
+function announcePhotos(list) {
+  const parts = list.filter((p) => !p.removed).map((p) => {
+    if (p.error) return `${p.name}: ${p.error}`;
+    if (!p.probs) return `${p.name}: no prediction`;
+    const best = [...p.probs.keys()].reduce((a, b) => (p.probs[b] > p.probs[a] ? b : a), 0);
+    return `${p.name}: ${classNames[best]} (${(p.probs[best] * 100).toFixed(1)} %)`;
+  });
+  if (parts.length) el.photoStatus.textContent = `${parts.join('; ')}.`;
+}
+
+function stepFigure(caption, content, className = '') {
+  const figure = document.createElement('figure');
+  figure.className = `step ${className}`.trim();
+  figure.append(content, cell('figcaption', caption));
+  return figure;
+}
+
+function stepCanvas(image, label) {
+  const canvas = document.createElement('canvas');
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  drawImage(canvas, image);
+  return canvas;
+}
+
+function renderPhotoCard(photo) {
+  const li = photo.card;
+  li.dataset.state = photo.error ? 'error' : photo.pending && !photo.result ? 'pending' : 'done';
+  li.setAttribute('aria-busy', String(photo.pending));
+  if (photo.probs) li.dataset.probabilities = JSON.stringify(Array.from(photo.probs));
+  else delete li.dataset.probabilities;
+
+  const article = document.createElement('article');
+  const headingId = `photo-${photo.key}-name`;
+  article.setAttribute('aria-labelledby', headingId);
+  const head = document.createElement('div');
+  head.className = 'photo-head';
+  const heading = cell('h3', photo.name, 'photo-name');
+  heading.id = headingId;
+  const r = photo.result;
+  const meta = cell('span', r ? `${r.width} x ${r.height} px · ${photo.mode} crop` : '', 'muted');
+  head.append(heading, meta, button('remove-photo', 'Remove', `Remove ${photo.name}`, () => removePhoto(photo)));
+  article.append(head);
+
+  if (photo.error) {
+    article.append(cell('p', `Could not use ${photo.name}: ${photo.error}`, 'photo-error'));
+    li.replaceChildren(article);
+    return;
+  }
+  if (!r) {
+    article.append(cell('p', 'Processing…', 'muted'));
+    li.replaceChildren(article);
+    return;
+  }
+
+  const steps = document.createElement('div');
+  steps.className = 'steps';
+  const frame = document.createElement('div');
+  frame.className = 'original-frame';
+  const img = document.createElement('img');
+  img.src = photo.url;
+  img.alt = `Original photo ${photo.name}`;
+  img.decoding = 'async';
+  const box = document.createElement('span');
+  box.className = 'crop-box';
+  box.setAttribute('aria-hidden', 'true');
+  const c = r.crop;
+  box.style.left = `${(100 * c.x) / r.width}%`;
+  box.style.top = `${(100 * c.y) / r.height}%`;
+  box.style.width = `${(100 * c.width) / r.width}%`;
+  box.style.height = `${(100 * c.height) / r.height}%`;
+  frame.append(img, box);
+  const cropNote = photo.mode === 'center'
+    ? 'the centred square is outlined'
+    : r.objectFound ? 'the object found is outlined' : 'no object stood out: the whole photo is used';
+  steps.append(
+    stepFigure(`Original; ${cropNote}`, frame, 'step-original'),
+    stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
+    stepFigure('28 x 28', stepCanvas(r.resized, `${photo.name} resized to 28 by 28 pixels`), 'pixelated'),
+    stepFigure('Grayscale', stepCanvas(r.grayscale, `${photo.name} in grayscale`), 'pixelated'),
+    stepFigure('Inverted: the model input', stepCanvas(r.inverted, `${photo.name} inverted, as the model sees it`), 'pixelated'),
+  );
+
+  const prediction = document.createElement('div');
+  prediction.className = 'photo-prediction';
+  const predHeadingId = `photo-${photo.key}-prediction`;
+  const predHeading = cell('h4', 'Top three classes');
+  predHeading.id = predHeadingId;
+  prediction.append(predHeading);
+  if (photo.probs) {
+    const list = document.createElement('ol');
+    list.className = 'prediction top3';
+    list.setAttribute('aria-labelledby', predHeadingId);
+    list.append(...probabilityItems(photo.probs, { top: 3 }));
+    prediction.append(list);
+    if (photo.model) prediction.append(cell('p', `Model: ${photo.model}`, 'hint'));
+  } else {
+    prediction.append(cell('p', NO_PREDICTION[photo.noPrediction] ?? NO_PREDICTION.none, 'no-prediction'));
+  }
+  const body = document.createElement('div');
+  body.className = 'photo-body';
+  body.append(steps, prediction);
+  article.append(body);
+  li.replaceChildren(article);
+}
+
+function removePhoto(photo) {
+  const index = photoState.list.indexOf(photo);
+  photo.removed = true;
+  URL.revokeObjectURL(photo.url);
+  photo.card.remove();
+  photoState.list.splice(index, 1);
+  el.photoStatus.textContent = `Removed ${photo.name}.`;
+  el.photoClear.disabled = photoState.list.length === 0;
+  // Keep keyboard users in the list: the next card's Remove button, else the file input.
+  const next = photoState.list[Math.min(index, photoState.list.length - 1)];
+  (next?.card.querySelector('button[data-action="remove-photo"]') ?? el.photoFiles).focus();
+}
+
+el.photoClear.addEventListener('click', () => {
+  for (const photo of photoState.list) {
+    photo.removed = true;
+    URL.revokeObjectURL(photo.url);
+  }
+  photoState.list = [];
+  el.photoCards.replaceChildren();
+  el.photoClear.disabled = true;
+  el.photoStatus.textContent = 'Removed every photo.';
+  el.photoFiles.focus();
+});
+
+el.photoFiles.addEventListener('change', () => {
+  addPhotos([...(el.photoFiles.files ?? [])]);
+  el.photoFiles.value = ''; // choosing the same file again fires change again
+});
+
+el.photoMode.addEventListener('change', () => {
+  const list = photoState.list.filter((p) => !p.removed);
+  if (!list.length) return;
+  el.photoStatus.textContent = `Running ${list.length === 1 ? list[0].name : `${list.length} photos`} again with the ${el.photoMode.value} crop…`;
+  Promise.all(list.map(runPhoto)).then(() => announcePhotos(list));
+});
+
+// Drag and drop onto the zone; a file dropped elsewhere must not navigate away from a run.
+const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+for (const type of ['dragenter', 'dragover']) {
+  el.photoDrop.addEventListener(type, (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    el.photoDrop.classList.add('dragging');
+  });
+}
+el.photoDrop.addEventListener('dragleave', (event) => {
+  if (!el.photoDrop.contains(event.relatedTarget)) el.photoDrop.classList.remove('dragging');
+});
+el.photoDrop.addEventListener('drop', (event) => {
+  event.preventDefault();
+  el.photoDrop.classList.remove('dragging');
+  if (!el.photoFiles.disabled) addPhotos([...(event.dataTransfer?.files ?? [])]);
+});
+window.addEventListener('dragover', (event) => {
+  if (hasFiles(event) && !event.defaultPrevented) {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'none';
+  }
+});
+window.addEventListener('drop', (event) => {
+  if (hasFiles(event)) event.preventDefault();
+});
+
+// Paste anywhere on the page (text pastes into fields are left alone).
+document.addEventListener('paste', (event) => {
+  const files = [...(event.clipboardData?.files ?? [])];
+  if (!files.length || el.photoFiles.disabled) return;
+  event.preventDefault();
+  addPhotos(files);
+  el.photos?.scrollIntoView?.({ behavior: 'smooth', block: 'start' });
+});
+
+// The model changed (a run's new best epoch, a finished run, loaded weights, a cancel): every
+// card gets the new prediction. Preprocessed inputs are kept, so only the model runs again.
+let refreshSeq = 0;
+async function refreshPhotoPredictions() {
+  const list = photoState.list.filter((p) => p.result && !p.pending && !p.removed);
+  if (!list.length || !worker) return;
+  const seq = ++refreshSeq;
+  try {
+    const inputs = list.map((p) => p.result.input.slice());
+    const { probs, noPrediction } = await request('predict-inputs', { inputs }, inputs.map((i) => i.buffer));
+    if (seq !== refreshSeq) return;
+    const model = modelName();
+    list.forEach((p, i) => {
+      if (p.removed || p.pending) return;
+      Object.assign(p, { probs: probs?.[i] ?? null, noPrediction, model });
+      renderPhotoCard(p);
+    });
+  } catch (error) {
+    if (seq === refreshSeq) el.photoStatus.textContent = `Could not update the predictions: ${error.message}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Product catalogue: styles.csv + images/<id>.jpg from a folder or a .zip. Files are read here
+// (a .zip lazily, entry by entry); preprocessing and prediction run in the worker.
+
+const cat = {
+  source: null, // {name, kind, styles: entry, stylesBytes, images: Map<'<id>.jpg', entry>, imageCount}
+  sourceSeq: 0,
+  token: 0, // bumped by every evaluation and cancel; a stale reply is ignored
+  running: false,
+  collected: null, // {key, token}: the worker's catalogue, reusable when nothing changed
+  defaultMap: '',
+  mapError: '',
+  stylesError: '',
+  planSeq: 0,
+  result: null,
+  urls: [],
+  filter: null, // [true, predicted] of the confusion cell whose mistakes are shown
+};
+
+function hasModelWeights() {
+  if (!ui.model) return false;
+  return ui.run === 'done' || (ui.run === 'paused' && (currentRun?.history.length ?? 0) > 0);
+}
+
+function renderCatalogueControls() {
+  const ready = !!worker && classNames.length > 0;
+  el.catalogueFolder.disabled = !ready || cat.running;
+  el.catalogueZip.disabled = !ready || cat.running;
+  el.labelMap.disabled = !ready || cat.running;
+  el.labelMapReset.disabled = !ready || cat.running || !cat.defaultMap;
+  el.catalogueMode.disabled = cat.running;
+  el.catalogueCancel.disabled = !cat.running;
+  let why = '';
+  if (cat.running) why = '';
+  else if (!cat.source) why = 'Choose a catalogue folder or .zip file first.';
+  else if (cat.mapError) why = 'Fix the label map first.';
+  else if (cat.stylesError) why = 'This styles.csv cannot be read: choose another catalogue.';
+  else if (isTraining()) why = 'Pause the run or let it finish first.';
+  else if (!hasModelWeights()) why = 'Train a model or load weights first.';
+  else if (ui.busy) why = 'Wait for the current task to finish.';
+  el.catalogueEvaluate.disabled = cat.running || !!why;
+  el.catalogueWhy.textContent = why;
+}
+
+function showCatalogueError(text) {
+  el.catalogueError.textContent = text;
+  el.catalogueError.hidden = !text;
+}
+
+// "invalid configuration: styles.csv: …" reads better without its first part here.
+const plainMessage = (message) => String(message ?? '').replace(/^invalid configuration: /, '');
+
+// Finds styles.csv (the shallowest one) and the photos next to it in images/.
+async function useCatalogueSource(name, kind, entries) {
+  const seq = ++cat.sourceSeq;
+  showCatalogueError('');
+  const styles = [...entries.values()]
+    .filter((e) => /(^|\/)styles\.csv$/i.test(e.path))
+    .sort((a, b) => a.path.split('/').length - b.path.split('/').length)[0];
+  if (!styles) {
+    throw new Error(`no styles.csv in ${name}: a catalogue has styles.csv and images/<id>.jpg`);
+  }
+  const prefix = styles.path.slice(0, styles.path.length - 'styles.csv'.length);
+  const images = new Map();
+  for (const e of entries.values()) {
+    const m = /(?:^|\/)images\/([^/]+)$/i.exec(e.path);
+    if (!m) continue;
+    // Photos next to styles.csv win over same-named ones elsewhere.
+    const own = e.path.toLowerCase().startsWith(`${prefix}images/`.toLowerCase());
+    if (own || !images.has(m[1])) images.set(m[1], e);
+  }
+  const stylesBytes = await styles.read();
+  if (seq !== cat.sourceSeq) return;
+  await closeWorkerCatalogue();
+  cat.source = { name, kind, styles, stylesBytes, images };
+  el.catalogueProgressBlock.hidden = true;
+  cat.collected = null;
+  el.catalogueSource.textContent =
+    `${name} (${kind}): ${styles.path} and ${int(images.size)} photo${images.size === 1 ? '' : 's'} in images/.`;
+  el.catalogueSource.dataset.kind = 'ok';
+  await refreshPlan();
+}
+
+async function closeWorkerCatalogue() {
+  if (!cat.collected) return;
+  cat.collected = null;
+  await request('catalogue-close', {}).catch(() => {});
+}
+
+async function chooseCatalogue(load, label) {
+  el.catalogueSource.textContent = `Reading ${label}…`;
+  delete el.catalogueSource.dataset.kind;
+  try {
+    await load();
+  } catch (error) {
+    cat.source = null;
+    showCatalogueError('');
+    el.catalogueSource.textContent = `Could not use ${label}: ${error.message}`;
+    el.catalogueSource.dataset.kind = 'error';
+    el.cataloguePlan.textContent = '';
+  }
+  renderCatalogueControls();
+}
+
+el.catalogueFolder.addEventListener('change', () => {
+  const files = [...(el.catalogueFolder.files ?? [])];
+  el.catalogueFolder.value = '';
+  if (!files.length) return;
+  const name = (files[0].webkitRelativePath || files[0].name).split('/')[0] || 'the folder';
+  chooseCatalogue(async () => {
+    const entries = new Map();
+    for (const file of files) {
+      const path = file.webkitRelativePath || file.name;
+      entries.set(path, { path, size: file.size, read: async () => new Uint8Array(await file.arrayBuffer()) });
+    }
+    await useCatalogueSource(name, 'folder', entries);
+  }, `the folder ${name}`);
+});
+
+el.catalogueZip.addEventListener('change', () => {
+  const file = el.catalogueZip.files?.[0];
+  el.catalogueZip.value = '';
+  if (!file) return;
+  chooseCatalogue(async () => {
+    const { openZip } = await import('./zip.js');
+    await useCatalogueSource(file.name, '.zip', await openZip(file));
+  }, file.name);
+});
+
+// Checks the label map (and counts the rows of styles.csv it maps) while it is edited.
+let planTimer = 0;
+function schedulePlan() {
+  clearTimeout(planTimer);
+  planTimer = setTimeout(refreshPlan, 300);
+}
+
+async function refreshPlan() {
+  const seq = ++cat.planSeq;
+  try {
+    const styles = cat.source?.stylesBytes?.slice();
+    const { plan } = await request(
+      'catalogue-plan',
+      { styles, labelMap: el.labelMap.value, mode: el.catalogueMode.value },
+      styles ? [styles.buffer] : [],
+    );
+    if (seq !== cat.planSeq) return;
+    setMapError('');
+    cat.stylesError = '';
+    showCatalogueError('');
+    el.cataloguePlan.textContent = cat.source ? describePlan(plan) : '';
+  } catch (error) {
+    if (seq !== cat.planSeq) return;
+    const message = plainMessage(error.message);
+    if (/^label map/.test(message)) {
+      setMapError(message);
+      cat.stylesError = '';
+      showCatalogueError('');
+    } else {
+      setMapError('');
+      cat.stylesError = message;
+      showCatalogueError(`${cat.source?.styles.path ?? 'styles.csv'}: ${message.replace(/^styles\.csv: /, '')}`);
+    }
+    el.cataloguePlan.textContent = '';
+  }
+  renderCatalogueControls();
+}
+
+function setMapError(text) {
+  cat.mapError = text;
+  el.labelMapError.textContent = text;
+  el.labelMapError.hidden = !text;
+  if (text) el.labelMap.setAttribute('aria-invalid', 'true');
+  else el.labelMap.removeAttribute('aria-invalid');
+}
+
+function describePlan(plan) {
+  const left = plan.unmapped.reduce((a, [, n]) => a + n, 0);
+  const classes = plan.classCounts
+    .map((n, k) => [classNames[k], n])
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name} ${int(n)}`)
+    .join(', ');
+  return (
+    `${int(plan.rows)} rows in styles.csv: ${int(plan.mapped)} map to a class${classes ? ` (${classes})` : ''}; ` +
+    `${int(left)} left out (${int(plan.unmapped.length)} article type${plan.unmapped.length === 1 ? '' : 's'} without a class).`
+  );
+}
+
+el.labelMap.addEventListener('input', () => {
+  cat.collected = null; // labels may have changed: collect again
+  schedulePlan();
+});
+el.labelMapReset.addEventListener('click', () => {
+  el.labelMap.value = cat.defaultMap;
+  cat.collected = null;
+  refreshPlan();
+  el.labelMap.focus();
+  el.labelMap.setSelectionRange(0, 0);
+  el.labelMap.scrollTop = 0;
+});
+el.catalogueMode.addEventListener('change', () => {
+  cat.collected = null;
+});
+
+class Cancelled extends Error {}
+
+function catalogueProgress(done, total, started) {
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0.2 ? done / seconds : 0;
+  const eta = rate > 0 ? (total - done) / rate : NaN;
+  el.catalogueProgress.max = Math.max(1, total);
+  el.catalogueProgress.value = done;
+  const text = `${int(done)}/${int(total)} photos · ${rate ? rate.toFixed(1) : '—'} photos/s · ETA ${mmss(eta)}`;
+  el.catalogueProgressText.textContent = text;
+  el.catalogueProgress.setAttribute('aria-valuetext', text);
+}
+
+function catalogueKey() {
+  return JSON.stringify([cat.sourceSeq, el.catalogueMode.value, el.labelMap.value]);
+}
+
+async function evaluateCatalogue() {
+  if (!cat.source || cat.running) return;
+  const token = ++cat.token;
+  const source = cat.source;
+  cat.running = true;
+  ui.busy = true;
+  showCatalogueError('');
+  el.catalogueProgressBlock.hidden = false;
+  el.catalogueProgress.value = 0;
+  el.catalogueProgressText.textContent = 'Reading styles.csv…';
+  render();
+  keepFocus(el.catalogueCancel);
+  const check = () => {
+    if (token !== cat.token) throw new Cancelled();
+  };
+  const readFailures = [];
+  try {
+    const key = catalogueKey();
+    if (cat.collected?.key !== key) {
+      cat.collected = null;
+      const styles = source.stylesBytes.slice();
+      const { ids } = await request(
+        'catalogue-open',
+        { token, styles, labelMap: el.labelMap.value, mode: el.catalogueMode.value },
+        [styles.buffer],
+      );
+      check();
+      if (!ids.length) throw new Error('no row of styles.csv maps to a Fashion-MNIST class: check the label map');
+      const count = await collectPhotos(token, source, ids, readFailures, check);
+      cat.collected = { key, token, readFailures, count };
+    } else {
+      readFailures.push(...cat.collected.readFailures);
+    }
+    el.catalogueProgressText.textContent = `Evaluating ${int(cat.collected.count)} photos…`;
+    const { result, inputs } = await request('catalogue-evaluate', { token: cat.collected.token });
+    check();
+    result.skipped = [...(result.skipped ?? []), ...readFailures];
+    renderCatalogueResult(result, inputs, source);
+    el.catalogueProgress.value = el.catalogueProgress.max;
+    el.catalogueProgressText.textContent =
+      `Done: ${int(result.evaluated)} photos evaluated, ${int(result.skipped.length)} skipped.`;
+    setStatus(`Catalogue ${source.name}: top-1 ${pct(result.accuracy)} on ${int(result.evaluated)} photos.`);
+  } catch (error) {
+    if (error instanceof Cancelled || token !== cat.token) return;
+    cat.collected = null;
+    showCatalogueError(`The catalogue evaluation stopped: ${plainMessage(error.message)}`);
+    el.catalogueProgressText.textContent = 'Stopped.';
+  } finally {
+    if (token === cat.token) {
+      cat.running = false;
+      ui.busy = false;
+      render();
+      keepFocus(el.catalogueEvaluate);
+    }
+  }
+}
+
+// Reads the photos of `ids` and sends them to the worker in batches; one batch is being read
+// while the worker preprocesses the one before.
+async function collectPhotos(token, source, ids, readFailures, check) {
+  const started = performance.now();
+  let done = 0;
+  let collected = 0;
+  let inFlight = Promise.resolve();
+  let photos = [];
+  let missing = [];
+  let bytesInBatch = 0;
+  const flush = async () => {
+    const batch = { photos, missing };
+    photos = [];
+    missing = [];
+    bytesInBatch = 0;
+    await inFlight;
+    check();
+    inFlight = request('catalogue-add', { token, ...batch }, batch.photos.map((p) => p.bytes.buffer)).then((reply) => {
+      collected = reply.collected;
+      done += batch.photos.length + batch.missing.length;
+      if (token === cat.token) catalogueProgress(done, ids.length, started);
+    });
+    inFlight.catch(() => {}); // awaited below; this only silences an early rejection
+  };
+  catalogueProgress(0, ids.length, started);
+  for (const id of ids) {
+    check();
+    const entry = source.images.get(`${id}.jpg`);
+    if (!entry) {
+      missing.push(id);
+    } else {
+      try {
+        const bytes = await entry.read();
+        photos.push({ id, bytes });
+        bytesInBatch += bytes.length;
+      } catch (error) {
+        readFailures.push({ id, reason: `could not read ${entry.path}: ${error.message}` });
+        done++;
+      }
+    }
+    if (photos.length >= 32 || bytesInBatch > 8e6 || missing.length >= 512) await flush();
+  }
+  await flush();
+  await inFlight;
+  check();
+  return collected;
+}
+
+el.catalogueEvaluate.addEventListener('click', evaluateCatalogue);
+
+el.catalogueCancel.addEventListener('click', () => {
+  if (!cat.running) return;
+  cat.token++;
+  cat.running = false;
+  ui.busy = false;
+  cat.collected = null;
+  request('catalogue-close', {}).catch(() => {});
+  el.catalogueProgressText.textContent = 'Cancelled.';
+  setStatus('Catalogue evaluation cancelled.');
+  render();
+  keepFocus(el.catalogueEvaluate);
+});
+
+function renderCatalogueResult(result, inputs, source) {
+  for (const url of cat.urls) URL.revokeObjectURL(url);
+  cat.urls = [];
+  cat.result = { result, inputs, source };
+  cat.filter = null;
+  el.catalogueResults.hidden = false;
+
+  const left = result.unmapped.reduce((a, [, n]) => a + n, 0);
+  el.catalogueSummary.replaceChildren(
+    cell('strong', `Top-1 accuracy ${pct(result.accuracy)}`),
+    document.createTextNode(
+      ` on ${int(result.evaluated)} photos of ${source.name} (${result.preprocess} crop, model ${modelName() || '—'}). ` +
+      `${int(result.rows)} rows in styles.csv; ${int(left)} left out by the label map; ` +
+      `${int(result.skipped.length)} photo${result.skipped.length === 1 ? '' : 's'} skipped.`,
+    ),
+  );
+  renderReportTable(el.catalogueReport, result.report);
+  el.catalogueText.textContent = result.text ?? '';
+  renderConfusion(el.catalogueConfusion, result.report.confusion.counts, {
+    noun: 'photos',
+    caption: `Confusion matrix of the catalogue ${source.name}: rows true class, columns predicted class`,
+  });
+  renderCountList(
+    el.catalogueUnmapped,
+    result.unmapped.map(([type, n]) => `${type}: ${int(n)} row${n === 1 ? '' : 's'}`),
+    'Every article type has a class.',
+  );
+  renderCountList(
+    el.catalogueSkipped,
+    result.skipped.map((s) => `${s.id}: ${s.reason}`),
+    'No photo was skipped.',
+  );
+  renderMistakes();
+}
+
+function renderReportTable(table, report) {
+  const counts = report.confusion.counts;
+  const predicted = counts[0].map((_, p) => counts.reduce((a, row) => a + row[p], 0));
+  const score = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(3));
+  const head = document.createElement('thead');
+  const hr = document.createElement('tr');
+  for (const name of ['Class', 'Precision', 'Recall', 'F1', 'Support']) {
+    const th = cell('th', name, name === 'Class' ? '' : 'num');
+    th.scope = 'col';
+    hr.append(th);
+  }
+  head.append(hr);
+  const body = document.createElement('tbody');
+  const row = (name, s, { support = int(s.support), noSupport = false, predictedNone = false } = {}) => {
+    const tr = document.createElement('tr');
+    const th = cell('th', name);
+    th.scope = 'row';
+    if (noSupport) tr.classList.add('no-support');
+    tr.append(
+      th,
+      cell('td', predictedNone ? '—' : score(s.precision), 'num'),
+      cell('td', noSupport ? '—' : score(s.recall), 'num'),
+      cell('td', noSupport ? '—' : score(s.f1), 'num'),
+      cell('td', support, 'num'),
+    );
+    return tr;
+  };
+  report.classes.forEach((c, k) => {
+    const noSupport = c.support === 0;
+    body.append(row(c.name, c, {
+      noSupport,
+      predictedNone: predicted[k] === 0,
+      support: noSupport ? 'no photos' : int(c.support),
+    }));
+  });
+  const total = report.classes.reduce((a, c) => a + c.support, 0);
+  const acc = document.createElement('tr');
+  acc.className = 'summary-row';
+  const accName = cell('th', 'Accuracy');
+  accName.scope = 'row';
+  acc.append(accName, cell('td', '', 'num'), cell('td', '', 'num'), cell('td', score(report.accuracy), 'num'), cell('td', int(total), 'num'));
+  const macro = row('Macro average', report.macro_avg);
+  const weighted = row('Weighted average', report.weighted_avg);
+  macro.classList.add('summary-row');
+  body.append(acc, macro, weighted);
+  table.replaceChildren(
+    cell('caption', 'Precision, recall and F1 per class; support is the number of photos of the class', 'visually-hidden'),
+    head,
+    body,
+  );
+}
+
+const MAX_LISTED = 100;
+function renderCountList(list, lines, empty) {
+  if (!lines.length) {
+    list.replaceChildren(cell('li', empty, 'muted'));
+    return;
+  }
+  const items = lines.slice(0, MAX_LISTED).map((line) => cell('li', line));
+  if (lines.length > MAX_LISTED) items.push(cell('li', `… and ${int(lines.length - MAX_LISTED)} more (see the plain-text report).`, 'muted'));
+  list.replaceChildren(...items);
+}
+
+confusionGrid(el.catalogueConfusion, (t, p) => {
+  if (!cat.result) return;
+  cat.filter = [t, p];
+  renderMistakes();
+  el.mistakes.closest('section').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+});
+
+el.mistakesAll.addEventListener('click', () => {
+  cat.filter = null;
+  renderMistakes();
+  el.mistakesNote.focus();
+});
+
+function renderMistakes() {
+  const { result, inputs, source } = cat.result;
+  const counts = result.report.confusion.counts;
+  const wrong = counts.reduce((a, row, t) => a + row.reduce((b, n, p) => b + (t === p ? 0 : n), 0), 0);
+  const all = result.mistakes.map((m, i) => ({ ...m, input: inputs[i] }));
+  let shown = all;
+  const [t, p] = cat.filter ?? [];
+  if (cat.filter) {
+    shown = all.filter((m) => m.label === t && m.predicted === p);
+    el.mistakesNote.textContent = t === p
+      ? `Correct predictions of ${classNames[t]} are not listed; choose a cell off the diagonal.`
+      : `${int(shown.length)} listed mistake${shown.length === 1 ? '' : 's'} of ${classNames[t]} predicted as ${classNames[p]}` +
+        ` (${int(counts[t][p])} in all).`;
+  } else {
+    el.mistakesNote.textContent = wrong === 0
+      ? 'No mistakes.'
+      : `${all.length < wrong ? `The ${int(all.length)} most confident of ${int(wrong)}` : `All ${int(wrong)}`} ` +
+        `mistake${wrong === 1 ? '' : 's'}, most confident first: true class → predicted class.`;
+  }
+  el.mistakesAll.hidden = !cat.filter;
+  el.mistakes.replaceChildren(...shown.map((m) => mistakeItem(m, source)));
+}
+
+function mistakeItem(m, source) {
+  const li = document.createElement('li');
+  li.className = 'mistake';
+  li.dataset.id = m.id;
+  const figure = document.createElement('figure');
+  const images = document.createElement('div');
+  images.className = 'mistake-images';
+  const img = document.createElement('img');
+  img.alt = `Photo of product ${m.id} (${m.article_type})`;
+  img.decoding = 'async';
+  const entry = source.images.get(`${m.id}.jpg`);
+  entry?.read().then((bytes) => {
+    if (cat.result?.source !== source) return;
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
+    cat.urls.push(url);
+    img.src = url;
+  }, () => {
+    img.alt = `The photo of product ${m.id} could not be read`;
+  });
+  images.append(img);
+  if (m.input) images.append(stepCanvas({ width: 28, height: 28, rgba: m.input }, `Model input of product ${m.id}`));
+  const caption = document.createElement('figcaption');
+  const classes = document.createElement('span');
+  classes.className = 'mistake-classes';
+  classes.append(cell('span', classNames[m.label], 'true-name'), document.createTextNode(' → '), cell('strong', classNames[m.predicted]));
+  caption.append(
+    classes,
+    cell('span', `${(m.confidence * 100).toFixed(1)} % sure`, 'confidence'),
+    cell('span', `#${m.id} · ${m.article_type}`, 'muted'),
+  );
+  figure.append(images, caption);
+  li.append(figure);
+  return li;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Start up
@@ -1146,4 +1992,6 @@ render();
 worker = new Worker('./worker.js', { type: 'module' });
 worker.addEventListener('message', onWorkerMessage);
 worker.addEventListener('error', onWorkerError);
+el.photoFiles.disabled = false;
+render();
 send('init');

@@ -3,13 +3,22 @@
 //
 // UI → worker: init, summary {config}, start {config, label, backend, limitTrain, limitEval},
 //   pause, resume, cancel, evaluate, export, import {bytes, config, label, backend, limitTrain,
-//   limitEval}, predict {pixels}, test-images {true, pred}
+//   limitEval}, predict {pixels}, test-images {true, pred}, photo {bytes, mode},
+//   predict-inputs {inputs}, catalogue-plan {styles?, labelMap, mode},
+//   catalogue-open {token, styles, labelMap, mode}, catalogue-add {token, photos: [{id, bytes}],
+//   missing: [id]}, catalogue-evaluate {token}, catalogue-close {token}
 // worker → UI: wasm-ready {presets, classNames}, data-progress {loaded, total, totalKnown, shard,
 //   shardsDone, shardCount, fromCache}, ready {backend, trainCount, testCount}, summary {text,
 //   totalParams}, started {backend, backendReason, summaryText, label}, progress {…Progress},
 //   epoch {record}, done {history, bestEpoch}, paused, resumed, cancelled, report {accuracy, loss,
 //   text, report}, weights {bytes}, imported {backend, backendReason, label, config},
-//   prediction {probs}, images {true, pred, images, indices, total}, error {message, where, shard?}
+//   prediction {probs}, images {true, pred, images, indices, total}, photo {width, height, crop,
+//   objectFound, square, resized, grayscale, inverted, input, probs, noPrediction},
+//   predictions {probs, noPrediction}, catalogue-plan {plan}, catalogue-opened {plan, ids},
+//   catalogue-added {collected, skipped}, catalogue-result {result, inputs}, catalogue-closed,
+//   error {message, where, shard?}
+//
+// Photo and catalogue decoding runs here too: a 40-megapixel photo never blocks the page.
 
 const CACHE_NAME = 'fashion-shards-v1';
 const DATA_DIR = new URL('./data/', import.meta.url);
@@ -279,7 +288,11 @@ async function init({ id }) {
       return;
     }
     try {
-      post('wasm-ready', { presets: JSON.parse(api.presets()), classNames: Array.from(api.classNames()) });
+      post('wasm-ready', {
+        presets: JSON.parse(api.presets()),
+        classNames: Array.from(api.classNames()),
+        labelMap: api.defaultLabelMap?.() ?? '',
+      });
     } catch (error) {
       post('error', { id, where: 'init', message: `The trainer failed to start: ${messageOf(error)}` });
       return;
@@ -556,6 +569,146 @@ async function testImages({ id, true: trueClass, pred }) {
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Photos and product catalogues
+
+// Why there is no prediction: 'none' without a model, 'training' before a run's first epoch ends.
+async function predictWithModel(inputs) {
+  const t = trainer;
+  if (!t) return { probs: null, noPrediction: 'none' };
+  return withTrainer(async () => {
+    if (t !== trainer) return { probs: null, noPrediction: trainer ? 'training' : 'none' };
+    if (mode !== 'loaded' && t.bestEpoch() === 0) return { probs: null, noPrediction: 'training' };
+    const probs = [];
+    for (const input of inputs) probs.push(Float32Array.from(await t.predict(input)));
+    return { probs, noPrediction: null };
+  });
+}
+
+async function photo({ id, bytes, mode: crop }) {
+  await loadApi();
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const steps = api.preprocessPhoto(data, crop === 'center' ? 'center' : 'auto');
+  const image = ({ width, height, rgba }) => ({ width, height, rgba });
+  const out = {
+    width: steps.width,
+    height: steps.height,
+    crop: steps.crop,
+    objectFound: steps.objectFound,
+    square: image(steps.square),
+    resized: image(steps.resized),
+    grayscale: image(steps.grayscale),
+    inverted: image(steps.inverted),
+    input: new Uint8Array(steps.input),
+  };
+  const { probs, noPrediction } = await predictWithModel([out.input]);
+  const transfer = [out.square, out.resized, out.grayscale, out.inverted].map((i) => i.rgba.buffer);
+  if (probs) transfer.push(probs[0].buffer);
+  post('photo', { id, ...out, probs: probs?.[0] ?? null, noPrediction }, transfer);
+}
+
+async function predictInputs({ id, inputs }) {
+  const list = inputs.map((i) => (i instanceof Uint8Array ? i : new Uint8Array(i)));
+  for (const input of list) {
+    if (input.length !== 784) throw new Error(`an image has 784 pixels, got ${input.length}`);
+  }
+  const { probs, noPrediction } = await predictWithModel(list);
+  post('predictions', { id, probs, noPrediction }, probs ? probs.map((p) => p.buffer) : []);
+}
+
+let catalogue = null; // {token, cat: WebCatalogue}
+
+// Like the trainer, the catalogue must never be freed or changed while a call borrows it (the
+// evaluation holds it across awaits), so catalogue calls run one at a time too.
+let catalogueQueue = Promise.resolve();
+function withCatalogue(fn) {
+  const run = catalogueQueue.then(fn);
+  catalogueQueue = run.catch(() => {});
+  return run;
+}
+const EMPTY_STYLES = new TextEncoder().encode('id,articleType\n');
+
+function newCatalogue(styles, labelMap, crop) {
+  const bytes = styles instanceof Uint8Array ? styles : new Uint8Array(styles ?? EMPTY_STYLES);
+  return new api.WebCatalogue(bytes, String(labelMap ?? ''), crop === 'center' ? 'center' : 'auto');
+}
+
+// Checks the label map (and styles.csv when given) and counts what would be evaluated.
+async function cataloguePlan({ id, styles, labelMap, mode: crop }) {
+  await loadApi();
+  const cat = newCatalogue(styles, labelMap, crop);
+  try {
+    post('catalogue-plan', { id, plan: JSON.parse(cat.planJson()) });
+  } finally {
+    cat.free();
+  }
+}
+
+function closeCatalogue() {
+  catalogue?.cat.free();
+  catalogue = null;
+}
+
+function requireCatalogue(token) {
+  if (!catalogue || catalogue.token !== token) throw new Error('the catalogue was closed');
+  return catalogue.cat;
+}
+
+async function catalogueOpen({ id, token, styles, labelMap, mode: crop }) {
+  await loadApi();
+  await withCatalogue(() => {
+    closeCatalogue();
+    const cat = newCatalogue(styles, labelMap, crop);
+    catalogue = { token, cat };
+    post('catalogue-opened', { id, plan: JSON.parse(cat.planJson()), ids: Array.from(cat.ids()) });
+  });
+}
+
+const catalogueAdd = (msg) => withCatalogue(() => addToCatalogue(msg));
+
+function addToCatalogue({ id, token, photos = [], missing = [] }) {
+  const cat = requireCatalogue(token);
+  const skipped = [];
+  for (const { id: product, bytes } of photos) {
+    try {
+      cat.addPhoto(String(product), bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    } catch (error) {
+      skipped.push({ id: product, reason: messageOf(error) }); // recorded as skipped; keep going
+    }
+  }
+  for (const product of missing) cat.addMissing(String(product));
+  post('catalogue-added', { id, collected: cat.collected(), skipped });
+}
+
+const catalogueEvaluate = (msg) => withCatalogue(() => evaluateCatalogue(msg));
+
+async function evaluateCatalogue({ id, token }) {
+  const cat = requireCatalogue(token);
+  const t = requireIdleTrainer();
+  const json = await withTrainer(() => {
+    if (t !== trainer) throw new Error('the model was replaced before the evaluation');
+    return t.evaluateCatalogue(cat);
+  });
+  if (!catalogue || catalogue.token !== token) throw new Error('the catalogue was closed');
+  const result = JSON.parse(json);
+  // The 28x28 inputs of the mistakes, for the gallery (at most 200 of 784 bytes each).
+  const inputs = (result.mistakes ?? []).map((m) => {
+    try {
+      return new Uint8ClampedArray(cat.inputImage(String(m.id)).rgba);
+    } catch {
+      return null;
+    }
+  });
+  post('catalogue-result', { id, result, inputs }, inputs.filter(Boolean).map((a) => a.buffer));
+}
+
+function catalogueClose({ id, token }) {
+  return withCatalogue(() => {
+    if (catalogue && (token == null || catalogue.token === token)) closeCatalogue();
+    post('catalogue-closed', { id });
+  });
+}
+
 const handlers = {
   init,
   summary,
@@ -569,6 +722,13 @@ const handlers = {
   import: importWeights,
   predict,
   'test-images': testImages,
+  photo,
+  'predict-inputs': predictInputs,
+  'catalogue-plan': cataloguePlan,
+  'catalogue-open': catalogueOpen,
+  'catalogue-add': catalogueAdd,
+  'catalogue-evaluate': catalogueEvaluate,
+  'catalogue-close': catalogueClose,
 };
 
 self.addEventListener('message', async ({ data: msg }) => {
