@@ -80,6 +80,7 @@ const el = {
   catalogueProgressBlock: $('catalogue-progress-block'),
   catalogueProgress: $('catalogue-progress'),
   catalogueProgressText: $('catalogue-progress-text'),
+  catalogueLive: $('catalogue-live'),
   catalogueResults: $('catalogue-results'),
   catalogueSummary: $('catalogue-summary'),
   catalogueReport: $('catalogue-report'),
@@ -623,6 +624,9 @@ function renderRuns() {
       actions.append(
         button('curves', 'Curves', `Show the learning curves of ${run.label}`, () => showRunCurves(run),
           !run.history.length || isTraining() || ui.run === 'paused'),
+        button('use', 'Use', `Use the weights of ${run.label} for the test set, your photos and catalogues`,
+          () => useRunWeights(run),
+          !run.weights || isTraining() || ui.run === 'paused' || ui.busy || ui.data !== 'ready' || ui.model?.runId === run.id),
         button('weights', 'Weights', `Download the weights of ${run.label}`, () => downloadWeights(run.weights, run), !run.weights),
         button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live),
       );
@@ -1183,6 +1187,31 @@ el.loadWeights.addEventListener('change', () => {
   });
 });
 
+// A stored run's best weights become the model again, e.g. after a reload.
+function useRunWeights(run) {
+  if (!run.weights) return;
+  withBusy(`Loading the weights of ${run.label}…`, async () => {
+    try {
+      const bytes = new Uint8Array(run.weights); // a copy: the run keeps its own
+      const msg = await request(
+        'import',
+        { bytes, config: run.config, label: run.label, backend: el.backend.value, limitTrain: run.limit ?? LIMIT, limitEval: run.limit ?? LIMIT },
+        [bytes.buffer],
+      );
+      ui.model = { runId: run.id, label: run.label };
+      ui.run = 'done';
+      currentRun = null;
+      clearEvaluation();
+      resetProgress(`Using the weights of ${run.label}.`);
+      setBackendNotice(msg.backend, msg.backendReason);
+      setStatus(`Using ${run.label} (best epoch ${run.bestEpoch || '—'}): evaluate it on the test set, or try your photos.`);
+      refreshPhotoPredictions();
+    } catch (error) {
+      setStatus(`Could not use the weights of ${run.label}: ${error.message}`, 'error');
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Class probabilities as labelled bars (the bar length is the probability; the text says it too)
 
@@ -1212,7 +1241,9 @@ const NO_PREDICTION = {
 
 function modelName() {
   if (!ui.model) return '';
-  return ui.model.runId ? ui.model.label : `${ui.model.label} (loaded weights)`;
+  if (!ui.model.runId) return `${ui.model.label} (loaded weights)`;
+  const epoch = runs.get(ui.model.runId)?.bestEpoch;
+  return epoch ? `${ui.model.label}, best epoch ${epoch}` : ui.model.label;
 }
 
 function addPhotos(files) {
@@ -1685,7 +1716,14 @@ function catalogueProgress(done, total, started) {
   const text = `${int(done)}/${int(total)} photos · ${rate ? rate.toFixed(1) : '—'} photos/s · ETA ${mmss(eta)}`;
   el.catalogueProgressText.textContent = text;
   el.catalogueProgress.setAttribute('aria-valuetext', text);
+  // Screen readers hear a short summary every 15 s rather than every batch.
+  const now = performance.now();
+  if (now - lastCatalogueAnnouncement > 15000) {
+    lastCatalogueAnnouncement = now;
+    el.catalogueLive.textContent = `${int(done)} of ${int(total)} catalogue photos read.`;
+  }
 }
+let lastCatalogueAnnouncement = 0;
 
 function catalogueKey() {
   return JSON.stringify([cat.sourceSeq, el.catalogueMode.value, el.labelMap.value]);
@@ -1706,6 +1744,7 @@ async function evaluateCatalogue() {
   const check = () => {
     if (token !== cat.token) throw new Cancelled();
   };
+  lastCatalogueAnnouncement = performance.now();
   const readFailures = [];
   try {
     const key = catalogueKey();
@@ -1732,6 +1771,7 @@ async function evaluateCatalogue() {
     el.catalogueProgress.value = el.catalogueProgress.max;
     el.catalogueProgressText.textContent =
       `Done: ${int(result.evaluated)} photos evaluated, ${int(result.skipped.length)} skipped.`;
+    el.catalogueLive.textContent = `Catalogue evaluated: top-1 accuracy ${pct(result.accuracy)} on ${int(result.evaluated)} photos.`;
     setStatus(`Catalogue ${source.name}: top-1 ${pct(result.accuracy)} on ${int(result.evaluated)} photos.`);
   } catch (error) {
     if (error instanceof Cancelled || token !== cat.token) return;

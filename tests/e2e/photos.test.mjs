@@ -119,6 +119,25 @@ test('your photos: every step, top three, a bad file, and the same probabilities
     assert.equal(await card(page, `${LATER_PHOTO}.jpg`).getAttribute('data-state'), 'done', 'a later photo still works');
     await page.locator('#photos').screenshot({ path: join(SHOTS, 'photos-error.png') });
 
+    // Drag and drop onto the zone, and a paste anywhere on the page (an unnamed clipboard image).
+    const drop = async (selector, eventType, id, name) => page.evaluate(({ selector, eventType, b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], name, { type: 'image/jpeg' }));
+      const target = document.querySelector(selector);
+      if (eventType === 'drop') {
+        target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+        target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      } else {
+        target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }
+    }, { selector, eventType, b64: readFileSync(photo(id)).toString('base64'), name });
+    await drop('#photo-drop', 'drop', '11940', '11940.jpg');
+    await drop('body', 'paste', '12732', 'image.png');
+    await waitForCards(page, ['11940.jpg', 'pasted image 1.jpg']);
+    assert.equal(await card(page, '11940.jpg').getAttribute('data-state'), 'done', 'a dropped photo');
+    assert.equal(await card(page, 'pasted image 1.jpg').getAttribute('data-state'), 'done', 'a pasted photo');
+
     // Another crop runs every photo again; back to auto for the comparison with the CLI.
     const autoProbs = await card(page, names[0]).getAttribute('data-probabilities');
     await page.selectOption('#photo-mode', 'center');
@@ -143,6 +162,25 @@ test('your photos: every step, top three, a bad file, and the same probabilities
       console.log(`${name}: page top ${pageProbs.indexOf(Math.max(...pageProbs))}, CLI ${cli[i].class}, max difference ${diff.toExponential(2)}`);
       assert.ok(diff <= 1e-4, `${name}: page and CLI probabilities differ by ${diff}`);
     }
+
+    // After a reload the stored run's weights can be used again: the same probabilities.
+    const before = JSON.parse(await card(page, names[0]).getAttribute('data-probabilities'));
+    await page.reload();
+    await page.waitForFunction(() => {
+      const b = document.querySelector('#results button[data-action="use"]');
+      return b && !b.disabled;
+    }, null, { timeout: 180_000 });
+    await page.setInputFiles('#photo-files', photo(PHOTOS[0]));
+    await waitForCards(page, [names[0]], { probabilities: false });
+    assert.match(await card(page, names[0]).textContent(), /Train a model or load weights/);
+    await page.click('#results button[data-action="use"]');
+    await page.waitForFunction((n) => document.querySelector(`.photo-card[data-name="${n}"]`)?.dataset.probabilities,
+      names[0], { timeout: 60_000 });
+    const after = JSON.parse(await card(page, names[0]).getAttribute('data-probabilities'));
+    assert.ok(Math.max(...after.map((p, k) => Math.abs(p - before[k]))) < 1e-6, 'the stored weights predict the same');
+    assert.match(await card(page, names[0]).textContent(), /Model: .*best epoch \d/);
+    await page.setInputFiles('#photo-files', [photo(PHOTOS[1]), photo(LATER_PHOTO)]);
+    await waitForCards(page, [names[1], `${LATER_PHOTO}.jpg`]);
 
     // Keyboard: Remove moves focus to the next card's Remove button.
     await card(page, names[0]).locator('button[data-action="remove-photo"]').focus();
