@@ -1982,7 +1982,26 @@ function renderMistakes() {
         `mistake${wrong === 1 ? '' : 's'}, most confident first: true class → predicted class.`;
   }
   el.mistakesAll.hidden = !cat.filter;
-  el.mistakes.replaceChildren(...shown.map((m) => mistakeItem(m, source)));
+  // In slices of a frame each, so a long list never freezes the page.
+  const seq = ++mistakesSeq;
+  el.mistakes.replaceChildren();
+  const addSlice = (start) => {
+    if (seq !== mistakesSeq) return;
+    el.mistakes.append(...shown.slice(start, start + 24).map((m) => mistakeItem(m, source)));
+    if (start + 24 < shown.length) requestAnimationFrame(() => addSlice(start + 24));
+  };
+  addSlice(0);
+}
+let mistakesSeq = 0;
+
+// A PNG object URL of an RGBA image. One shared canvas, and the PNG is encoded off the main
+// thread (toBlob copies the pixels at once): 200 live canvases or data URLs would block the page.
+let scratchCanvas = null;
+function imageUrl(image) {
+  scratchCanvas ??= document.createElement('canvas');
+  drawImage(scratchCanvas, image);
+  return new Promise((resolve, reject) =>
+    scratchCanvas.toBlob((blob) => (blob ? resolve(URL.createObjectURL(blob)) : reject(new Error('no image'))), 'image/png'));
 }
 
 function mistakeItem(m, source) {
@@ -2005,7 +2024,18 @@ function mistakeItem(m, source) {
     img.alt = `The photo of product ${m.id} could not be read`;
   });
   images.append(img);
-  if (m.input) images.append(stepCanvas({ width: 28, height: 28, rgba: m.input }, `Model input of product ${m.id}`));
+  if (m.input) {
+    // One shared canvas makes a small PNG of each input: 200 live canvases cost far more.
+    const input = document.createElement('img');
+    input.className = 'model-input';
+    input.alt = `Model input of product ${m.id}`;
+    imageUrl({ width: 28, height: 28, rgba: m.input }).then((url) => {
+      if (cat.result?.source !== source) return URL.revokeObjectURL(url);
+      cat.urls.push(url);
+      input.src = url;
+    });
+    images.append(input);
+  }
   const caption = document.createElement('figcaption');
   const classes = document.createElement('span');
   classes.className = 'mistake-classes';

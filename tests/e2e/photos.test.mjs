@@ -272,8 +272,8 @@ test('a product catalogue: folder and .zip, report, confusion matrix, mistakes, 
     const mistakes = page.locator('#mistakes li.mistake');
     assert.ok(await mistakes.count() > 0, 'a short run makes mistakes');
     assert.match(await mistakes.first().textContent(), /→.*% sure/s);
-    assert.equal(await mistakes.first().locator('canvas').count(), 1, 'the 28x28 input');
-    await page.waitForFunction(() => document.querySelector('#mistakes li.mistake img')?.naturalWidth > 0, null, { timeout: 30_000 });
+    assert.equal(await mistakes.first().locator('img.model-input').count(), 1, 'the 28x28 input');
+    await page.waitForFunction(() => document.querySelector('#mistakes li.mistake img:not(.model-input)')?.naturalWidth > 0, null, { timeout: 30_000 });
     await page.locator('#catalogue').screenshot({ path: join(SHOTS, 'catalogue.png') });
 
     // A confusion cell off the diagonal lists its mistakes only.
