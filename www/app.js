@@ -1376,7 +1376,10 @@ function renderPhotoCard(photo) {
     : r.objectFound ? 'the object found is outlined' : 'no object stood out: the whole photo is used';
   steps.append(
     stepFigure(`Original; ${cropNote}`, frame, 'step-original'),
-    stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
+    r.mirrored
+      ? stepFigure('Crop, padded to a square and mirrored: Fashion-MNIST shoes face left',
+        stepCanvas(r.square, `Square crop of ${photo.name}, mirrored`))
+      : stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
     stepFigure('28 x 28', stepCanvas(r.resized, `${photo.name} resized to 28 by 28 pixels`), 'pixelated'),
     stepFigure('Grayscale', stepCanvas(r.grayscale, `${photo.name} in grayscale`), 'pixelated'),
     stepFigure('Inverted: the model input', stepCanvas(r.inverted, `${photo.name} inverted, as the model sees it`), 'pixelated'),

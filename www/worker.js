@@ -13,7 +13,7 @@
 //   epoch {record}, done {history, bestEpoch}, paused, resumed, cancelled, report {accuracy, loss,
 //   text, report}, weights {bytes}, imported {backend, backendReason, label, config},
 //   prediction {probs}, images {true, pred, images, indices, total}, photo {width, height, crop,
-//   objectFound, square, resized, grayscale, inverted, input, probs, noPrediction},
+//   objectFound, mirrored, square, resized, grayscale, inverted, input, probs, noPrediction},
 //   predictions {probs, noPrediction}, catalogue-plan {plan}, catalogue-opened {plan, ids},
 //   catalogue-added {collected, skipped}, catalogue-result {result, inputs}, catalogue-closed,
 //   error {message, where, shard?}
@@ -595,6 +595,7 @@ async function photo({ id, bytes, mode: crop }) {
     height: steps.height,
     crop: steps.crop,
     objectFound: steps.objectFound,
+    mirrored: !!steps.mirrored,
     square: image(steps.square),
     resized: image(steps.resized),
     grayscale: image(steps.grayscale),
