@@ -291,6 +291,19 @@ test('a product catalogue: folder and .zip, report, confusion matrix, mistakes, 
     await page.waitForFunction(() => /Done:/.test(document.querySelector('#catalogue-progress-text').textContent)
       && !document.querySelector('#catalogue-evaluate').disabled, null, { timeout: 120_000 });
 
+    // The whole sample as a folder: progress with photos/s, and Cancel stops it; the page goes on.
+    await page.setInputFiles('#catalogue-folder', PRODUCTS);
+    await page.waitForFunction(() => /\(folder\).*styles\.csv and [\d,]+ photos/.test(document.querySelector('#catalogue-source').textContent),
+      null, { timeout: 120_000 });
+    await page.click('#catalogue-evaluate');
+    await page.waitForFunction(() => /^[1-9][\d,]*\/[\d,]+ photos · [\d.]+ photos\/s · ETA/.test(document.querySelector('#catalogue-progress-text').textContent),
+      null, { timeout: 120_000 });
+    await page.locator('#catalogue-progress-block').screenshot({ path: join(SHOTS, 'catalogue-progress.png') });
+    await page.click('#catalogue-cancel');
+    assert.equal(await page.textContent('#catalogue-progress-text'), 'Cancelled.');
+    await page.waitForFunction(() => !document.querySelector('#catalogue-evaluate').disabled);
+    assert.ok(!(await page.isHidden('#catalogue-results')), 'the earlier results stay');
+
     // A styles.csv without articleType: a message that names the column.
     const broken = zipSync({ 'styles.csv': strToU8('id,gender,type\n1,Men,Shirts\n'), 'images/1.jpg': files[`images/${PHOTOS[0]}.jpg`] ?? strToU8('x') });
     const brokenPath = join(SHOTS, 'broken-catalogue.zip');
