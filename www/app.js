@@ -1246,10 +1246,11 @@ function modelName() {
   return epoch ? `${ui.model.label}, best epoch ${epoch}` : ui.model.label;
 }
 
-function addPhotos(files) {
+function addPhotos(files, { pasted = false } = {}) {
   if (!files.length) return;
   const added = files.map((file) => {
-    const name = file.name && file.name !== 'image.png' ? file.name : `pasted image ${++photoState.pasted}${extensionOf(file)}`;
+    // A pasted image is usually called image.png, whatever it is: number them instead.
+    const name = file.name && !pasted ? file.name : `pasted image ${++photoState.pasted}${extensionOf(file)}`;
     const photo = {
       key: ++photoState.seq,
       name,
@@ -1299,8 +1300,14 @@ async function runPhoto(photo) {
   renderPhotoCard(photo);
 }
 
-function announcePhotos(list) {
-  const parts = list.filter((p) => !p.removed).map((p) => {
+function announcePhotos(all) {
+  const list = all.filter((p) => !p.removed);
+  if (list.length > 4) {
+    const failed = list.filter((p) => p.error).length;
+    el.photoStatus.textContent = `${list.length} photos processed${failed ? `, ${failed} could not be used` : ''}.`;
+    return;
+  }
+  const parts = list.map((p) => {
     if (p.error) return `${p.name}: ${p.error}`;
     if (!p.probs) return `${p.name}: no prediction`;
     const best = [...p.probs.keys()].reduce((a, b) => (p.probs[b] > p.probs[a] ? b : a), 0);
@@ -1325,6 +1332,14 @@ function stepCanvas(image, label) {
 }
 
 function renderPhotoCard(photo) {
+  const li = photo.card;
+  // The card is rebuilt (a new model, another crop): keep keyboard focus on its Remove button.
+  const hadFocus = li.contains(document.activeElement);
+  renderPhotoCardContent(photo);
+  if (hadFocus) li.querySelector('button[data-action="remove-photo"]')?.focus();
+}
+
+function renderPhotoCardContent(photo) {
   const li = photo.card;
   li.dataset.state = photo.error ? 'error' : photo.pending && !photo.result ? 'pending' : 'done';
   li.setAttribute('aria-busy', String(photo.pending));
@@ -1478,7 +1493,7 @@ document.addEventListener('paste', (event) => {
   const files = [...(event.clipboardData?.files ?? [])];
   if (!files.length || el.photoFiles.disabled) return;
   event.preventDefault();
-  addPhotos(files);
+  addPhotos(files, { pasted: true });
   el.photos?.scrollIntoView?.({ behavior: 'smooth', block: 'start' });
 });
 
@@ -1573,7 +1588,8 @@ async function useCatalogueSource(name, kind, entries) {
     if (!m) continue;
     // Photos next to styles.csv win over same-named ones elsewhere.
     const own = e.path.toLowerCase().startsWith(`${prefix}images/`.toLowerCase());
-    if (own || !images.has(m[1])) images.set(m[1], e);
+    const key = m[1].toLowerCase(); // 123.JPG is 123.jpg too
+    if (own || !images.has(key)) images.set(key, e);
   }
   const stylesBytes = await styles.read();
   if (seq !== cat.sourceSeq) return;
@@ -1818,7 +1834,7 @@ async function collectPhotos(token, source, ids, readFailures, check) {
   catalogueProgress(0, ids.length, started);
   for (const id of ids) {
     check();
-    const entry = source.images.get(`${id}.jpg`);
+    const entry = source.images.get(`${id}.jpg`.toLowerCase());
     if (!entry) {
       missing.push(id);
     } else {
@@ -2017,7 +2033,7 @@ function mistakeItem(m, source) {
   const img = document.createElement('img');
   img.alt = `Photo of product ${m.id} (${m.article_type})`;
   img.decoding = 'async';
-  const entry = source.images.get(`${m.id}.jpg`);
+  const entry = source.images.get(`${m.id}.jpg`.toLowerCase());
   entry?.read().then((bytes) => {
     if (cat.result?.source !== source) return;
     const url = URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' }));
