@@ -285,6 +285,14 @@ test('a product catalogue: folder and .zip, report, confusion matrix, mistakes, 
     assert.ok(shown >= 1, `cell ${t},${p} lists its mistakes`);
     await page.click('#mistakes-all');
     assert.ok(await page.locator('#mistakes li.mistake').count() >= shown);
+    // The matrix is one tab stop; arrow keys move inside, Enter chooses a cell.
+    await page.locator('#catalogue-confusion button[data-t="0"][data-p="0"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    assert.deepEqual(await page.evaluate(() => [document.activeElement.dataset.t, document.activeElement.dataset.p]), ['1', '1']);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /Correct predictions of Trouser are not listed/.test(document.querySelector('#mistakes-note').textContent));
+    await page.click('#mistakes-all');
 
     // Evaluating again with the same catalogue reuses the photos already read.
     await page.click('#catalogue-evaluate');
