@@ -1019,7 +1019,7 @@ fn evaluate_products(
         );
         print!("{}", result.to_text());
         println!(
-            "\n{:.1} s preprocessing ({:.0} photos/s), {:.1} s predicting",
+            "\n{:.3} s preprocessing ({:.0} photos/s), {:.3} s predicting",
             preprocessed - started,
             ids.len() as f64 / (preprocessed - started).max(1e-9),
             done - preprocessed

@@ -99,7 +99,7 @@ fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes and preprocesses a photo (`mode` is `auto` or `center`). Returns
-/// `{width, height, crop: {x, y, width, height}, objectFound, square, resized, grayscale,
+/// `{width, height, crop: {x, y, width, height}, objectFound, mirrored, square, resized, grayscale,
 /// inverted, input}` where the four images are `{width, height, rgba}` for canvases and `input`
 /// is the 784-byte model input to pass to `WebTrainer.predict`.
 #[wasm_bindgen(js_name = preprocessPhoto)]
@@ -111,6 +111,7 @@ pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
     set(&out, "height", steps.height)?;
     set(&out, "crop", to_js(&steps.crop)?)?;
     set(&out, "objectFound", steps.object_found)?;
+    set(&out, "mirrored", steps.mirrored)?;
     let (sw, sh) = steps.square_preview.dimensions();
     set(&out, "square", rgba_object(sw, sh, rgb_to_rgba(steps.square_preview.as_raw()))?)?;
     set(&out, "resized", rgba_object(28, 28, rgb_to_rgba(steps.resized.as_raw()))?)?;

@@ -27,6 +27,19 @@ else
   rows+=("native wgpu|no adapter")
 fi
 
+# Photos: preprocessing + prediction per photo and catalogue throughput, natively, with a
+# quickly trained model (speed does not depend on its accuracy).
+products=../shared/data/fashion-products
+if [ -f "$products/styles.csv" ]; then
+  "$bin" train --variant base --epochs 1 --limit-train 2000 --limit-eval 200 --out bench-results/model >/dev/null 2>&1
+  out=$("$bin" evaluate-products --model bench-results/model --catalogue "$products" --limit 2000 2>/dev/null \
+        | tee bench-results/products.log | tail -n1)
+  # "<s> s preprocessing (<n> photos/s), <s> s predicting"
+  read -r pre _ _ _ _ predict _ <<<"$out"
+  rows+=("native catalogue photos/s|$(awk -v p="$pre" -v q="$predict" 'BEGIN {printf "%.0f", 2000 / (p + q)}')")
+  rows+=("native photo ms (prep+pred)|$(awk -v p="$pre" -v q="$predict" 'BEGIN {printf "%.2f", 1000 * (p + q) / 2000}')")
+fi
+
 # In-browser numbers come from the bench browser test, which prints "BENCH name img/s".
 if [ "${SKIP_BROWSER_BENCH:-}" != 1 ]; then
   out=$(WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --release --mode no-install . \

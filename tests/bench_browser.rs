@@ -8,8 +8,9 @@ use burn::tensor::Device;
 use fashion_trainer::clock::{now_seconds, yield_to_event_loop};
 use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
 use fashion_trainer::device::{BackendChoice, select_device};
+use fashion_trainer::photo::{self, Preprocess};
 use fashion_trainer::presets::Variant;
-use fashion_trainer::training::Trainer;
+use fashion_trainer::training::{Evaluator, Trainer};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -59,4 +60,43 @@ async fn bench_training() {
         }
         Err(e) => console_log!("BENCH wasm-webgpu skipped:no-adapter ({e})"),
     }
+}
+
+/// A 224x224 product-like JPEG: a dark garment shape on white, like the catalogue's photos.
+fn synthetic_photo() -> Vec<u8> {
+    use image::ImageEncoder;
+    let photo = image::RgbImage::from_fn(224, 224, |x, y| {
+        let inside = (60..164).contains(&x) && (30..200).contains(&y);
+        if inside { image::Rgb([40, 60, 110]) } else { image::Rgb([250, 250, 250]) }
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(photo.as_raw(), 224, 224, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+#[wasm_bindgen_test]
+async fn bench_photos() {
+    let jpeg = synthetic_photo();
+    let model = Variant::Base.config().model.init(&Device::flex());
+    let once = async || {
+        let steps = photo::preprocess(&jpeg, Preprocess::Auto).unwrap();
+        let set = Dataset::new(steps.input, vec![0]).unwrap();
+        Evaluator::new(&model, Arc::new(set), 1)
+            .with_probabilities()
+            .run()
+            .await
+            .unwrap();
+    };
+    for _ in 0..5 {
+        once().await;
+    }
+    let runs = 50;
+    let start = now_seconds();
+    for _ in 0..runs {
+        once().await;
+    }
+    let ms = 1000.0 * (now_seconds() - start) / runs as f64;
+    console_log!("BENCH wasm-photo-224px-ms {ms:.2}");
 }
