@@ -1309,11 +1309,11 @@ function announcePhotos(all) {
   }
   const parts = list.map((p) => {
     if (p.error) return `${p.name}: ${p.error}`;
-    if (!p.probs) return `${p.name}: no prediction`;
+    if (!p.probs) return `${p.name}: ready. ${NO_PREDICTION[p.noPrediction] ?? NO_PREDICTION.none}`;
     const best = [...p.probs.keys()].reduce((a, b) => (p.probs[b] > p.probs[a] ? b : a), 0);
     return `${p.name}: ${classNames[best]} (${(p.probs[best] * 100).toFixed(1)} %)`;
   });
-  if (parts.length) el.photoStatus.textContent = `${parts.join('; ')}.`;
+  if (parts.length) el.photoStatus.textContent = parts.join('; ').replace(/\.?$/, '.');
 }
 
 function stepFigure(caption, content, className = '') {
@@ -1514,6 +1514,9 @@ async function refreshPhotoPredictions() {
       Object.assign(p, { probs: probs?.[i] ?? null, noPrediction, model });
       renderPhotoCard(p);
     });
+    el.photoStatus.textContent = probs
+      ? `Predictions of ${list.length === 1 ? list[0].name : `${list.length} photos`} updated: model ${model}.`
+      : NO_PREDICTION[noPrediction] ?? NO_PREDICTION.none;
   } catch (error) {
     if (seq === refreshSeq) el.photoStatus.textContent = `Could not update the predictions: ${error.message}`;
   }
