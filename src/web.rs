@@ -14,6 +14,8 @@ use crate::model::LeNet;
 use crate::photo::{self, Preprocess};
 use crate::presets::Variant;
 use crate::products::{BUILTIN_LABEL_MAP, CataloguePlan, CatalogueRun, LabelMap};
+use crate::report::{self, CatalogueSection, StudyReport};
+use crate::study::{RunResult, RunSpec, Study, StudyConfig};
 use crate::shards::{ShardSplit, decode_shard};
 use crate::summary::ModelSummary;
 use crate::training::{Evaluator, Trainer, TrainingConfig};
@@ -286,16 +288,48 @@ impl WebTrainer {
         limit_eval: usize,
     ) -> Result<WebTrainer, JsError> {
         let config = parse_config(&config_json)?;
-        let choice: BackendChoice = backend.parse().map_err(js_err)?;
         if store.train.is_empty() || store.test.is_empty() {
             return Err(js_err("the data set is not loaded yet"));
         }
-        let selected = select_device(choice).await.map_err(js_err)?;
         let limit = |n: usize| (n > 0).then_some(n);
         let splits = Splits::new(store.train.clone(), store.test.clone(), config.fit);
-        let train = Arc::new(splits.train.limited(limit(limit_train)));
-        let val = splits.val.map(|v| Arc::new(v.limited(limit(limit_eval))));
-        let test = Arc::new(splits.test.limited(limit(limit_eval)));
+        let splits = Splits {
+            train: splits.train.limited(limit(limit_train)),
+            val: splits.val.map(|v| v.limited(limit(limit_eval))),
+            test: splits.test.limited(limit(limit_eval)),
+        };
+        Self::start(config, label, &backend, splits).await
+    }
+
+    /// Starts run `spec_json` of a study (a `RunSpec` from `WebStudy.nextRun`), on exactly the
+    /// images the CLI's study uses for it.
+    #[wasm_bindgen(js_name = forRun)]
+    pub async fn for_run(
+        spec_json: String,
+        backend: String,
+        store: &DataStore,
+    ) -> Result<WebTrainer, JsError> {
+        let spec: RunSpec = serde_json::from_str(&spec_json)
+            .map_err(|e| js_err(format!("invalid study run: {e}")))?;
+        spec.config.validate().map_err(js_err)?;
+        if store.train.is_empty() || store.test.is_empty() {
+            return Err(js_err("the data set is not loaded yet"));
+        }
+        let splits = spec.splits(&store.train, &store.test);
+        Self::start(spec.config, spec.id, &backend, splits).await
+    }
+
+    async fn start(
+        config: TrainingConfig,
+        label: String,
+        backend: &str,
+        splits: Splits,
+    ) -> Result<WebTrainer, JsError> {
+        let choice: BackendChoice = backend.parse().map_err(js_err)?;
+        let selected = select_device(choice).await.map_err(js_err)?;
+        let train = Arc::new(splits.train);
+        let val = splits.val.map(Arc::new);
+        let test = Arc::new(splits.test);
         let trainer = Trainer::new(config.clone(), &selected.device, train.clone(), val.clone())
             .map_err(js_err)?;
         Ok(WebTrainer {
@@ -496,6 +530,32 @@ impl WebTrainer {
         Ok(value.to_string())
     }
 
+    /// The finished run of study run `spec_json` as `RunResult` JSON (for `WebStudy.record`):
+    /// its history, best epoch and the kept weights' test report. `seconds` is its wall time.
+    #[wasm_bindgen(js_name = studyResult)]
+    pub async fn study_result(&self, spec_json: String, seconds: f64) -> Result<String, JsError> {
+        let spec: RunSpec = serde_json::from_str(&spec_json)
+            .map_err(|e| js_err(format!("invalid study run: {e}")))?;
+        let (best_epoch, model) = self
+            .trainer
+            .best()
+            .ok_or_else(|| js_err("the run has no finished epoch"))?;
+        let evaluation = Evaluator::new(&model, self.test.clone(), 256)
+            .run()
+            .await
+            .map_err(js_err)?;
+        let report = ClassificationReport::new(&evaluation.labels, &evaluation.predictions);
+        let result = RunResult::new(
+            &spec,
+            self.trainer.history().to_vec(),
+            best_epoch,
+            report,
+            seconds,
+            self.backend.clone(),
+        );
+        serde_json::to_string(&result).map_err(js_err)
+    }
+
     /// Class probabilities for one 28x28 image (784 `u8` pixels, light object on black).
     pub async fn predict(&self, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
         if pixels.len() != IMAGE_PIXELS {
@@ -511,5 +571,148 @@ impl WebTrainer {
             .await
             .map_err(js_err)?;
         Ok(evaluation.probabilities)
+    }
+}
+
+/// A study in the page: the queue of runs and the finished ones, saved as JSON (IndexedDB) so
+/// a reload continues where it stopped, and the report built from them.
+#[wasm_bindgen]
+pub struct WebStudy {
+    study: Study,
+}
+
+#[wasm_bindgen]
+impl WebStudy {
+    /// A new study from `StudyConfig` JSON; missing fields take the published study's values
+    /// (`{}` is the whole study: five variants, 15 epochs, seed 42, refit the best).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<WebStudy, JsError> {
+        let mut config = serde_json::to_value(StudyConfig::default()).map_err(js_err)?;
+        let overrides: serde_json::Value = serde_json::from_str(config_json)
+            .map_err(|e| js_err(format!("invalid study settings: {e}")))?;
+        if let (Some(target), Some(fields)) = (config.as_object_mut(), overrides.as_object()) {
+            for (key, value) in fields {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+        let config: StudyConfig = serde_json::from_value(config)
+            .map_err(|e| js_err(format!("invalid study settings: {e}")))?;
+        Ok(WebStudy {
+            study: Study::new(config).map_err(js_err)?,
+        })
+    }
+
+    /// A study saved with `toJson`.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(json: &str) -> Result<WebStudy, JsError> {
+        let study: Study = serde_json::from_str(json)
+            .map_err(|e| js_err(format!("the saved study is unreadable: {e}")))?;
+        study.config.validate().map_err(js_err)?;
+        Ok(WebStudy { study })
+    }
+
+    /// The study (plan and finished runs) as JSON, for saving.
+    #[wasm_bindgen(js_name = toJson)]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.study).unwrap_or_default()
+    }
+
+    /// The next run to train as `RunSpec` JSON, or `undefined` when the study is finished.
+    #[wasm_bindgen(js_name = nextRun)]
+    pub fn next_run(&self) -> Option<String> {
+        self.study
+            .next_run()
+            .and_then(|spec| serde_json::to_string(&spec).ok())
+    }
+
+    /// Records a finished run (`RunResult` JSON from `WebTrainer.studyResult`).
+    pub fn record(&mut self, result_json: &str) -> Result<(), JsError> {
+        let result: RunResult = serde_json::from_str(result_json)
+            .map_err(|e| js_err(format!("invalid run result: {e}")))?;
+        self.study.record(result).map_err(js_err)
+    }
+
+    /// The queue: `[{id, variant, fit, status: "done"|"waiting", valTop1, testTop1}]`, the
+    /// refit run listed as waiting (id `refit`) until the runs that choose it are done.
+    #[wasm_bindgen(js_name = queueJson)]
+    pub fn queue_json(&self) -> String {
+        let mut queue: Vec<serde_json::Value> = self
+            .study
+            .runs()
+            .iter()
+            .map(|spec| {
+                let done = self.study.result(&spec.id);
+                serde_json::json!({
+                    "id": spec.id,
+                    "variant": spec.variant,
+                    "fit": spec.config.fit,
+                    "status": if done.is_some() { "done" } else { "waiting" },
+                    "valTop1": done.and_then(RunResult::val_top1),
+                    "testTop1": done.map(RunResult::test_top1),
+                })
+            })
+            .collect();
+        if self.study.refit_run().is_none() {
+            queue.push(serde_json::json!({
+                "id": "refit", "variant": null, "fit": "train+val", "status": "waiting",
+                "valTop1": null, "testTop1": null,
+            }));
+        }
+        serde_json::Value::Array(queue).to_string()
+    }
+
+    /// Finished runs / all runs.
+    #[wasm_bindgen(js_name = finishedRuns)]
+    pub fn finished_runs(&self) -> usize {
+        self.study.finished_runs().len()
+    }
+
+    /// All runs of the study, the refit included.
+    #[wasm_bindgen(js_name = totalRuns)]
+    pub fn total_runs(&self) -> usize {
+        self.study.total_runs()
+    }
+
+    /// True when every run is finished.
+    #[wasm_bindgen(js_name = isFinished)]
+    pub fn is_finished(&self) -> bool {
+        self.study.is_finished()
+    }
+
+    fn report(&self, catalogue_json: Option<String>) -> Result<StudyReport, JsError> {
+        let catalogue = catalogue_json
+            .map(|json| {
+                serde_json::from_str::<CatalogueSection>(&json)
+                    .map_err(|e| js_err(format!("invalid catalogue result: {e}")))
+            })
+            .transpose()?;
+        Ok(StudyReport::new(&self.study)
+            .map_err(js_err)?
+            .with_catalogue(catalogue))
+    }
+
+    /// The report as one self-contained HTML file; `catalogue_json` (a `CatalogueSection`:
+    /// `{model, preprocess, images, accuracy, report}`) adds the cross-domain section.
+    #[wasm_bindgen(js_name = reportHtml)]
+    pub fn report_html(&self, catalogue_json: Option<String>) -> Result<String, JsError> {
+        Ok(report::to_html(&self.report(catalogue_json)?))
+    }
+
+    /// The report as Markdown.
+    #[wasm_bindgen(js_name = reportMarkdown)]
+    pub fn report_markdown(&self, catalogue_json: Option<String>) -> Result<String, JsError> {
+        Ok(report::to_markdown(&self.report(catalogue_json)?))
+    }
+
+    /// The results table as CSV.
+    #[wasm_bindgen(js_name = reportCsv)]
+    pub fn report_csv(&self) -> Result<String, JsError> {
+        Ok(report::to_csv(&self.report(None)?))
+    }
+
+    /// The whole report as JSON.
+    #[wasm_bindgen(js_name = reportJson)]
+    pub fn report_json(&self, catalogue_json: Option<String>) -> Result<String, JsError> {
+        Ok(report::to_json(&self.report(catalogue_json)?))
     }
 }
