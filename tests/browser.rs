@@ -167,3 +167,92 @@ async fn web_api_trains_exports_and_imports() {
     let mut v1 = create(v1, "v1").await.unwrap();
     assert!(v1.import_weights(weights).await.is_err());
 }
+
+/// Photos, catalogues and studies through the web API, as the page's worker uses them.
+#[wasm_bindgen_test]
+async fn web_api_photos_catalogue_and_study() {
+    use fashion_trainer::shards::make_shards;
+    use fashion_trainer::web::{
+        DataStore, WebCatalogue, WebStudy, WebTrainer, default_label_map, preprocess_photo,
+    };
+    use wasm_bindgen::JsValue;
+
+    let (manifest, files) = make_shards(&toy_dataset(240), &toy_dataset(60));
+    let mut store = DataStore::new();
+    for (entry, (name, bytes)) in manifest.shards.iter().zip(&files) {
+        store.add_shard(name, bytes, &entry.sha256).unwrap();
+    }
+
+    // A wide dark object on white: found, mirrored or not, 784 input bytes.
+    let photo = image::RgbImage::from_fn(120, 60, |x, y| {
+        let object = (10..110).contains(&x) && (20..40).contains(&y);
+        image::Rgb(if object { [20, 20, 20] } else { [255, 255, 255] })
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(photo)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let steps = preprocess_photo(&png, "auto").unwrap();
+    let get = |key: &str| js_sys::Reflect::get(&steps, &JsValue::from_str(key)).unwrap();
+    assert_eq!(js_sys::Uint8Array::new(&get("input")).length(), 784);
+    assert_eq!(get("objectFound").as_bool(), Some(true));
+    let square = get("square");
+    let rgba = js_sys::Reflect::get(&square, &JsValue::from_str("rgba")).unwrap();
+    // The object box (100 x 20) padded to a square.
+    assert_eq!(js_sys::Uint8ClampedArray::new(&rgba).length(), 100 * 100 * 4);
+    assert!(preprocess_photo(b"plain text", "auto").is_err());
+    assert!(preprocess_photo(&png, "sideways").is_err());
+
+    // A study of one variant: its run, then the refit on train+val, then the report.
+    let mut study = WebStudy::new(
+        r#"{"variants": ["base"], "epochs": 1, "limit_train": 200, "limit_eval": 60}"#,
+    )
+    .unwrap();
+    assert!(WebStudy::new(r#"{"variants": []}"#).is_err());
+    assert_eq!(study.total_runs(), 2);
+    let mut last = None;
+    while let Some(spec) = study.next_run() {
+        let mut trainer = WebTrainer::for_run(spec.clone(), "cpu".into(), &store)
+            .await
+            .unwrap();
+        while !trainer.is_done() {
+            trainer.step(4).await.unwrap();
+            yield_now().await;
+        }
+        let result = trainer.study_result(spec, 1.0).await.unwrap();
+        study.record(&result).unwrap();
+        // Saved and restored between runs, as the page does across reloads.
+        study = WebStudy::from_json(&study.to_json()).unwrap();
+        last = Some(trainer);
+    }
+    assert!(study.is_finished());
+    let queue: serde_json::Value = serde_json::from_str(&study.queue_json()).unwrap();
+    let ids: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["base", "base+trainval"]);
+    let html = study.report_html(None).unwrap();
+    assert!(html.contains("<svg") && html.contains("base+trainval"));
+    assert!(!html.contains("http"), "the report is self-contained");
+    assert!(study.report_csv().unwrap().lines().count() == 3);
+
+    // A catalogue of two rows (one a broken photo), evaluated with the refit model.
+    let styles = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage\n\
+        1,Men,Apparel,Topwear,Tshirts,Grey,Summer,2012,Casual\n\
+        2,Men,Footwear,Shoes,Casual Shoes,Grey,Summer,2012,Casual\n\
+        3,Men,Accessories,Watches,Watches,Grey,Summer,2012,Casual\n";
+    let mut catalogue = WebCatalogue::new(styles.as_bytes(), &default_label_map(), "auto").unwrap();
+    assert!(WebCatalogue::new(b"id,name\n1,x\n", &default_label_map(), "auto").is_err());
+    assert_eq!(catalogue.ids(), ["1", "2"]);
+    catalogue.add_photo("1", &png).unwrap();
+    assert!(catalogue.add_photo("2", b"GIF89a broken").is_err());
+    let trainer = last.unwrap();
+    let result: serde_json::Value =
+        serde_json::from_str(&trainer.evaluate_catalogue(&catalogue).await.unwrap()).unwrap();
+    assert_eq!(result["evaluated"], 1);
+    assert_eq!(result["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(result["unmapped"][0][0], "Watches");
+}
