@@ -10,7 +10,7 @@ use fashion_trainer::data::{self, Dataset, Fit, Splits};
 use fashion_trainer::device::{BackendChoice, SelectedDevice, select_device};
 use fashion_trainer::metrics::ClassificationReport;
 use fashion_trainer::photo::{self, Preprocess};
-use fashion_trainer::products::{CataloguePlan, CatalogueRun, LabelMap};
+use fashion_trainer::products::{CataloguePlan, CatalogueResult, CatalogueRun, LabelMap};
 use fashion_trainer::presets::Variant;
 use fashion_trainer::report::{self as study_report, CatalogueSection, StudyReport};
 use fashion_trainer::study::{RefitChoice, RunResult, Study, StudyConfig};
@@ -103,6 +103,10 @@ enum Command {
         /// Use only the first N validation and test images (quick studies).
         #[arg(long)]
         limit_eval: Option<usize>,
+        /// Product catalogue for the cross-domain section, evaluated with the refitted model
+        /// (default: ../shared/data/fashion-products when present; `none` to skip).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
         /// Study directory: runs/<id>/ per run, then report.html, report.md, results.csv and
         /// report.json. Finished runs found there are not redone.
         #[arg(long)]
@@ -271,6 +275,7 @@ fn run(command: Command) -> Result<()> {
             data,
             limit_train,
             limit_eval,
+            catalogue,
             out,
         } => {
             let plan = StudyConfig {
@@ -285,7 +290,7 @@ fn run(command: Command) -> Result<()> {
                 },
                 refit,
             };
-            run_study(plan, backend, data.as_deref(), &out)
+            run_study(plan, backend, data.as_deref(), catalogue.as_deref(), &out)
         }
         Command::Report { from } => {
             let report = write_reports(&from)?;
@@ -608,6 +613,7 @@ fn run_study(
     plan: StudyConfig,
     backend: BackendChoice,
     data: Option<&Path>,
+    catalogue: Option<&Path>,
     out: &Path,
 ) -> Result<()> {
     let mut study = Study::new(plan)?;
@@ -675,9 +681,39 @@ fn run_study(
         );
         study.record(result)?;
     }
+    study_catalogue(&study, catalogue, out)?;
     let report = write_reports(out)?;
     println!("\nResults:\n{}", study_report::results_markdown(&report));
     Ok(())
+}
+
+/// Evaluates the study's final model (the refit) on the product catalogue into
+/// `catalogue.json`, once; a study without a catalogue simply has no cross-domain section.
+fn study_catalogue(study: &Study, catalogue: Option<&Path>, out: &Path) -> Result<()> {
+    let section_path = out.join("catalogue.json");
+    if section_path.exists() || catalogue.is_some_and(|c| c == Path::new("none")) {
+        return Ok(());
+    }
+    let Ok(dir) = catalogue_dir(catalogue) else {
+        eprintln!("note: no product catalogue found, the report has no cross-domain section");
+        return Ok(());
+    };
+    let Some(spec) = study.refit_run() else {
+        return Ok(());
+    };
+    let selected = pollster::block_on(select_device(BackendChoice::Cpu))?;
+    let (_, model) = load_model(&out.join("runs").join(&spec.id), &selected.device)?;
+    let preprocess = Preprocess::default();
+    eprintln!("evaluating {} on the product catalogue in {}", spec.id, dir.display());
+    let (result, _) = catalogue_result(&model, &dir, &LabelMap::builtin(), preprocess, None)?;
+    let section = CatalogueSection {
+        model: spec.id.clone(),
+        preprocess: preprocess.to_string(),
+        images: result.evaluated,
+        accuracy: result.accuracy,
+        report: result.report,
+    };
+    write(&section_path, to_json(&section)?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -981,7 +1017,37 @@ fn evaluate_products(
         Some(path) => LabelMap::parse(&String::from_utf8_lossy(&read(path)?))?,
         None => LabelMap::builtin(),
     };
-    let mut plan = CataloguePlan::new(&read(&dir.join("styles.csv"))?, &map)?;
+    let (result, timing) = catalogue_result(&model, &dir, &map, preprocess, limit)?;
+    if json {
+        println!("{}", to_json(&result)?);
+    } else {
+        println!(
+            "{} ({}) on the catalogue in {}\n",
+            checkpoint.label,
+            checkpoint.model.describe(),
+            dir.display()
+        );
+        print!("{}", result.to_text());
+        println!(
+            "\n{:.3} s preprocessing ({:.0} photos/s), {:.3} s predicting",
+            timing.0,
+            timing.2 as f64 / timing.0.max(1e-9),
+            timing.1
+        );
+    }
+    Ok(())
+}
+
+/// Preprocesses and predicts the mapped photos of the catalogue in `dir`; also returns the
+/// seconds spent preprocessing and predicting and the number of photos.
+fn catalogue_result(
+    model: &fashion_trainer::model::LeNet,
+    dir: &Path,
+    map: &LabelMap,
+    preprocess: Preprocess,
+    limit: Option<usize>,
+) -> Result<(CatalogueResult, (f64, f64, usize))> {
+    let mut plan = CataloguePlan::new(&read(&dir.join("styles.csv"))?, map)?;
     if let Some(n) = limit {
         plan.items.truncate(n);
     }
@@ -1002,28 +1068,11 @@ fn evaluate_products(
     bar.finish_and_clear();
     let preprocessed = fashion_trainer::clock::now_seconds();
     let evaluation = pollster::block_on(
-        Evaluator::new(&model, Arc::new(run.dataset()?), 256)
+        Evaluator::new(model, Arc::new(run.dataset()?), 256)
             .with_probabilities()
             .run(),
     )?;
     let result = run.finish(&evaluation);
     let done = fashion_trainer::clock::now_seconds();
-    if json {
-        println!("{}", to_json(&result)?);
-    } else {
-        println!(
-            "{} ({}) on the catalogue in {}\n",
-            checkpoint.label,
-            checkpoint.model.describe(),
-            dir.display()
-        );
-        print!("{}", result.to_text());
-        println!(
-            "\n{:.3} s preprocessing ({:.0} photos/s), {:.3} s predicting",
-            preprocessed - started,
-            ids.len() as f64 / (preprocessed - started).max(1e-9),
-            done - preprocessed
-        );
-    }
-    Ok(())
+    Ok((result, (preprocessed - started, done - preprocessed, ids.len())))
 }
