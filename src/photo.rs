@@ -218,9 +218,9 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
         Preprocess::Auto => {
             let background = border_colour(photo);
             match object_box(photo, background) {
-                Some((crop, columns)) => {
+                Some((crop, heights)) => {
                     let mut square = pad_to_square(photo, crop, background);
-                    let mirrored = faces_right(crop, &columns);
+                    let mirrored = faces_right(crop, &heights);
                     if mirrored {
                         imageops::flip_horizontal_in_place(&mut square);
                     }
@@ -301,12 +301,15 @@ fn border_colour(photo: &RgbImage) -> Rgb<u8> {
 const OBJECT_THRESHOLD: i32 = 20;
 
 /// The bounding box of the pixels that differ from the background, ignoring rows and columns
-/// with only a speck of them (dust, JPEG ringing), and the object's pixel count per column;
+/// with only a speck of them (dust, JPEG ringing), and the object's height in each column;
 /// `None` when nothing stands out.
 fn object_box(photo: &RgbImage, background: Rgb<u8>) -> Option<(CropBox, Vec<u32>)> {
     let (w, h) = photo.dimensions();
     let mut rows = vec![0u32; h as usize];
     let mut cols = vec![0u32; w as usize];
+    // Per column, the first and last object row: the object's height there.
+    let mut col_top = vec![u32::MAX; w as usize];
+    let mut col_bottom = vec![0u32; w as usize];
     for (x, y, p) in photo.enumerate_pixels() {
         let differs = p
             .0
@@ -316,8 +319,15 @@ fn object_box(photo: &RgbImage, background: Rgb<u8>) -> Option<(CropBox, Vec<u32
         if differs {
             rows[y as usize] += 1;
             cols[x as usize] += 1;
+            col_top[x as usize] = col_top[x as usize].min(y);
+            col_bottom[x as usize] = col_bottom[x as usize].max(y);
         }
     }
+    let heights: Vec<u32> = col_top
+        .iter()
+        .zip(&col_bottom)
+        .map(|(&t, &b)| if t == u32::MAX { 0 } else { b - t + 1 })
+        .collect();
     let span = |counts: &[u32], other_side: u32| -> Option<(u32, u32)> {
         let min_count = (other_side / 200).max(1);
         let first = counts.iter().position(|&c| c >= min_count)?;
@@ -332,17 +342,17 @@ fn object_box(photo: &RgbImage, background: Rgb<u8>) -> Option<(CropBox, Vec<u32
         width: right - left + 1,
         height: bottom - top + 1,
     };
-    Some((crop, cols))
+    Some((crop, heights))
 }
 
-/// Whether a wide object (at least 1.3 times as wide as high: shoes, many bags) has its taller
+/// Whether a wide object (at least 1.1 times as wide as high: shoes, many bags) has its taller
 /// end, the heel of a shoe, on the left, i.e. faces right. Garments, taller than wide and nearly
 /// symmetric, are left alone.
-fn faces_right(crop: CropBox, columns: &[u32]) -> bool {
-    if 10 * crop.width < 13 * crop.height {
+fn faces_right(crop: CropBox, heights: &[u32]) -> bool {
+    if 10 * crop.width < 11 * crop.height {
         return false;
     }
-    let object = &columns[crop.x as usize..(crop.x + crop.width) as usize];
+    let object = &heights[crop.x as usize..(crop.x + crop.width) as usize];
     let third = object.len() / 3;
     let left: u64 = object[..third].iter().map(|&c| u64::from(c)).sum();
     let right: u64 = object[object.len() - third..].iter().map(|&c| u64::from(c)).sum();
