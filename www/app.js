@@ -1392,7 +1392,7 @@ function renderPhotoCardContent(photo) {
   steps.append(
     stepFigure(`Original; ${cropNote}`, frame, 'step-original'),
     r.mirrored
-      ? stepFigure('Crop, padded to a square and mirrored: Fashion-MNIST shoes face left',
+      ? stepFigure('Crop, padded and mirrored (Fashion-MNIST shoes face left)',
         stepCanvas(r.square, `Square crop of ${photo.name}, mirrored`))
       : stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
     stepFigure('28 x 28', stepCanvas(r.resized, `${photo.name} resized to 28 by 28 pixels`), 'pixelated'),
