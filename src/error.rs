@@ -15,6 +15,9 @@ pub enum Error {
     /// A photo could not be decoded or is too large.
     #[error("{0}")]
     Photo(#[from] crate::photo::PhotoError),
+    /// A label map or catalogue index (`styles.csv`) is malformed.
+    #[error("{0}")]
+    Catalogue(String),
     /// Saved weights could not be read or do not fit the model.
     #[error("{0}")]
     Checkpoint(String),

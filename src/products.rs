@@ -22,11 +22,11 @@ pub const BUILTIN_LABEL_MAP: &str = include_str!("../data/product-label-map.csv"
 pub const MAX_MISTAKES: usize = 200;
 
 fn map_error(message: String) -> Error {
-    Error::Config(format!("label map: {message}"))
+    Error::Catalogue(format!("label map: {message}"))
 }
 
 fn catalogue_error(message: String) -> Error {
-    Error::Config(format!("styles.csv: {message}"))
+    Error::Catalogue(format!("styles.csv: {message}"))
 }
 
 /// `articleType` → Fashion-MNIST class.
@@ -276,6 +276,12 @@ impl CatalogueRun {
     /// Records that product `id` has no photo.
     pub fn add_missing(&mut self, id: &str) {
         self.skip(id, "no photo images/<id>.jpg".replace("<id>", id));
+    }
+
+    /// Records that the photo of product `id` could not be read, and why (say, an encrypted
+    /// zip entry), so the result lists it with the others.
+    pub fn add_skipped(&mut self, id: &str, reason: &str) {
+        self.skip(id, reason.to_string());
     }
 
     fn skip(&mut self, id: &str, reason: String) {

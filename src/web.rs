@@ -184,6 +184,12 @@ impl WebCatalogue {
         self.run.add_missing(id);
     }
 
+    /// Records that the photo of product `id` could not be read (by the page), and why.
+    #[wasm_bindgen(js_name = addSkipped)]
+    pub fn add_skipped(&mut self, id: &str, reason: &str) {
+        self.run.add_skipped(id, reason);
+    }
+
     /// Photos preprocessed so far.
     pub fn collected(&self) -> usize {
         self.run.collected()
