@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Training-speed benchmark (./build.sh bench): base LeNet-5, batch 64, Adam, 20 warm-up batches
-# then 200 timed ones, median of 3 runs, on every backend this machine has. Results go to
-# bench-results/ (git-ignored) and a table on stdout.
+# then 200 timed ones, median of 3 runs, on every backend this machine has, and the same model
+# trained by TF.js's wasm backend in the same headless Chromium (tests/e2e/tfjs) for reference;
+# then where a training step's time goes, phase by phase, in the browser and natively
+# (tests/profiling). Results go to bench-results/ (git-ignored) and tables on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$CARGO_TARGET_DIR/release/fashion-trainer"
@@ -45,6 +47,7 @@ if [ "${SKIP_BROWSER_BENCH:-}" != 1 ]; then
   out=$(WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --release --mode no-install . \
         --no-default-features --test bench_browser -- --nocapture 2>&1 | tee bench-results/browser.log) || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
+  profile_wasm=$(grep -o 'PROFILE [^ ]* [^ ]* [^ ]*' <<<"$out" || true)
 fi
 
 # The page: ready-to-train times and the Web Worker's training speed (needs www/ built).
@@ -56,6 +59,45 @@ if [ "${SKIP_PAGE_BENCH:-}" != 1 ]; then
   kill "$server" 2>/dev/null || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
 fi
+# TF.js 4.22.0 (tests/e2e/node_modules) training the same model on its wasm backend (SIMD, one
+# thread) in the same Chromium, served from tests/e2e by a local server; nothing is fetched from
+# elsewhere. Its missing Conv2DBackpropFilter kernel is registered and checked by the page.
+if [ "${SKIP_TFJS_BENCH:-}" != 1 ]; then
+  if [ -d tests/e2e/node_modules/@tensorflow/tfjs-backend-wasm ]; then
+    (cd tests/e2e && exec python3 -m http.server 8767 --bind 127.0.0.1 >/dev/null 2>&1) &
+    server=$!
+    sleep 1
+    out=$(TFJS_URL=http://127.0.0.1:8767/tfjs/index.html CHROMIUM=$(command -v chromium) \
+          node tests/e2e/tfjs/run.mjs 2>&1 | tee bench-results/tfjs.log) || true
+    kill "$server" 2>/dev/null || true
+    # What was registered and how it was checked, then the timings.
+    grep -v '^BENCH ' <<<"$out" || true
+    while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
+  else
+    rows+=("tfjs-wasm|not installed")
+  fi
+fi
+
+# Per-phase profile of a native flex training step.
+if [ "${SKIP_PROFILE:-}" != 1 ]; then
+  profile_native=$(cargo test --release --test profile -- --ignored --nocapture 2>&1 \
+                   | tee bench-results/profile-native.log | grep -o 'PROFILE [^ ]* [^ ]* [^ ]*' || true)
+fi
+
+# Ratios of in-browser training speeds from this run: the page's CPU worker and the wasm flex
+# bench against TF.js's wasm backend.
+row() { local r; for r in "${rows[@]}"; do [ "${r%%|*}" = "$1" ] && echo "${r#*|}"; done; return 0; }
+ratio() { # name numerator-row denominator-row
+  local a b
+  a=$(row "$2"); b=$(row "$3")
+  if [[ "$a" =~ ^[0-9.]+$ && "$b" =~ ^[0-9.]+$ ]] && [ "$b" != 0 ]; then
+    rows+=("$1|$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')")
+  fi
+  return 0
+}
+ratio "ratio page-cpu / tfjs-wasm" page-train-cpu-img/s tfjs-wasm
+ratio "ratio wasm-flex / tfjs-wasm" wasm-flex-simd tfjs-wasm
+
 wasm=www/pkg/fashion_trainer_bg.wasm
 if [ -f "$wasm" ]; then
   rows+=("wasm size raw (MB)|$(awk -v b="$(wc -c <"$wasm")" 'BEGIN {printf "%.1f", b / 1048576}')")
@@ -64,7 +106,20 @@ fi
 
 printf '\n%-28s %12s\n' "training, base, batch 64" "images/s"
 printf '%-28s %12s\n' "----------------------------" "------------"
-# (rows named *-s are seconds, *(MB) megabytes)
-for row in "${rows[@]}"; do
-  printf '%-28s %12s\n' "${row%%|*}" "${row#*|}"
+# (rows named *-s are seconds, *(MB) megabytes, ratio * plain ratios)
+for r in "${rows[@]}"; do
+  printf '%-28s %12s\n' "${r%%|*}" "${r#*|}"
 done
+
+# Where a flex training step's time goes (base, batch 64; sync readback after every phase).
+if [ -n "${profile_wasm:-}${profile_native:-}" ]; then
+  printf '\n%-12s %10s %7s %10s %7s\n' "step phase" "wasm ms" "%" "native ms" "%"
+  printf '%-12s %10s %7s %10s %7s\n' "------------" "----------" "-------" "----------" "-------"
+  phases=$( (awk '{print $2}' <<<"${profile_wasm:-}"; awk '{print $2}' <<<"${profile_native:-}") \
+            | awk 'NF && !seen[$0]++')
+  for phase in $phases; do
+    w=$(awk -v p="$phase" '$2 == p {print $3, $4}' <<<"${profile_wasm:-}")
+    n=$(awk -v p="$phase" '$2 == p {print $3, $4}' <<<"${profile_native:-}")
+    printf '%-12s %10s %7s %10s %7s\n' "$phase" ${w:-- -} ${n:-- -}
+  done
+fi

@@ -89,7 +89,7 @@ pub const PHASES: [&str; 17] = [
 
 /// Reads one element of `t` back: the sync point after a phase.
 async fn sync<const D: usize>(t: &Tensor<D>) {
-    let one: Tensor<1> = t.clone().detach().flatten(0, D - 1).slice([0..1]);
+    let one: Tensor<1> = t.clone().detach().flatten(0, D - 1).slice(0..1);
     one.into_data_async().await.unwrap();
 }
 
