@@ -6,7 +6,9 @@
 //   limitEval}, predict {pixels}, test-images {true, pred}, photo {bytes, mode},
 //   predict-inputs {inputs}, catalogue-plan {styles?, labelMap, mode},
 //   catalogue-open {token, styles, labelMap, mode}, catalogue-add {token, photos: [{id, bytes}],
-//   missing: [id]}, catalogue-evaluate {token}, catalogue-close {token}
+//   missing: [id]}, catalogue-evaluate {token}, catalogue-close {token},
+//   study-plan {settings}, study-open {study}, study-run {spec, label, backend},
+//   study-record {study, spec, seconds}, study-report {study, format, catalogue?}
 // worker → UI: wasm-ready {presets, classNames}, data-progress {loaded, total, totalKnown, shard,
 //   shardsDone, shardCount, fromCache}, ready {backend, trainCount, testCount}, summary {text,
 //   totalParams}, started {backend, backendReason, summaryText, label}, progress {…Progress},
@@ -16,7 +18,12 @@
 //   objectFound, mirrored, square, resized, grayscale, inverted, input, probs, noPrediction},
 //   predictions {probs, noPrediction}, catalogue-plan {plan}, catalogue-opened {plan, ids},
 //   catalogue-added {collected, skipped}, catalogue-result {result, inputs}, catalogue-closed,
+//   study-state {study, queue, finished, total, isFinished, next, recorded?}, study-report {text},
 //   error {message, where, shard?}
+//
+// A study lives in the page as JSON (kept in IndexedDB); each study call rebuilds the WebStudy
+// from that JSON and answers with the new JSON, so the worker holds no study state. A study run
+// trains like any other run (started, progress, epoch, done), from WebTrainer.forRun.
 //
 // Photo and catalogue decoding runs here too: a 40-megapixel photo never blocks the page.
 
@@ -710,6 +717,86 @@ function catalogueClose({ id, token }) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Studies
+
+function withStudy(json, fn) {
+  const study = api.WebStudy.fromJson(String(json));
+  try {
+    return fn(study);
+  } finally {
+    study.free();
+  }
+}
+
+function studyState(study) {
+  return {
+    study: study.toJson(),
+    queue: JSON.parse(study.queueJson()),
+    finished: study.finishedRuns(),
+    total: study.totalRuns(),
+    isFinished: study.isFinished(),
+    next: study.nextRun() ?? null,
+  };
+}
+
+// A new study from the page's settings (a StudyConfig; missing fields take the published values).
+async function studyPlan({ id, settings }) {
+  await loadApi();
+  const study = new api.WebStudy(JSON.stringify(settings ?? {}));
+  try {
+    post('study-state', { id, ...studyState(study) });
+  } finally {
+    study.free();
+  }
+}
+
+// The queue of a saved study, e.g. after a reload.
+async function studyOpen({ id, study }) {
+  await loadApi();
+  withStudy(study, (s) => post('study-state', { id, ...studyState(s) }));
+}
+
+// Trains run `spec` (a RunSpec from the study's next run) on the images the CLI's study uses.
+async function studyRun(msg) {
+  await begin(msg, () => api.WebTrainer.forRun(String(msg.spec), msg.backend ?? 'auto', requireStore()));
+}
+
+// Evaluates the finished run on the test set and records it in the study; `seconds` is its
+// training time, to which the test evaluation's time is added.
+async function studyRecord({ id, study, spec, seconds }) {
+  await loadApi();
+  const t = requireTrainer();
+  if (mode !== 'done') throw new Error('the study run has not finished');
+  const started = performance.now();
+  const json = await withTrainer(() => t.studyResult(String(spec), Number(seconds) || 0));
+  const result = JSON.parse(json);
+  result.seconds = (Number(result.seconds) || 0) + (performance.now() - started) / 1000;
+  withStudy(study, (s) => {
+    s.record(JSON.stringify(result));
+    post('study-state', {
+      id,
+      ...studyState(s),
+      recorded: { id: result.id, testTop1: result.test_report?.accuracy ?? null, bestEpoch: result.best_epoch },
+    });
+  });
+}
+
+async function studyReport({ id, study, format, catalogue }) {
+  await loadApi();
+  const section = catalogue ? JSON.stringify(catalogue) : undefined;
+  const text = withStudy(study, (s) => {
+    switch (format) {
+      case 'html': return s.reportHtml(section);
+      case 'markdown': return s.reportMarkdown(section);
+      case 'csv': return s.reportCsv();
+      case 'json': return s.reportJson(section);
+      default: throw new Error(`unknown report format "${format}"`);
+    }
+  });
+  post('study-report', { id, text });
+}
+
 const handlers = {
   init,
   summary,
@@ -730,6 +817,11 @@ const handlers = {
   'catalogue-add': catalogueAdd,
   'catalogue-evaluate': catalogueEvaluate,
   'catalogue-close': catalogueClose,
+  'study-plan': studyPlan,
+  'study-open': studyOpen,
+  'study-run': studyRun,
+  'study-record': studyRecord,
+  'study-report': studyReport,
 };
 
 self.addEventListener('message', async ({ data: msg }) => {
