@@ -91,6 +91,35 @@ const el = {
   mistakesNote: $('mistakes-note'),
   mistakesAll: $('mistakes-all'),
   mistakes: $('mistakes'),
+  study: $('study'),
+  studyLimit: $('study-limit'),
+  studyForm: $('study-form'),
+  studyFields: $('study-fields'),
+  studyEpochs: $('study-epochs'),
+  studySeed: $('study-seed'),
+  studyVariantList: $('study-variant-list'),
+  studyRefit: $('study-refit'),
+  studyBackend: $('study-backend'),
+  studyError: $('study-error'),
+  studyStart: $('study-start'),
+  studyContinue: $('study-continue'),
+  studyPause: $('study-pause'),
+  studyResume: $('study-resume'),
+  studyCancel: $('study-cancel'),
+  studyStatus: $('study-status'),
+  studyProgress: $('study-progress'),
+  studyProgressText: $('study-progress-text'),
+  studyQueue: $('study-queue'),
+  studyChartsNote: $('study-charts-note'),
+  studyCharts: $('study-charts'),
+  studyAccChart: $('study-acc-chart'),
+  studyLossChart: $('study-loss-chart'),
+  studyAccLatest: $('study-acc-latest'),
+  studyLossLatest: $('study-loss-latest'),
+  studyCatalogue: $('study-catalogue'),
+  studyCatalogueNote: $('study-catalogue-note'),
+  studyDownloads: [$('study-report-html'), $('study-report-md'), $('study-report-csv'), $('study-report-json')],
+  studyDiscard: $('study-discard'),
 };
 
 // ?limit=N trains and evaluates on N images: quick runs and tests.
@@ -172,7 +201,26 @@ let classNames = [];
 let currentRun = null; // the run record being trained
 const runs = new Map(); // id → run record, as stored in IndexedDB
 
-const isTraining = () => ['starting', 'running', 'pausing'].includes(ui.run);
+// The study (see "Study" below). Its runs are run records too, with `study: {key, runId, spec}`.
+const study = {
+  saved: null, // {id: 'current', key, json, backend, createdAt, updatedAt} as stored, or null
+  state: null, // the worker's last answer: {queue, finished, total, isFinished, next}
+  data: null, // the parsed study JSON: {config, results: [RunResult]}
+  active: false, // the page is running the study's runs (also while one is paused)
+  recording: false, // a finished run is being tested and recorded
+  planning: false, // a new study is being planned
+  reporting: false, // a report is being made
+  progress: null, // the last progress of the run in progress
+};
+// Which buttons act next after a pause, resume or cancel: the study's or the setup form's.
+let studyControlsInUse = false;
+const runControls = () =>
+  studyControlsInUse
+    ? { start: el.studyContinue.hidden ? el.studyStart : el.studyContinue, pause: el.studyPause, resume: el.studyResume }
+    : { start: el.start, pause: el.pause, resume: el.resume };
+
+// A study between two runs counts as training: nothing else may take the worker's model.
+const isTraining = () => ['starting', 'running', 'pausing'].includes(ui.run) || study.active;
 
 function render() {
   const training = isTraining();
@@ -182,13 +230,14 @@ function render() {
   el.resume.disabled = !paused || ui.busy;
   el.cancel.disabled = !(training || paused) || ui.busy;
   el.fields.disabled = training || paused;
-  el.evaluate.disabled = !ui.model || ui.run !== 'done' || ui.busy;
+  el.evaluate.disabled = !ui.model || ui.run !== 'done' || ui.busy || study.active;
   const hasEpoch = (currentRun?.history.length ?? 0) > 0;
-  el.saveWeights.disabled = !ui.model || ui.busy || !(ui.run === 'done' || (paused && hasEpoch));
+  el.saveWeights.disabled = !ui.model || ui.busy || study.recording || !(ui.run === 'done' || (paused && hasEpoch));
   el.loadWeights.disabled = ui.data !== 'ready' || training || paused || ui.busy;
   el.form.setAttribute('aria-busy', String(ui.run === 'starting'));
   renderRuns();
   renderCatalogueControls();
+  renderStudyControls();
 }
 
 // A button that just got disabled drops keyboard focus; hand it to the control that acts next.
@@ -507,9 +556,18 @@ function resetProgress(text = 'No run yet.') {
 const db = await new Promise((resolve) => {
   setTimeout(() => resolve(null), 5000); // a stuck open must not hold the page hostage
   try {
-    const open = indexedDB.open('fashion-trainer', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('runs', { keyPath: 'id' });
-    open.onsuccess = () => resolve(open.result);
+    // Version 2 adds 'studies' (the study, key 'current') next to 'runs'.
+    const open = indexedDB.open('fashion-trainer', 2);
+    open.onupgradeneeded = () => {
+      const names = open.result.objectStoreNames;
+      if (!names.contains('runs')) open.result.createObjectStore('runs', { keyPath: 'id' });
+      if (!names.contains('studies')) open.result.createObjectStore('studies', { keyPath: 'id' });
+    };
+    open.onsuccess = () => {
+      // Another tab with a newer page may need to upgrade: let it.
+      open.result.onversionchange = () => open.result.close();
+      resolve(open.result);
+    };
     open.onerror = () => resolve(null);
     open.onblocked = () => resolve(null);
   } catch {
@@ -517,11 +575,11 @@ const db = await new Promise((resolve) => {
   }
 });
 
-function dbRequest(mode, fn) {
+function dbRequest(mode, fn, store = 'runs') {
   if (!db) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
-    const tx = db.transaction('runs', mode);
-    const req = fn(tx.objectStore('runs'));
+    const tx = db.transaction(store, mode);
+    const req = fn(tx.objectStore(store));
     tx.oncomplete = () => resolve(req.result);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
@@ -618,6 +676,9 @@ function renderRuns() {
       name.scope = 'row';
       name.append(cell('span', run.label, 'run-label'));
       name.append(cell('span', describeConfig(run.config) + (run.limit ? `, limit ${run.limit}` : ''), 'run-config'));
+      if (run.study && run.study.key === study.saved?.key && run.status !== 'done' && !live && !study.state?.isFinished) {
+        name.append(cell('span', 'A study run: Continue study in the Study section trains it.', 'run-config'));
+      }
       const status = live && ui.run === 'paused' ? 'paused' : run.status;
 
       const actions = cell('td', '', 'actions');
@@ -630,7 +691,7 @@ function renderRuns() {
         button('weights', 'Weights', `Download the weights of ${run.label}`, () => downloadWeights(run.weights, run), !run.weights),
         button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live),
       );
-      if (run.status === 'interrupted' && run.resumeWeights && run.history.length < run.config.epochs) {
+      if (run.status === 'interrupted' && run.resumeWeights && run.history.length < run.config.epochs && !run.study) {
         actions.prepend(
           button('resume-run', 'Resume', `Resume ${run.label} from epoch ${run.history.length + 1}`,
             () => resumeRun(run), isTraining() || ui.run === 'paused' || ui.data !== 'ready'),
@@ -685,6 +746,7 @@ el.form.addEventListener('submit', (event) => {
   if (el.start.disabled || !validateForm()) return;
   const config = readConfig();
   const label = el.label.value.trim() || el.preset.value;
+  studyControlsInUse = false;
   currentRun = {
     id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
     label,
@@ -711,6 +773,7 @@ el.form.addEventListener('submit', (event) => {
 
 // Continues a run that a reload or a closed tab cut off, from its last finished epoch.
 function resumeRun(run) {
+  studyControlsInUse = false;
   currentRun = run;
   run.status = 'running';
   saveRun(run);
@@ -735,22 +798,35 @@ function resumeRun(run) {
   });
 }
 
-el.pause.addEventListener('click', () => {
+function pauseRun() {
+  if (ui.run !== 'running') return;
   ui.run = 'pausing';
   setStatus('Pausing after the current chunk…');
   render(); // focus moves to Resume once the worker confirms the pause
   send('pause');
-});
+}
 
-el.resume.addEventListener('click', () => {
+function resumeTraining() {
+  if (ui.run !== 'paused') return;
   ui.run = 'running';
   setStatus(`Training ${currentRun?.label ?? ''}…`);
   render();
-  keepFocus(el.pause);
+  if (currentRun?.study) renderStudy();
+  keepFocus(runControls().pause);
   send('resume');
-});
+}
 
-el.cancel.addEventListener('click', () => {
+// Cancels the run in progress; in a study, the study stops too and keeps its finished runs.
+function cancelRun() {
+  if (study.active) {
+    study.active = false;
+    if (study.recording) {
+      // The run has finished: let it be tested and recorded, then stop.
+      setStudyStatus(`Stopping the study once ${currentRun?.study?.runId ?? 'the finished run'} is recorded…`);
+      render();
+      return;
+    }
+  }
   send('cancel');
   if (currentRun) {
     currentRun.status = 'cancelled';
@@ -759,8 +835,27 @@ el.cancel.addEventListener('click', () => {
   ui.run = 'idle';
   ui.model = null;
   setStatus('Run cancelled.');
+  if (currentRun?.study) {
+    setStudyStatus(`Study stopped. ${describeStudy()}`);
+    renderStudy();
+  }
   render();
-  keepFocus(el.start);
+  keepFocus(runControls().start);
+}
+
+el.pause.addEventListener('click', () => {
+  studyControlsInUse = false;
+  pauseRun();
+});
+
+el.resume.addEventListener('click', () => {
+  studyControlsInUse = false;
+  resumeTraining();
+});
+
+el.cancel.addEventListener('click', () => {
+  studyControlsInUse = false;
+  cancelRun();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -777,6 +872,7 @@ const on = {
     render();
     if (presets.length) return; // a retry: keep what the user has typed
     fillPresets(msg.presets);
+    fillStudyVariants(msg.presets);
     refreshSummary();
   },
 
@@ -822,7 +918,8 @@ const on = {
     if (msg.summaryText) el.summary.textContent = msg.summaryText;
     setStatus(`Training ${msg.label} on the ${msg.backend === 'gpu' ? 'GPU' : 'CPU'}…`);
     render();
-    keepFocus(el.pause);
+    if (currentRun?.study) renderStudy();
+    keepFocus(runControls().pause);
     refreshPhotoPredictions();
   },
 
@@ -830,6 +927,7 @@ const on = {
     if (!currentRun || ui.run === 'idle') return;
     showProgress(msg);
     addChunkPoint(msg);
+    if (currentRun.study && study.active) showStudyProgress(msg);
   },
 
   epoch({ record, latest, best }) {
@@ -842,6 +940,7 @@ const on = {
     if (best) currentRun.weights = best;
     saveRun(currentRun);
     if (best) refreshPhotoPredictions(); // a new best epoch: the photos get its predictions
+    if (currentRun.study) renderStudyCharts();
     const val = record.val_accuracy != null ? `, validation top-1 ${pct(record.val_accuracy)}` : '';
     setStatus(
       `Epoch ${record.epoch}/${currentRun.config.epochs} of ${currentRun.label} done: ` +
@@ -851,6 +950,11 @@ const on = {
 
   async done({ history, bestEpoch }) {
     if (!currentRun) return;
+    if (currentRun.study) {
+      if (!study.active || ui.run === 'idle') return; // cancelled as it finished
+      await studyRunDone(currentRun, history, bestEpoch);
+      return;
+    }
     const run = currentRun;
     ui.run = 'done';
     run.history = history;
@@ -877,7 +981,8 @@ const on = {
     ui.run = 'paused';
     setStatus('Paused. Resume continues where training stopped.');
     render();
-    keepFocus(el.resume);
+    if (currentRun?.study) renderStudy();
+    keepFocus(runControls().resume);
   },
 
   resumed() {},
@@ -895,7 +1000,7 @@ const on = {
       render();
       return;
     }
-    if (msg.where === 'start' || msg.where === 'train') {
+    if (['start', 'train', 'resume-run', 'study-run'].includes(msg.where)) {
       if (currentRun) {
         currentRun.status = 'error';
         currentRun.error = text;
@@ -904,8 +1009,13 @@ const on = {
       ui.run = 'idle';
       ui.model = null;
       resetProgress('The run stopped.');
+      if (currentRun?.study && study.active) {
+        study.active = false;
+        setStudyStatus(`The study stopped: ${text} ${describeStudy()}`, 'error');
+        renderStudy();
+      }
       render();
-      keepFocus(el.start);
+      keepFocus(runControls().start);
       refreshPhotoPredictions();
     }
     if (msg.where === 'pause' || msg.where === 'resume') {
@@ -1122,16 +1232,23 @@ async function showPrediction(pixels, index, trueClass) {
 // ---------------------------------------------------------------------------------------------
 // Weights: save (download) and load
 
-function downloadWeights(bytes, run) {
-  if (!bytes) return;
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+function downloadBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
-  a.download = `${fileSafe(run?.label ?? 'model')}${run?.bestEpoch ? `-epoch${run.bestEpoch}` : ''}.ftw`;
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 30000);
+}
+
+function downloadWeights(bytes, run) {
+  if (!bytes) return;
+  downloadBlob(
+    new Blob([bytes], { type: 'application/octet-stream' }),
+    `${fileSafe(run?.label ?? 'model')}${run?.bestEpoch ? `-epoch${run.bestEpoch}` : ''}.ftw`,
+  );
 }
 
 function showWeightsMessage(text, kind) {
@@ -1876,7 +1993,10 @@ el.catalogueCancel.addEventListener('click', () => {
 function renderCatalogueResult(result, inputs, source) {
   for (const url of cat.urls) URL.revokeObjectURL(url);
   cat.urls = [];
-  cat.result = { result, inputs, source };
+  // The model's name goes with the result: a study report may include it.
+  const modelRun = ui.model?.runId ? runs.get(ui.model.runId) : null;
+  const model = modelRun?.study?.runId ?? (ui.model?.runId ? ui.model.label : modelName()) ?? 'model';
+  cat.result = { result, inputs, source, model };
   cat.filter = null;
   el.catalogueResults.hidden = false;
 
@@ -2073,6 +2193,709 @@ function mistakeItem(m, source) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Study: its runs one after the other (WebTrainer.forRun in the worker, trained like any other
+// run), the queue, the models' validation curves side by side, and the report. The study is JSON
+// kept in IndexedDB ('studies', key 'current') and saved after every finished run; its runs are
+// run records too, so they appear in the runs table and a cut-off run resumes from its last epoch.
+
+const STUDY_FILES = {
+  html: ['fashion-mnist-study-report.html', 'text/html'],
+  markdown: ['fashion-mnist-study-report.md', 'text/markdown'],
+  csv: ['fashion-mnist-study-results.csv', 'text/csv'],
+  json: ['fashion-mnist-study-report.json', 'application/json'],
+};
+// Okabe–Ito colours and a dash pattern each, so lines differ by more than colour.
+const STUDY_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9'];
+const STUDY_DASHES = [[], [8, 4], [2, 3], [12, 3, 3, 3], [5, 5], [1, 3]];
+
+// 12.3 s, 4 min 5 s, 1 h 2 min: as the report writes it.
+function duration(seconds) {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+const newId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+function setStudyStatus(text, kind = 'info') {
+  el.studyStatus.textContent = text;
+  el.studyStatus.dataset.kind = kind;
+}
+
+function showStudyError(text) {
+  el.studyError.textContent = text;
+  el.studyError.hidden = !text;
+}
+
+// The variants' checkboxes and refit choices, from the presets.
+function fillStudyVariants(list) {
+  el.studyVariantList.replaceChildren(
+    ...list.map((p) => {
+      const label = document.createElement('label');
+      const input = document.createElement('input');
+      input.type = 'checkbox';
+      input.name = 'variant';
+      input.value = p.name;
+      input.id = `study-variant-${p.name}`;
+      input.checked = true;
+      label.append(input, cell('span', p.name, 'variant-name'), cell('span', ` — ${p.description}`, 'muted'));
+      return label;
+    }),
+  );
+  el.studyRefit.replaceChildren(
+    new Option('the best on validation', 'best'),
+    ...list.map((p) => new Option(p.name, p.name)),
+  );
+  if (study.data) writeStudySettings(study.data.config);
+  syncRefitChoices();
+}
+
+const checkedVariants = () => [...el.studyVariantList.querySelectorAll('input:checked')].map((i) => i.value);
+
+// A refit variant must be one of the study's: the others are not offered.
+function syncRefitChoices() {
+  const chosen = new Set(checkedVariants());
+  for (const option of el.studyRefit.options) {
+    option.disabled = option.value !== 'best' && !chosen.has(option.value);
+  }
+  if (el.studyRefit.selectedOptions[0]?.disabled) el.studyRefit.value = 'best';
+}
+
+el.studyVariantList.addEventListener('change', () => {
+  syncRefitChoices();
+  showStudyError('');
+});
+
+function readStudySettings() {
+  return {
+    epochs: el.studyEpochs.valueAsNumber,
+    seed: el.studySeed.valueAsNumber,
+    variants: checkedVariants(),
+    refit: el.studyRefit.value,
+    limit_train: LIMIT || null,
+    limit_eval: LIMIT || null,
+  };
+}
+
+function writeStudySettings(config) {
+  if (!config) return;
+  el.studyEpochs.value = config.epochs;
+  el.studySeed.value = config.seed;
+  const variants = new Set(config.variants);
+  for (const input of el.studyVariantList.querySelectorAll('input')) input.checked = variants.has(input.value);
+  syncRefitChoices();
+  el.studyRefit.value = config.refit;
+}
+
+function validateStudyForm() {
+  let firstBad = null;
+  for (const input of [el.studyEpochs, el.studySeed]) {
+    const ok = input.checkValidity() && input.value !== '';
+    if (ok) input.removeAttribute('aria-invalid');
+    else input.setAttribute('aria-invalid', 'true');
+    firstBad ??= ok ? null : input;
+  }
+  if (firstBad) {
+    const name = document.querySelector(`label[for="${firstBad.id}"]`)?.textContent ?? firstBad.name;
+    showStudyError(`${name}: ${firstBad.validationMessage || 'enter a whole number in the allowed range'}`);
+    firstBad.focus();
+    return false;
+  }
+  if (!checkedVariants().length) {
+    showStudyError('Variants: choose at least one.');
+    el.studyVariantList.querySelector('input')?.focus();
+    return false;
+  }
+  showStudyError('');
+  return true;
+}
+
+for (const input of [el.studyEpochs, el.studySeed]) {
+  input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
+}
+
+async function saveStudy() {
+  if (!study.saved) return;
+  study.saved.updatedAt = Date.now();
+  try {
+    await dbRequest('readwrite', (s) => s.put(study.saved), 'studies');
+  } catch (error) {
+    setStudyStatus(`Could not store the study in this browser: ${error?.message ?? error}`, 'warn');
+  }
+}
+
+function applyStudyState(reply) {
+  study.state = {
+    queue: reply.queue,
+    finished: reply.finished,
+    total: reply.total,
+    isFinished: reply.isFinished,
+    next: reply.next ?? null,
+  };
+  study.saved.json = reply.study;
+  study.data = JSON.parse(reply.study);
+  writeStudySettings(study.data.config);
+}
+
+const studyResult = (id) => study.data?.results?.find((r) => r.id === id) ?? null;
+const nextStudySpec = () => (study.state?.next ? JSON.parse(study.state.next) : null);
+
+// The run record of this study's run `runId`, if one was started.
+function studyRunRecord(runId) {
+  const key = study.saved?.key;
+  if (!key) return null;
+  return [...runs.values()].find((r) => r.study?.key === key && r.study.runId === runId) ?? null;
+}
+
+// A cut-off run continues from its last finished epoch when the trainer resume rebuilds exactly
+// the study's images: always for runs fitted on train, for the refit only without image limits.
+function canResumeStudyRun(run, specJson, spec) {
+  return (
+    !!run?.resumeWeights &&
+    run.study?.spec === specJson &&
+    run.history.length > 0 &&
+    run.history.length < spec.config.epochs &&
+    (spec.config.fit === 'train' || (spec.limit_train == null && spec.limit_eval == null))
+  );
+}
+
+// Where the study stands, for the status line.
+function describeStudy() {
+  if (!study.state) return '';
+  const { finished, total, isFinished } = study.state;
+  if (isFinished) {
+    const seconds = (study.data?.results ?? []).reduce((a, r) => a + (r.seconds || 0), 0);
+    return `Study finished: ${total} runs in ${duration(seconds)}. Download the report below.`;
+  }
+  const spec = nextStudySpec();
+  const run = spec ? studyRunRecord(spec.id) : null;
+  const from = spec && canResumeStudyRun(run, study.state.next, spec) ? ` from epoch ${run.history.length + 1}` : '';
+  return `${finished} of ${total} runs finished. Continue study picks up at ${spec?.id ?? 'the next run'}${from}.`;
+}
+
+// ---- running the study
+
+el.studyForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (el.studyStart.disabled || study.planning || !validateStudyForm()) return;
+  studyControlsInUse = true;
+  if (study.state?.finished > 0) {
+    const what = study.state.isFinished ? 'the finished study' : `the study (${study.state.finished} of ${study.state.total} runs finished)`;
+    if (!confirm(`Replace ${what} with a new one? Download its report first to keep it; its runs stay in the runs table.`)) return;
+  }
+  study.planning = true;
+  render();
+  let reply;
+  try {
+    reply = await request('study-plan', { settings: readStudySettings() });
+  } catch (error) {
+    showStudyError(`These settings cannot make a study: ${error.message}`);
+    return;
+  } finally {
+    study.planning = false;
+    render();
+  }
+  showStudyError('');
+  study.saved = { id: 'current', key: newId(), json: reply.study, backend: el.studyBackend.value, createdAt: Date.now() };
+  applyStudyState(reply);
+  await saveStudy();
+  study.active = true;
+  resetStudyCharts();
+  nextStudyRun();
+});
+
+el.studyContinue.addEventListener('click', () => {
+  if (!study.saved || !study.state || study.state.isFinished || isTraining() || ui.run === 'paused') return;
+  studyControlsInUse = true;
+  study.saved.backend = el.studyBackend.value;
+  saveStudy();
+  study.active = true;
+  nextStudyRun();
+});
+
+el.studyPause.addEventListener('click', () => {
+  studyControlsInUse = true;
+  pauseRun();
+});
+
+el.studyResume.addEventListener('click', () => {
+  studyControlsInUse = true;
+  resumeTraining();
+});
+
+el.studyCancel.addEventListener('click', () => {
+  studyControlsInUse = true;
+  cancelRun();
+});
+
+// Starts (or resumes) the study's next run, or ends the study when none is left.
+function nextStudyRun() {
+  const specJson = study.state?.next;
+  if (!specJson) {
+    finishStudy();
+    return;
+  }
+  const spec = JSON.parse(specJson);
+  let run = studyRunRecord(spec.id);
+  const resume = canResumeStudyRun(run, specJson, spec);
+  if (!run) {
+    run = { id: newId(), label: `study · ${spec.id}`, createdAt: Date.now(), study: { key: study.saved.key, runId: spec.id } };
+  }
+  Object.assign(run, { config: spec.config, limit: spec.limit_train ?? 0, status: 'running', error: undefined });
+  if (!resume) {
+    Object.assign(run, { history: [], bestEpoch: 0, weights: null, resumeWeights: null, testAccuracy: undefined });
+  }
+  run.study.spec = specJson;
+  currentRun = run;
+  saveRun(run);
+  study.progress = null;
+  ui.run = 'starting';
+  ui.model = null;
+  resetCurves(spec.config.epochs, run.history);
+  el.chartsNote.textContent = `Study run ${spec.id}: running training values per chunk; validation at each epoch end.`;
+  const what = resume ? `Resuming ${spec.id} from epoch ${run.history.length + 1}` : `Starting ${spec.id}`;
+  resetProgress(`${what}…`);
+  clearEvaluation();
+  setStatus(`Study: ${what.charAt(0).toLowerCase()}${what.slice(1)}…`);
+  setStudyStatus(`${what}: run ${study.state.finished + 1} of ${study.state.total}…`);
+  render();
+  renderStudy();
+  keepFocus(el.studyCancel);
+  const backend = study.saved.backend ?? el.studyBackend.value;
+  if (resume) {
+    send('resume-run', {
+      config: run.config,
+      label: run.label,
+      backend,
+      limitTrain: spec.limit_train ?? 0,
+      limitEval: spec.limit_eval ?? 0,
+      history: run.history,
+      latest: run.resumeWeights,
+      best: run.weights,
+      bestEpoch: run.bestEpoch,
+    });
+  } else {
+    send('study-run', { spec: specJson, label: run.label, backend });
+  }
+}
+
+// A study run finished its epochs: keep its weights, test and record it, save the study, go on.
+async function studyRunDone(run, history, bestEpoch) {
+  study.recording = true;
+  ui.run = 'done';
+  run.history = history;
+  run.bestEpoch = bestEpoch || bestEpochOf(history);
+  el.progress.value = 1;
+  el.progressText.textContent = `Finished ${run.config.epochs} epochs; best epoch ${run.bestEpoch}. Testing…`;
+  setStatus(`Study run ${run.study.runId} finished its epochs; evaluating it on the test set…`);
+  renderStudy();
+  render();
+  refreshPhotoPredictions();
+  try {
+    const { bytes } = await request('export');
+    run.weights = bytes;
+  } catch {
+    // the study records the run all the same; only the runs table's Use and Weights need them
+  }
+  const seconds = history.reduce((a, r) => a + (Number(r.seconds) || 0), 0);
+  let reply;
+  try {
+    reply = await request('study-record', { study: study.saved.json, spec: run.study.spec, seconds });
+  } catch (error) {
+    study.recording = false;
+    study.active = false;
+    run.status = 'error';
+    run.error = `could not be recorded: ${error.message}`;
+    await saveRun(run);
+    setStudyStatus(`The study stopped: run ${run.study.runId} could not be recorded (${error.message}). ${describeStudy()}`, 'error');
+    renderStudy();
+    render();
+    return;
+  }
+  run.status = 'done';
+  run.testAccuracy = reply.recorded?.testTop1 ?? undefined;
+  el.progressText.textContent =
+    `Finished ${run.config.epochs} epochs; best epoch ${run.bestEpoch}; test top-1 ${pct(run.testAccuracy)}.`;
+  run.resumeWeights = null; // finished: nothing to resume
+  await saveRun(run);
+  applyStudyState(reply);
+  await saveStudy();
+  study.recording = false;
+  const q = reply.queue.find((r) => r.id === run.study.runId);
+  const val = q?.valTop1 != null ? `validation top-1 ${pct(q.valTop1)}, ` : '';
+  const finished = `Run ${run.study.runId} finished (${reply.finished} of ${reply.total}): ${val}test top-1 ${pct(q?.testTop1)}.`;
+  if (reply.isFinished || !study.active) {
+    study.active = false;
+    if (reply.isFinished) {
+      finishStudy(finished);
+    } else {
+      setStudyStatus(`${finished} Study stopped. ${describeStudy()}`);
+      setStatus(`Study stopped after ${run.study.runId}.`);
+      renderStudy();
+      render();
+      keepFocus(runControls().start);
+    }
+    return;
+  }
+  setStudyStatus(finished);
+  nextStudyRun();
+}
+
+function finishStudy(lastRun = '') {
+  study.active = false;
+  if (currentRun?.study && currentRun.status === 'done') ui.run = 'done';
+  const refit = study.state?.queue.find((q) => q.fit === 'train+val' && q.status === 'done');
+  setStudyStatus(`${lastRun} ${describeStudy()}`.trim(), 'ok');
+  setStatus(
+    refit && ui.model
+      ? `Study finished. The refitted model ${refit.id} is loaded: evaluate it on the test set, try your photos or a catalogue.`
+      : 'Study finished.',
+  );
+  renderStudy();
+  render();
+  keepFocus(el.studyDownloads[0]);
+}
+
+// ---- queue and progress
+
+function renderStudy() {
+  const state = !study.state
+    ? 'none'
+    : study.active
+      ? ui.run === 'paused' ? 'paused' : 'running'
+      : study.state.isFinished ? 'finished' : 'stopped';
+  el.study.dataset.state = state;
+  renderStudyLimit();
+  renderStudyQueue();
+  renderStudyProgress();
+  renderStudyCharts();
+  renderStudyControls();
+}
+
+function renderStudyLimit() {
+  const config = study.data?.config;
+  const limit = config ? config.limit_train : LIMIT || null;
+  const evalLimit = config ? config.limit_eval : LIMIT || null;
+  el.studyLimit.hidden = limit == null && evalLimit == null;
+  if (!el.studyLimit.hidden) {
+    el.studyLimit.textContent = config
+      ? `This study trains on at most ${int(limit ?? NaN)} images and validates and tests on at most ${int(evalLimit ?? NaN)} per run (it was planned with ?limit).`
+      : `Quick study: ?limit=${LIMIT} trains each run on at most ${int(LIMIT)} images and validates and tests on at most ${int(LIMIT)}.`;
+  }
+}
+
+// The run being trained (also while paused or recorded), or null.
+const liveStudyRunId = () => (study.active && currentRun?.study?.key === study.saved?.key ? currentRun.study.runId : null);
+
+function renderStudyQueue() {
+  const tbody = el.studyQueue.tBodies[0];
+  const queue = study.state?.queue ?? [];
+  if (!queue.length) {
+    const td = cell('td', 'No study yet.', 'muted');
+    td.colSpan = 6;
+    const tr = document.createElement('tr');
+    tr.append(td);
+    tbody.replaceChildren(tr);
+    return;
+  }
+  const live = liveStudyRunId();
+  const next = nextStudySpec()?.id ?? null;
+  tbody.replaceChildren(
+    ...queue.map((q) => {
+      const tr = document.createElement('tr');
+      tr.dataset.runId = q.id;
+      const result = studyResult(q.id);
+      const record = q.status === 'done' ? null : studyRunRecord(q.id);
+      let status = q.status;
+      let note = '';
+      if (q.status !== 'done' && q.id === live) {
+        status = study.recording ? 'testing' : ui.run === 'paused' ? 'paused' : 'running';
+        tr.classList.add('current');
+      } else if (q.status !== 'done' && q.id === next && record?.history.length && record.status !== 'running') {
+        status = 'stopped';
+        note = `${record.history.length} of ${record.config.epochs} epochs kept`;
+      }
+      tr.dataset.status = status;
+
+      const name = cell('th', '');
+      name.scope = 'row';
+      name.append(cell('span', q.id, 'run-label'));
+      name.append(cell('span', q.variant ? `fit ${q.fit}` : `the best variant, fit ${q.fit}`, 'run-config'));
+
+      const statusTd = statusCell(status === 'testing' ? 'running' : status);
+      statusTd.querySelector('.status-badge').textContent = status;
+      if (note) statusTd.append(cell('span', note, 'run-config'));
+      if (status === 'running' || status === 'paused' || status === 'testing') {
+        const bar = document.createElement('progress');
+        bar.id = 'study-run-progress';
+        bar.max = 1;
+        bar.value = status === 'testing' ? 1 : Math.min(1, Math.max(0, study.progress?.fraction_done ?? 0));
+        bar.setAttribute('aria-label', `Progress of ${q.id}`);
+        const text = cell('span', status === 'testing' ? 'Evaluating on the test set…' : runProgressText(study.progress), 'run-progress-text');
+        text.id = 'study-run-progress-text';
+        bar.setAttribute('aria-describedby', text.id);
+        statusTd.append(bar, text);
+      }
+      const best = result?.best_epoch;
+      tr.append(
+        name,
+        statusTd,
+        cell('td', best ? String(best) : '—', 'num'),
+        cell('td', q.status === 'done' ? (q.valTop1 != null ? pct(q.valTop1) : 'no val set') : '—', 'num'),
+        cell('td', q.testTop1 != null ? pct(q.testTop1) : '—', 'num'),
+        cell('td', result ? duration(result.seconds) : '—', 'num'),
+      );
+      return tr;
+    }),
+  );
+}
+
+function runProgressText(p) {
+  if (!p) return 'Starting…';
+  return `Epoch ${p.epoch}/${p.epochs} · ${Math.round((p.fraction_done ?? 0) * 100)} % · ETA ${mmss(p.eta_seconds)}`;
+}
+
+// About how long the rest of the study takes: this run's ETA plus the runs still waiting, each
+// as long as the runs so far took on average.
+function studyEta(p) {
+  if (!p || !study.state) return null;
+  const f = p.fraction_done ?? 0;
+  const times = (study.data?.results ?? []).map((r) => r.seconds).filter(Number.isFinite);
+  if (f > 0.02 && f < 1 && Number.isFinite(p.eta_seconds)) times.push(p.eta_seconds / (1 - f));
+  if (!times.length || !Number.isFinite(p.eta_seconds)) return null;
+  const perRun = times.reduce((a, b) => a + b, 0) / times.length;
+  const waiting = Math.max(0, study.state.total - study.state.finished - 1);
+  return p.eta_seconds + waiting * perRun;
+}
+
+function showStudyProgress(p) {
+  study.progress = p;
+  const bar = document.getElementById('study-run-progress');
+  const text = document.getElementById('study-run-progress-text');
+  if (bar) bar.value = Math.min(1, Math.max(0, p.fraction_done ?? 0));
+  if (text) text.textContent = runProgressText(p);
+  renderStudyProgress();
+}
+
+function renderStudyProgress() {
+  if (!study.state) {
+    el.studyProgress.value = 0;
+    el.studyProgress.removeAttribute('aria-valuetext');
+    el.studyProgressText.textContent = 'No study yet.';
+    return;
+  }
+  const { finished, total } = study.state;
+  const live = liveStudyRunId();
+  const p = live && !study.recording ? study.progress : null;
+  const fraction = (finished + (live ? (study.recording ? 1 : Math.min(1, p?.fraction_done ?? 0)) : 0)) / total;
+  let text = `${finished} of ${total} runs finished`;
+  if (live) {
+    const eta = studyEta(p);
+    text += ` · now ${live}${eta != null ? ` · study ETA about ${mmss(eta)}` : ''}`;
+  }
+  el.studyProgress.value = Math.min(1, fraction);
+  el.studyProgress.setAttribute('aria-valuetext', `${Math.round(fraction * 100)} % of the study. ${text}.`);
+  el.studyProgressText.textContent = text;
+}
+
+// ---- the models' validation curves
+
+let studyCharts = null; // {key, acc, loss, observers}
+
+function resetStudyCharts() {
+  for (const o of studyCharts?.observers ?? []) o.disconnect();
+  studyCharts?.acc.destroy();
+  studyCharts?.loss.destroy();
+  studyCharts = null;
+}
+
+function makeStudyChart(box, names, epochs, yLabel, format) {
+  const fg = cssVar('--fg') || '#222';
+  const grid = cssVar('--grid') || '#0002';
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  const opts = {
+    width: Math.max(240, box.clientWidth),
+    height: 260,
+    scales: { x: { time: false, range: () => [0.5, epochs + 0.5] } },
+    axes: [
+      { ...axis, label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : '')) },
+      { ...axis, label: yLabel, size: 56, values: (u, ticks) => ticks.map(format) },
+    ],
+    series: [
+      { label: 'epoch', value: (u, v) => (v == null ? '—' : String(v)) },
+      ...names.map((name, i) => ({
+        label: name,
+        stroke: STUDY_COLOURS[i % STUDY_COLOURS.length],
+        dash: STUDY_DASHES[i % STUDY_DASHES.length],
+        width: 2,
+        spanGaps: true,
+        points: { show: true, size: 7 },
+        value: (u, v) => (v == null ? '—' : format(v)),
+      })),
+    ],
+  };
+  const plot = new uPlot(opts, [[], ...names.map(() => [])], box);
+  const observer = new ResizeObserver(() => {
+    const width = Math.max(240, box.clientWidth);
+    if (width !== plot.width) plot.setSize({ width, height: 260 });
+  });
+  observer.observe(box);
+  return { plot, observer };
+}
+
+// The histories of the models fitted on train: finished runs from the study, the others from
+// their run records (the run in progress, or one cut off).
+function studyHistories() {
+  const names = study.data?.config?.variants ?? [];
+  return names.map((name) => {
+    const result = studyResult(name);
+    if (result) return { name, history: result.history, done: true };
+    const record = studyRunRecord(name);
+    return { name, history: record?.history ?? [], done: false };
+  });
+}
+
+function renderStudyCharts() {
+  el.studyCharts.hidden = !study.data;
+  if (!study.data) {
+    resetStudyCharts();
+    el.studyAccLatest.textContent = '';
+    el.studyLossLatest.textContent = '';
+    return;
+  }
+  const epochs = study.data.config.epochs;
+  const models = studyHistories();
+  const names = models.map((m) => m.name);
+  const key = JSON.stringify([names, epochs, study.saved?.key]);
+  if (uPlot && studyCharts?.key !== key) {
+    resetStudyCharts();
+    const acc = makeStudyChart(el.studyAccChart, names, epochs, 'val top-1 %', (v) => v.toFixed(1));
+    const loss = makeStudyChart(el.studyLossChart, names, epochs, 'val loss', (v) => v.toFixed(2));
+    studyCharts = { key, acc: acc.plot, loss: loss.plot, observers: [acc.observer, loss.observer] };
+  }
+  const x = Array.from({ length: epochs }, (_, i) => i + 1);
+  const series = (pick) => models.map((m) => x.map((e) => {
+    const v = m.history.find((r) => r.epoch === e)?.[pick];
+    return v == null ? null : v;
+  }));
+  if (studyCharts) {
+    studyCharts.acc.setData([x, ...series('val_accuracy').map((s) => s.map((v) => (v == null ? null : v * 100)))]);
+    studyCharts.loss.setData([x, ...series('val_loss')]);
+  }
+  // The same in words, for screen readers and without charts.
+  const withEpochs = models.filter((m) => m.history.some((r) => r.val_accuracy != null));
+  const best = (m, pick, better) => m.history.filter((r) => r[pick] != null).reduce((a, r) => (better(r[pick], a[pick]) ? r : a));
+  el.studyAccLatest.textContent = withEpochs.length
+    ? `Best validation top-1: ${withEpochs.map((m) => {
+      const r = best(m, 'val_accuracy', (a, b) => a > b);
+      return `${m.name} ${pct(r.val_accuracy)} (epoch ${r.epoch}${m.done ? '' : ', so far'})`;
+    }).join('; ')}.`
+    : 'No epoch has finished yet.';
+  el.studyLossLatest.textContent = withEpochs.length
+    ? `Lowest validation loss: ${withEpochs.map((m) => {
+      const r = best(m, 'val_loss', (a, b) => a < b);
+      return `${m.name} ${num(r.val_loss)} (epoch ${r.epoch}${m.done ? '' : ', so far'})`;
+    }).join('; ')}.`
+    : '';
+}
+
+if (!uPlot) el.studyChartsNote.textContent = 'Charts are unavailable (vendor/uPlot.esm.js did not load); the queue and the report have the numbers.';
+
+// ---- controls and report
+
+function renderStudyControls() {
+  const busy = isTraining() || ui.run === 'paused';
+  const saved = !!study.saved && !!study.state;
+  const unfinished = saved && !study.state.isFinished;
+  el.studyFields.disabled = busy || study.planning;
+  el.studyStart.disabled = ui.data !== 'ready' || busy || ui.busy || study.planning || !presets.length;
+  el.studyStart.textContent = saved ? 'Run a new study' : 'Run the study';
+  el.studyStart.classList.toggle('primary', !unfinished);
+  el.studyContinue.hidden = !unfinished || study.active;
+  el.studyContinue.disabled = ui.data !== 'ready' || busy || ui.busy;
+  el.studyPause.disabled = !(study.active && ui.run === 'running' && !study.recording);
+  el.studyResume.disabled = !(study.active && ui.run === 'paused') || ui.busy;
+  el.studyCancel.disabled = !study.active || ui.busy;
+  const finished = saved && study.state.finished > 0;
+  for (const b of el.studyDownloads) b.disabled = !finished;
+  el.studyDiscard.disabled = !saved || study.active;
+  const section = cat.result;
+  el.studyCatalogue.disabled = !section;
+  if (!section) el.studyCatalogue.checked = false;
+  el.studyCatalogueNote.textContent = section
+    ? `Adds a cross-domain section: model ${section.model}, ${int(section.result.evaluated)} photos of ${section.source.name}, ` +
+      `${section.result.preprocess} crop, top-1 ${pct(section.result.accuracy)}.`
+    : 'Evaluate a product catalogue below to add a cross-domain section.';
+}
+
+function catalogueSection() {
+  const r = cat.result;
+  if (!r) return null;
+  return {
+    model: r.model,
+    preprocess: String(r.result.preprocess),
+    images: r.result.evaluated,
+    accuracy: r.result.accuracy,
+    report: r.result.report,
+  };
+}
+
+async function downloadStudyReport(format) {
+  if (!study.saved || study.reporting) return;
+  study.reporting = true;
+  el.study.setAttribute('aria-busy', 'true');
+  try {
+    const catalogue = el.studyCatalogue.checked ? catalogueSection() : null;
+    const { text } = await request('study-report', { study: study.saved.json, format, catalogue });
+    const [name, type] = STUDY_FILES[format];
+    downloadBlob(new Blob([text], { type: `${type};charset=utf-8` }), name);
+    setStatus(`Saved ${name}${study.state?.isFinished ? '' : ' (the study is unfinished: the report lists the missing runs)'}.`);
+  } catch (error) {
+    setStudyStatus(`Could not make the report: ${error.message}`, 'error');
+  } finally {
+    study.reporting = false;
+    el.study.removeAttribute('aria-busy');
+  }
+}
+
+for (const b of el.studyDownloads) b.addEventListener('click', () => downloadStudyReport(b.dataset.format));
+
+el.studyDiscard.addEventListener('click', async () => {
+  if (!study.saved || study.active) return;
+  if (!confirm('Discard the saved study? Its runs stay in the runs table, but its report can no longer be made.')) return;
+  study.saved = null;
+  study.state = null;
+  study.data = null;
+  await dbRequest('readwrite', (s) => s.delete('current'), 'studies').catch(() => {});
+  setStudyStatus('Study discarded. Choose the settings of a new one and run it.');
+  renderStudy();
+  render();
+  keepFocus(el.studyStart);
+});
+
+// The saved study, shown again after a reload; it continues when the user says so.
+async function loadStudy() {
+  const saved = await dbRequest('readonly', (s) => s.get('current'), 'studies').catch(() => null);
+  if (!saved?.json) {
+    renderStudy();
+    return;
+  }
+  study.saved = saved;
+  if (saved.backend) el.studyBackend.value = saved.backend;
+  try {
+    applyStudyState(await request('study-open', { study: saved.json }));
+    setStudyStatus(study.state.isFinished ? describeStudy() : `This study stopped when the page closed. ${describeStudy()}`);
+  } catch (error) {
+    study.saved = null;
+    setStudyStatus(`The saved study cannot be read (${error.message}); run a new one.`, 'warn');
+  }
+  renderStudy();
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start up
 
 if (LIMIT) {
@@ -2087,3 +2910,4 @@ worker.addEventListener('error', onWorkerError);
 el.photoFiles.disabled = false;
 render();
 send('init');
+loadStudy();
