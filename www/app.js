@@ -504,17 +504,30 @@ function makeChart(box, yLabel, format) {
       },
     ],
   };
-  const plot = new uPlot(opts, [[], [], []], box);
-  new ResizeObserver(() => {
-    const width = Math.max(240, box.clientWidth);
-    if (width !== plot.width) plot.setSize({ width, height: 260 });
-  }).observe(box);
-  return plot;
+  return new uPlot(opts, [[], [], []], box);
 }
 
+// Colours are read when a chart is made: a switch to or from dark mode makes them again.
+const darkMode = matchMedia('(prefers-color-scheme: dark)');
+
 if (uPlot) {
-  lossPlot = makeChart(el.lossChart, 'loss', (v) => v.toFixed(2));
-  accPlot = makeChart(el.accChart, 'top-1 %', (v) => `${v.toFixed(1)}`);
+  const makeCharts = () => {
+    lossPlot?.destroy();
+    accPlot?.destroy();
+    lossPlot = makeChart(el.lossChart, 'loss', (v) => v.toFixed(2));
+    accPlot = makeChart(el.accChart, 'top-1 %', (v) => `${v.toFixed(1)}`);
+    scheduleCharts();
+  };
+  makeCharts();
+  const resize = new ResizeObserver(() => {
+    for (const [plot, box] of [[lossPlot, el.lossChart], [accPlot, el.accChart]]) {
+      const width = Math.max(240, box.clientWidth);
+      if (width !== plot.width) plot.setSize({ width, height: 260 });
+    }
+  });
+  resize.observe(el.lossChart);
+  resize.observe(el.accChart);
+  darkMode.addEventListener('change', makeCharts);
 } else {
   el.chartsNote.textContent = 'Charts are unavailable (vendor/uPlot.esm.js did not load); the runs table has the numbers.';
 }
@@ -2802,6 +2815,10 @@ function renderStudyCharts() {
 }
 
 if (!uPlot) el.studyChartsNote.textContent = 'Charts are unavailable (vendor/uPlot.esm.js did not load); the queue and the report have the numbers.';
+darkMode.addEventListener('change', () => {
+  resetStudyCharts();
+  renderStudyCharts();
+});
 
 // ---- controls and report
 
