@@ -286,6 +286,9 @@ test('a study cut off by a reload continues without redoing its finished runs', 
   assert.equal(json.missing.length, 0);
   await page.locator('#study').screenshot({ path: join(SHOTS, 'study-continued.png') });
   await page.screenshot({ path: join(SHOTS, 'study-page.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.locator('#study').screenshot({ path: join(SHOTS, 'study-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
 
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
   assert.deepEqual(errors, [], 'no uncaught page errors');
