@@ -104,28 +104,55 @@ test_native() {
   cargo test --release
 }
 
-test_browser() {
-  setup_wasm
-  setup_browser
-  log "browser tests in headless Chromium (release)"
-  local log_file status skipped
+setup_firefox() {
+  # The second browser of the wasm tests: Debian's firefox-esr and geckodriver from crates.io.
+  # Without root to install them, the Firefox run is skipped, loudly.
+  if ! command -v firefox-esr >/dev/null && ! command -v firefox >/dev/null; then
+    [ "$(id -u)" = 0 ] || return 1
+    log "installing Debian's firefox-esr"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null || return 1
+  fi
+  if ! command -v geckodriver >/dev/null; then
+    log "installing geckodriver (cargo install)"
+    # Its own target dir: geckodriver's dependency features must not churn the project's cache.
+    CARGO_TARGET_DIR="$HOME/.cache/fashion-trainer/geckodriver-target" cargo install geckodriver --locked || return 1
+  fi
+  export GECKODRIVER
+  GECKODRIVER=$(command -v geckodriver)
+}
+
+# Runs tests/browser.rs in one headless browser (chrome or firefox); WebGPU tests that found no
+# adapter returned early and are reported as skipped, never as passed.
+browser_run() {
+  local browser=$1 log_file status skipped passed
+  log "browser tests in headless $browser (release)"
   log_file=$(mktemp)
   set +e
   WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900} \
-    wasm-pack test --headless --chrome --release --mode no-install . --no-default-features --test browser \
+    wasm-pack test --headless "--$browser" --release --mode no-install . --no-default-features --test browser \
     -- --nocapture 2>&1 | tee "$log_file"
   status=${PIPESTATUS[0]}
   set -e
-  # A WebGPU test that found no adapter returned early: report it as skipped, never as passed.
   skipped=$(grep -c 'skipped: no WebGPU adapter' "$log_file" || true)
   if [ "$skipped" -gt 0 ]; then
-    printf '\n\033[1;33m*** SKIPPED: %s WebGPU browser test(s): no WebGPU adapter in this browser ***\033[0m\n' "$skipped"
-    local passed
+    printf '\n\033[1;33m*** SKIPPED: %s WebGPU browser test(s) in %s: no WebGPU adapter in this browser ***\033[0m\n' "$skipped" "$browser"
     passed=$(sed -n 's/.*test result: ok\. \([0-9]*\) passed.*/\1/p' "$log_file" | tail -n1)
-    [ -n "$passed" ] && echo "browser: $((passed - skipped)) passed, 0 failed, $skipped skipped"
+    [ -n "$passed" ] && echo "browser ($browser): $((passed - skipped)) passed, 0 failed, $skipped skipped"
   fi
   rm -f "$log_file"
   return "$status"
+}
+
+test_browser() {
+  setup_wasm
+  setup_browser
+  browser_run chrome
+  if setup_firefox; then
+    browser_run firefox
+  else
+    printf '\n\033[1;33m*** SKIPPED: the Firefox browser tests (firefox-esr or geckodriver could not be installed) ***\033[0m\n'
+  fi
 }
 
 vendor_js() {
@@ -212,7 +239,7 @@ bench() {
 cmd=${1:-help}
 shift || true
 case "$cmd" in
-  setup) setup_wasm; setup_browser ;;
+  setup) setup_wasm; setup_browser; setup_firefox || true ;;
   data) data_dir "${1:-}"; echo "Fashion-MNIST is in $FASHION_MNIST_DIR" ;;
   native) build_native ;;
   wasm) build_wasm ;;
