@@ -59,11 +59,11 @@ if [ "${SKIP_PAGE_BENCH:-}" != 1 ]; then
   kill "$server" 2>/dev/null || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
 fi
-# TF.js 4.22.0 (tests/e2e/node_modules) training the same model on its wasm backend (SIMD, one
+# TF.js 4.22.0 (tests/e2e/tfjs/node_modules) training the same model on its wasm backend (SIMD, one
 # thread) in the same Chromium, served from tests/e2e by a local server; nothing is fetched from
 # elsewhere. Its missing Conv2DBackpropFilter kernel is registered and checked by the page.
 if [ "${SKIP_TFJS_BENCH:-}" != 1 ]; then
-  if [ -d tests/e2e/node_modules/@tensorflow/tfjs-backend-wasm ]; then
+  if [ -d tests/e2e/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ]; then
     (cd tests/e2e && exec python3 -m http.server 8767 --bind 127.0.0.1 >/dev/null 2>&1) &
     server=$!
     sleep 1

@@ -249,7 +249,7 @@ async function trainSpeed(backend, { warmup, batches, runs }) {
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main() {
-  const base = new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
+  const base = new URL('./node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
   tf.wasm.setWasmPaths(base);
   const missing = missingWasmKernels(tf);
   log(`TF.js ${tf.version.tfjs}; wasm backend kernels missing for training: ${missing.join(', ') || 'none'}`);
