@@ -8,7 +8,9 @@
 // tests/e2e/screenshots).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { strToU8, zipSync } from 'fflate';
@@ -18,6 +20,8 @@ const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.ur
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PRODUCTS = process.env.PRODUCTS_DIR ?? join(ROOT, '..', 'shared', 'data', 'fashion-products');
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'fashion-trainer', 'target');
+const CLI = join(TARGET, 'release', 'fashion-trainer');
 mkdirSync(SHOTS, { recursive: true });
 
 // A small catalogue as a .zip: styles.csv with its first `rows` rows and their photos.
@@ -202,6 +206,25 @@ test('a tiny study runs to the end and its report matches the page', { timeout: 
   const json = JSON.parse((await download('#study-report-json')).text);
   assert.equal(json.results.length, 3);
   assert.ok(!html.text.includes('<h2 id="catalogue">'), 'no catalogue section without a catalogue');
+
+  // The command line's study with the same plan trains on the same images and reaches the same
+  // accuracies (wasm SIMD and native sum in different orders, so losses may differ in the last
+  // digits; an image changing sides would show here).
+  const cliDir = join(SHOTS, 'study-cli');
+  rmSync(cliDir, { recursive: true, force: true });
+  const plan = json.config;
+  execFileSync(CLI, ['study', '--variants', plan.variants.join(','), '--epochs', String(plan.epochs),
+    '--seed', String(plan.seed), '--limit-train', String(plan.limit_train), '--limit-eval', String(plan.limit_eval),
+    '--backend', 'cpu', '--catalogue', 'none', '--out', cliDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cli = JSON.parse(readFileSync(join(cliDir, 'report.json'), 'utf8'));
+  assert.deepEqual(cli.results.map((r) => r.id), json.results.map((r) => r.id), 'the same runs');
+  for (const [page_, cli_] of json.results.map((r, i) => [r, cli.results[i]])) {
+    for (const key of ['best_epoch', 'val_top1', 'test_top1']) {
+      const a = page_[key];
+      const b = cli_[key];
+      assert.ok(a === b || Math.abs(a - b) <= 0.002, `${page_.id} ${key}: page ${a}, CLI ${b}`);
+    }
+  }
 
   // A product catalogue evaluated with the refitted model can go into the report.
   assert.ok(await page.isDisabled('#study-catalogue'), 'nothing to include yet');
