@@ -186,6 +186,17 @@ test('a tiny study runs to the end and its report matches the page', { timeout: 
   assert.ok(!/http/i.test(html.text), 'no http URL in the report');
   assert.ok(html.text.includes('<svg'), 'charts are inline SVG');
   assert.ok(!html.text.includes('Unfinished'), 'a finished study misses nothing');
+  // Opened on its own (file://), the report loads nothing else and shows every section.
+  const reportPage = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const loaded = [];
+  reportPage.on('request', (request) => loaded.push(request.url()));
+  await reportPage.goto(`file://${join(SHOTS, 'study-report.html')}`);
+  assert.deepEqual(loaded.filter((url) => !url.startsWith('file:')), [], 'the report requests nothing');
+  assert.equal(loaded.length, 1, `only the report itself is loaded: ${loaded}`);
+  assert.equal(await reportPage.locator('h2').count() >= 6, true, 'every section heading is rendered');
+  assert.ok(await reportPage.locator('svg').count() >= 5, 'the charts are drawn');
+  await reportPage.screenshot({ path: join(SHOTS, 'study-report.png'), fullPage: true });
+  await reportPage.close();
   const results = reportResults(html.text);
   assert.deepEqual(Object.keys(results), rows.map((r) => r.id), 'the report lists the queue\'s runs');
   for (const r of rows) {
