@@ -21,11 +21,16 @@ pub fn now_seconds() -> f64 {
 #[cfg(target_family = "wasm")]
 pub async fn yield_to_event_loop() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into()) {
-            let set_timeout: js_sys::Function = set_timeout.into();
-            let _ = set_timeout.call2(&global, &resolve, &0.into());
-        }
+        set_timeout(&resolve, 0);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+// The global `setTimeout` (of a window or a worker) bound directly: looking it up through
+// `js_sys::global()` and `Reflect` on every call measured about 8 ms per yield.
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, milliseconds: i32) -> wasm_bindgen::JsValue;
 }
