@@ -10,8 +10,8 @@ use fashion_trainer::data::{self, Dataset, Fit, Splits};
 use fashion_trainer::device::{BackendChoice, SelectedDevice, select_device};
 use fashion_trainer::metrics::ClassificationReport;
 use fashion_trainer::photo::{self, Preprocess};
-use fashion_trainer::products::{CataloguePlan, CatalogueResult, CatalogueRun, LabelMap};
 use fashion_trainer::presets::Variant;
+use fashion_trainer::products::{CataloguePlan, CatalogueResult, CatalogueRun, LabelMap};
 use fashion_trainer::report::{self as study_report, CatalogueSection, StudyReport};
 use fashion_trainer::study::{RefitChoice, RunResult, Study, StudyConfig};
 use fashion_trainer::summary::ModelSummary;
@@ -704,7 +704,11 @@ fn study_catalogue(study: &Study, catalogue: Option<&Path>, out: &Path) -> Resul
     let selected = pollster::block_on(select_device(BackendChoice::Cpu))?;
     let (_, model) = load_model(&out.join("runs").join(&spec.id), &selected.device)?;
     let preprocess = Preprocess::default();
-    eprintln!("evaluating {} on the product catalogue in {}", spec.id, dir.display());
+    eprintln!(
+        "evaluating {} on the product catalogue in {}",
+        spec.id,
+        dir.display()
+    );
     let (result, _) = catalogue_result(&model, &dir, &LabelMap::builtin(), preprocess, None)?;
     let section = CatalogueSection {
         model: spec.id.clone(),
@@ -915,8 +919,11 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 fn probabilities(model: &fashion_trainer::model::LeNet, inputs: Vec<u8>) -> Result<Vec<Vec<f32>>> {
     let count = inputs.len() / data::IMAGE_PIXELS;
     let set = Dataset::new(inputs, vec![0; count])?;
-    let evaluation =
-        pollster::block_on(Evaluator::new(model, Arc::new(set), 256).with_probabilities().run())?;
+    let evaluation = pollster::block_on(
+        Evaluator::new(model, Arc::new(set), 256)
+            .with_probabilities()
+            .run(),
+    )?;
     Ok(evaluation
         .probabilities
         .chunks(data::NUM_CLASSES)
@@ -977,7 +984,12 @@ fn predict(
                 .take(3)
                 .map(|&(c, p)| format!("{} {:.1}%", data::CLASS_NAMES[c], 100.0 * p))
                 .collect();
-            println!("{}: {}  ({})", path.display(), data::CLASS_NAMES[top[0].0], three.join(", "));
+            println!(
+                "{}: {}  ({})",
+                path.display(),
+                data::CLASS_NAMES[top[0].0],
+                three.join(", ")
+            );
         }
     }
     if json {
@@ -998,7 +1010,11 @@ fn catalogue_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     ]
     .into_iter()
     .find(|d| d.join("styles.csv").exists())
-    .ok_or_else(|| Error::Config("no catalogue found: pass --catalogue DIR (with styles.csv and images/)".into()))
+    .ok_or_else(|| {
+        Error::Config(
+            "no catalogue found: pass --catalogue DIR (with styles.csv and images/)".into(),
+        )
+    })
 }
 
 fn evaluate_products(
@@ -1074,5 +1090,8 @@ fn catalogue_result(
     )?;
     let result = run.finish(&evaluation);
     let done = fashion_trainer::clock::now_seconds();
-    Ok((result, (preprocessed - started, done - preprocessed, ids.len())))
+    Ok((
+        result,
+        (preprocessed - started, done - preprocessed, ids.len()),
+    ))
 }

@@ -190,7 +190,8 @@ fn flatten_on_white(image: &DynamicImage) -> RgbImage {
     let rgba = image.to_rgba8();
     RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let over = |c: u8| ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8;
+        let over =
+            |c: u8| ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8;
         Rgb([over(r), over(g), over(b)])
     })
 }
@@ -241,7 +242,12 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
     // A box filter first takes huge photos down cheaply; the final antialiased bicubic resize
     // then works on at most 8x the output size.
     let reduced = shrink_to(&square, (IMAGE_SIDE * 8) as u32);
-    let resized = imageops::resize(&reduced, IMAGE_SIDE as u32, IMAGE_SIDE as u32, FilterType::CatmullRom);
+    let resized = imageops::resize(
+        &reduced,
+        IMAGE_SIDE as u32,
+        IMAGE_SIDE as u32,
+        FilterType::CatmullRom,
+    );
     let grayscale = GrayImage::from_fn(resized.width(), resized.height(), |x, y| {
         let [r, g, b] = resized.get_pixel(x, y).0;
         image::Luma([luma(r, g, b)])
@@ -311,11 +317,10 @@ fn object_box(photo: &RgbImage, background: Rgb<u8>) -> Option<(CropBox, Vec<u32
     let mut col_top = vec![u32::MAX; w as usize];
     let mut col_bottom = vec![0u32; w as usize];
     for (x, y, p) in photo.enumerate_pixels() {
-        let differs = p
-            .0
-            .iter()
-            .zip(background.0)
-            .any(|(&v, b)| (i32::from(v) - i32::from(b)).abs() > OBJECT_THRESHOLD);
+        let differs =
+            p.0.iter()
+                .zip(background.0)
+                .any(|(&v, b)| (i32::from(v) - i32::from(b)).abs() > OBJECT_THRESHOLD);
         if differs {
             rows[y as usize] += 1;
             cols[x as usize] += 1;
@@ -355,7 +360,10 @@ fn faces_right(crop: CropBox, heights: &[u32]) -> bool {
     let object = &heights[crop.x as usize..(crop.x + crop.width) as usize];
     let third = object.len() / 3;
     let left: u64 = object[..third].iter().map(|&c| u64::from(c)).sum();
-    let right: u64 = object[object.len() - third..].iter().map(|&c| u64::from(c)).sum();
+    let right: u64 = object[object.len() - third..]
+        .iter()
+        .map(|&c| u64::from(c))
+        .sum();
     left > right
 }
 
@@ -415,7 +423,10 @@ mod tests {
         // The object fills the frame's height: the centre is bright, the side bands dark.
         let at = |x: usize, y: usize| steps.input[y * IMAGE_SIDE + x];
         assert!(at(14, 14) > 150, "object centre {}", at(14, 14));
-        assert!(at(1, 14) < 20 && at(26, 14) < 20, "padding must be background");
+        assert!(
+            at(1, 14) < 20 && at(26, 14) < 20,
+            "padding must be background"
+        );
         assert!(at(14, 1) > 150, "object reaches the top edge");
     }
 
@@ -425,7 +436,11 @@ mod tests {
             let sole = (20..180).contains(&x) && (60..80).contains(&y);
             let heel_x = if heel_on_left { 20..70 } else { 130..180 };
             let heel = heel_x.contains(&x) && (20..80).contains(&y);
-            if sole || heel { Rgb([20, 20, 20]) } else { Rgb([255, 255, 255]) }
+            if sole || heel {
+                Rgb([20, 20, 20])
+            } else {
+                Rgb([255, 255, 255])
+            }
         })
     }
 
@@ -513,7 +528,10 @@ mod tests {
         bmp.extend_from_slice(&1u16.to_le_bytes());
         bmp.extend_from_slice(&24u16.to_le_bytes());
         bmp.extend_from_slice(&[0; 24]);
-        assert!(matches!(decode(&bmp).unwrap_err(), PhotoError::TooLarge { .. }));
+        assert!(matches!(
+            decode(&bmp).unwrap_err(),
+            PhotoError::TooLarge { .. }
+        ));
     }
 
     fn crc32(bytes: &[u8]) -> u32 {
@@ -521,7 +539,11 @@ mod tests {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -530,7 +552,11 @@ mod tests {
     /// A JPEG 40 wide and 20 high, left half black, whose EXIF says "rotate 90° clockwise".
     fn rotated_jpeg() -> Vec<u8> {
         let image = RgbImage::from_fn(40, 20, |x, _| {
-            if x < 20 { Rgb([0, 0, 0]) } else { Rgb([255, 255, 255]) }
+            if x < 20 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
         });
         // Big-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1 value, 6.
         let exif = vec![
@@ -560,7 +586,11 @@ mod tests {
     #[test]
     fn transparency_becomes_white() {
         let image = RgbaImage::from_fn(8, 8, |x, _| {
-            if x < 4 { Rgba([0, 0, 0, 0]) } else { Rgba([0, 0, 0, 255]) }
+            if x < 4 {
+                Rgba([0, 0, 0, 0])
+            } else {
+                Rgba([0, 0, 0, 255])
+            }
         });
         let decoded = decode(&png_bytes(&DynamicImage::ImageRgba8(image))).unwrap();
         assert_eq!(decoded.get_pixel(0, 0).0, [255, 255, 255]);
@@ -569,7 +599,11 @@ mod tests {
 
     #[test]
     fn sixteen_bit_png() {
-        let image = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(4, 4, image::Rgb([65535, 32768, 0]));
+        let image = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(
+            4,
+            4,
+            image::Rgb([65535, 32768, 0]),
+        );
         let decoded = decode(&png_bytes(&DynamicImage::ImageRgb16(image))).unwrap();
         assert_eq!(decoded.get_pixel(1, 1).0, [255, 128, 0]);
     }

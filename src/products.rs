@@ -369,9 +369,7 @@ impl CatalogueResult {
             100.0 * self.accuracy
         );
         out.push_str(&self.report.to_text(4));
-        out.push_str(
-            "\nConfusion matrix (rows: true class, columns: predicted class)\n",
-        );
+        out.push_str("\nConfusion matrix (rows: true class, columns: predicted class)\n");
         out.push_str(&self.report.confusion.to_text());
         if !self.skipped.is_empty() {
             out.push_str(&format!("\n{} mapped rows skipped:\n", self.skipped.len()));
@@ -419,7 +417,10 @@ mod tests {
         assert_eq!(map.class_of("Boots"), Some(9));
         assert_eq!(map.class_of("Skirts"), Some(3));
         let err = LabelMap::parse("articleType,class\nBoots,Hat\n").unwrap_err();
-        assert!(err.to_string().contains("line 2: unknown class 'Hat'"), "{err}");
+        assert!(
+            err.to_string().contains("line 2: unknown class 'Hat'"),
+            "{err}"
+        );
         let err = LabelMap::parse("articleType,class\nBoots,9\nBoots,5\n").unwrap_err();
         assert!(err.to_string().contains("mapped twice"), "{err}");
         assert!(LabelMap::parse("articleType,class\n").is_err());
@@ -453,7 +454,10 @@ mod tests {
         run.add_photo("39386", &png).unwrap();
         assert!(run.add_photo("21379", b"not an image").is_err());
         run.add_missing("53759");
-        assert!(run.add_photo("59263", &png).is_err(), "unmapped ids are refused");
+        assert!(
+            run.add_photo("59263", &png).is_err(),
+            "unmapped ids are refused"
+        );
         assert_eq!(run.collected(), 2);
         assert_eq!(run.input_of("39386").unwrap().len(), IMAGE_PIXELS);
         let set = run.dataset().unwrap();

@@ -15,8 +15,8 @@ use crate::photo::{self, Preprocess};
 use crate::presets::Variant;
 use crate::products::{BUILTIN_LABEL_MAP, CataloguePlan, CatalogueRun, LabelMap};
 use crate::report::{self, CatalogueSection, StudyReport};
-use crate::study::{RunResult, RunSpec, Study, StudyConfig};
 use crate::shards::{ShardSplit, decode_shard};
+use crate::study::{RunResult, RunSpec, Study, StudyConfig};
 use crate::summary::ModelSummary;
 use crate::training::{Evaluator, Trainer, TrainingConfig};
 
@@ -88,7 +88,11 @@ fn rgba_object(width: u32, height: u32, rgba: Vec<u8>) -> Result<js_sys::Object,
     let object = js_sys::Object::new();
     set(&object, "width", width)?;
     set(&object, "height", height)?;
-    set(&object, "rgba", js_sys::Uint8ClampedArray::from(rgba.as_slice()))?;
+    set(
+        &object,
+        "rgba",
+        js_sys::Uint8ClampedArray::from(rgba.as_slice()),
+    )?;
     Ok(object)
 }
 
@@ -97,7 +101,9 @@ fn gray_to_rgba(gray: &[u8]) -> Vec<u8> {
 }
 
 fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
-    rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+    rgb.chunks_exact(3)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect()
 }
 
 /// Decodes and preprocesses a photo (`mode` is `auto` or `center`). Returns
@@ -115,11 +121,31 @@ pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
     set(&out, "objectFound", steps.object_found)?;
     set(&out, "mirrored", steps.mirrored)?;
     let (sw, sh) = steps.square_preview.dimensions();
-    set(&out, "square", rgba_object(sw, sh, rgb_to_rgba(steps.square_preview.as_raw()))?)?;
-    set(&out, "resized", rgba_object(28, 28, rgb_to_rgba(steps.resized.as_raw()))?)?;
-    set(&out, "grayscale", rgba_object(28, 28, gray_to_rgba(steps.grayscale.as_raw()))?)?;
-    set(&out, "inverted", rgba_object(28, 28, gray_to_rgba(&steps.input))?)?;
-    set(&out, "input", js_sys::Uint8Array::from(steps.input.as_slice()))?;
+    set(
+        &out,
+        "square",
+        rgba_object(sw, sh, rgb_to_rgba(steps.square_preview.as_raw()))?,
+    )?;
+    set(
+        &out,
+        "resized",
+        rgba_object(28, 28, rgb_to_rgba(steps.resized.as_raw()))?,
+    )?;
+    set(
+        &out,
+        "grayscale",
+        rgba_object(28, 28, gray_to_rgba(steps.grayscale.as_raw()))?,
+    )?;
+    set(
+        &out,
+        "inverted",
+        rgba_object(28, 28, gray_to_rgba(&steps.input))?,
+    )?;
+    set(
+        &out,
+        "input",
+        js_sys::Uint8Array::from(steps.input.as_slice()),
+    )?;
     Ok(out.into())
 }
 
@@ -140,7 +166,11 @@ impl WebCatalogue {
     /// Reads `styles.csv` and applies the label map (CSV text); `preprocess` is `auto` or
     /// `center`. Errors name the bad line or the missing column.
     #[wasm_bindgen(constructor)]
-    pub fn new(styles_csv: &[u8], label_map_csv: &str, preprocess: &str) -> Result<WebCatalogue, JsError> {
+    pub fn new(
+        styles_csv: &[u8],
+        label_map_csv: &str,
+        preprocess: &str,
+    ) -> Result<WebCatalogue, JsError> {
         let map = LabelMap::parse(label_map_csv).map_err(js_err)?;
         let preprocess: Preprocess = preprocess.parse().map_err(js_err)?;
         let plan = CataloguePlan::new(styles_csv, &map).map_err(js_err)?;
@@ -475,7 +505,11 @@ impl WebTrainer {
             "val" => self.trainer_data.1.clone().ok_or_else(|| {
                 js_err("this run is fitted on train+val: it has no validation set")
             })?,
-            other => return Err(js_err(format!("unknown split '{other}' (expected val or test)"))),
+            other => {
+                return Err(js_err(format!(
+                    "unknown split '{other}' (expected val or test)"
+                )));
+            }
         };
         let evaluation = Evaluator::new(&self.model()?, data, 256)
             .run()

@@ -186,7 +186,11 @@ async fn web_api_photos_catalogue_and_study() {
     // A wide dark object on white: found, mirrored or not, 784 input bytes.
     let photo = image::RgbImage::from_fn(120, 60, |x, y| {
         let object = (10..110).contains(&x) && (20..40).contains(&y);
-        image::Rgb(if object { [20, 20, 20] } else { [255, 255, 255] })
+        image::Rgb(if object {
+            [20, 20, 20]
+        } else {
+            [255, 255, 255]
+        })
     });
     let mut png = Vec::new();
     image::DynamicImage::ImageRgb8(photo)
@@ -199,7 +203,10 @@ async fn web_api_photos_catalogue_and_study() {
     let square = get("square");
     let rgba = js_sys::Reflect::get(&square, &JsValue::from_str("rgba")).unwrap();
     // The object box (100 x 20) padded to a square.
-    assert_eq!(js_sys::Uint8ClampedArray::new(&rgba).length(), 100 * 100 * 4);
+    assert_eq!(
+        js_sys::Uint8ClampedArray::new(&rgba).length(),
+        100 * 100 * 4
+    );
     assert!(preprocess_photo(b"plain text", "auto").is_err());
     assert!(preprocess_photo(&png, "sideways").is_err());
 

@@ -88,7 +88,10 @@ fn predict_gives_the_top_three_of_each_photo() {
         let top3 = r["top3"].as_array().unwrap();
         assert_eq!(top3.len(), 3);
         let p0 = top3[0]["probability"].as_f64().unwrap();
-        assert!(probs.iter().all(|&p| p <= p0 + 1e-9), "top-1 is the largest");
+        assert!(
+            probs.iter().all(|&p| p <= p0 + 1e-9),
+            "top-1 is the largest"
+        );
         assert_eq!(r["class"], top3[0]["class"]);
     }
 
@@ -143,7 +146,10 @@ fn evaluate_products_on_a_catalogue_subset() {
     let evaluated = r["evaluated"].as_u64().unwrap();
     let skipped = r["skipped"].as_array().unwrap().len() as u64;
     assert_eq!(evaluated + skipped, 300);
-    assert!(evaluated >= 290, "nearly every photo is readable: {evaluated}");
+    assert!(
+        evaluated >= 290,
+        "nearly every photo is readable: {evaluated}"
+    );
     let support: u64 = r["report"]["classes"]
         .as_array()
         .unwrap()
@@ -166,7 +172,11 @@ fn evaluate_products_on_a_catalogue_subset() {
 fn evaluate_products_names_a_bad_label_map_line() {
     let dir = scratch("map");
     let map = dir.join("map.csv");
-    std::fs::write(&map, "articleType,class\nTshirts,T-shirt/top\nJeans,Jodhpurs\n").unwrap();
+    std::fs::write(
+        &map,
+        "articleType,class\nTshirts,T-shirt/top\nJeans,Jodhpurs\n",
+    )
+    .unwrap();
     let (code, _, err) = cli(&[
         "evaluate-products",
         "--model",
