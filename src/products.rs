@@ -275,7 +275,7 @@ impl CatalogueRun {
 
     /// Records that product `id` has no photo.
     pub fn add_missing(&mut self, id: &str) {
-        self.skip(id, "no photo images/<id>.jpg".replace("<id>", id));
+        self.skip(id, format!("no photo images/{id}.jpg"));
     }
 
     /// Records that the photo of product `id` could not be read, and why (say, an encrypted

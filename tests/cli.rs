@@ -2,33 +2,15 @@
 //! each kind of bad input.
 #![cfg(not(target_family = "wasm"))]
 
+mod common;
+use common::{cli, scratch};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use burn::tensor::Device;
 use fashion_trainer::checkpoint;
 use fashion_trainer::data::{IMAGE_PIXELS, encode_idx_images, encode_idx_labels};
 use fashion_trainer::presets::Variant;
-
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fashion-trainer"))
-        .args(args)
-        .output()
-        .expect("the CLI runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("fashion-trainer-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn idx_images(count: u32) -> Vec<u8> {
     encode_idx_images(count, 28, 28, &vec![0u8; count as usize * IMAGE_PIXELS])

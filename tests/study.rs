@@ -3,43 +3,12 @@
 //! second invocation skips finished runs, and that `report --from` reproduces the report.
 #![cfg(not(target_family = "wasm"))]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
+mod common;
+use common::{cli_timed as cli, fashion_mnist_dir as data_dir, scratch};
+
+use std::path::Path;
 
 use serde_json::Value;
-
-fn data_dir() -> PathBuf {
-    std::env::var("FASHION_MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-mnist")
-        })
-}
-
-/// Runs the CLI; returns exit code, stdout, stderr and seconds taken.
-fn cli(args: &[&str]) -> (i32, String, String, f64) {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_fashion-trainer"))
-        .args(args)
-        .output()
-        .expect("the CLI runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        started.elapsed().as_secs_f64(),
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "fashion-trainer-study-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,21 +1,15 @@
 //! Training on real Fashion-MNIST: a short run must learn.
 #![cfg(not(target_family = "wasm"))]
 
-use std::path::PathBuf;
+mod common;
+use common::fashion_mnist_dir as data_dir;
+
 use std::sync::Arc;
 
 use burn::tensor::Device;
 use fashion_trainer::data::{Fit, Splits, load_idx_dir};
 use fashion_trainer::presets::Variant;
 use fashion_trainer::training::{Evaluator, Trainer};
-
-fn data_dir() -> PathBuf {
-    std::env::var("FASHION_MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-mnist")
-        })
-}
 
 /// The issue asked for 75 % after one epoch; with the base preset's exact settings (Adam 1e-3,
 /// batch 64, PyTorch-style initialisation) one epoch of 5,000 images is only 78 optimizer steps
