@@ -856,20 +856,19 @@ function cancelRun() {
   keepFocus(runControls().start);
 }
 
-el.pause.addEventListener('click', () => {
-  studyControlsInUse = false;
-  pauseRun();
-});
-
-el.resume.addEventListener('click', () => {
-  studyControlsInUse = false;
-  resumeTraining();
-});
-
-el.cancel.addEventListener('click', () => {
-  studyControlsInUse = false;
-  cancelRun();
-});
+// The Setup card's and the Study section's pause/resume/cancel drive the same run; which set
+// was used decides where keyboard focus goes next.
+for (const [studySet, pause, resume, cancel] of [
+  [false, el.pause, el.resume, el.cancel],
+  [true, el.studyPause, el.studyResume, el.studyCancel],
+]) {
+  for (const [button, action] of [[pause, () => pauseRun()], [resume, () => resumeTraining()], [cancel, () => cancelRun()]]) {
+    button.addEventListener('click', () => {
+      studyControlsInUse = studySet;
+      action();
+    });
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Worker events
@@ -2428,20 +2427,6 @@ el.studyContinue.addEventListener('click', () => {
   nextStudyRun();
 });
 
-el.studyPause.addEventListener('click', () => {
-  studyControlsInUse = true;
-  pauseRun();
-});
-
-el.studyResume.addEventListener('click', () => {
-  studyControlsInUse = true;
-  resumeTraining();
-});
-
-el.studyCancel.addEventListener('click', () => {
-  studyControlsInUse = true;
-  cancelRun();
-});
 
 // Starts (or resumes) the study's next run, or ends the study when none is left.
 function nextStudyRun() {
