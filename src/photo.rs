@@ -10,6 +10,9 @@
 //! that its taller end is on the right: Fashion-MNIST's shoes all face left (heel on the right),
 //! while product photos mostly show them facing right, and a model trained on the former calls
 //! right-facing shoes bags (on the catalogue this one step moved accuracy from 19 % to 34 %).
+//! Worn garments are the other gap: when the object is a person (a narrow, skin-rich top above a
+//! wider body), `auto` keeps only the garment, from the shoulders to where its colours end, with
+//! the skin removed (see `worn_garment`).
 
 use std::io::Cursor;
 
@@ -64,8 +67,9 @@ pub enum PhotoError {
 pub enum Preprocess {
     /// The largest centred square (the seed study's pipeline).
     Center,
-    /// The object's bounding box against the background, padded to a square (measured better on
-    /// the product catalogue, hence the default).
+    /// The object's bounding box against the background, padded to a square; wide objects face
+    /// left; on a person, only the garment (measured better on the product catalogue, hence the
+    /// default).
     #[default]
     Auto,
 }
@@ -126,6 +130,9 @@ pub struct PhotoSteps {
     pub object_found: bool,
     /// True when `auto` mirrored a wide object to face left, as Fashion-MNIST's shoes do.
     pub mirrored: bool,
+    /// True when `auto` found a person and kept only the garment they wear (see
+    /// [`Preprocess::Auto`]): the crop is the garment's box, skin and what is below it removed.
+    pub worn: bool,
     /// The square that is resized, scaled down to at most [`PREVIEW_SIDE`] for display.
     pub square_preview: RgbImage,
     /// The square resized to 28x28, in colour.
@@ -204,7 +211,7 @@ pub fn preprocess(bytes: &[u8], mode: Preprocess) -> Result<PhotoSteps, PhotoErr
 /// Preprocesses a decoded RGB photo.
 pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
     let (width, height) = photo.dimensions();
-    let (square, crop, object_found, mirrored) = match mode {
+    let (square, crop, object_found, mirrored, worn) = match mode {
         Preprocess::Center => {
             let side = width.min(height);
             let crop = CropBox {
@@ -214,19 +221,26 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
                 height: side,
             };
             let square = imageops::crop_imm(photo, crop.x, crop.y, side, side).to_image();
-            (square, crop, true, false)
+            (square, crop, true, false, false)
         }
         Preprocess::Auto => {
             let background = border_colour(photo);
-            match object_box(photo, background) {
-                Some((crop, heights)) => {
-                    let mut square = pad_to_square(photo, crop, background);
-                    let mirrored = faces_right(crop, &heights);
-                    if mirrored {
-                        imageops::flip_horizontal_in_place(&mut square);
+            let mask = ObjectMask::new(photo, background);
+            match mask.bounding_box(0..height) {
+                Some(object) => match worn_garment(photo, &mask, object, background) {
+                    Some(garment) => {
+                        let square = pad_to_square(&garment.photo, garment.crop, background);
+                        (square, garment.crop, true, false, true)
                     }
-                    (square, crop, true, mirrored)
-                }
+                    None => {
+                        let mut square = pad_to_square(photo, object, background);
+                        let mirrored = faces_right(object, &mask.column_heights());
+                        if mirrored {
+                            imageops::flip_horizontal_in_place(&mut square);
+                        }
+                        (square, object, true, mirrored, false)
+                    }
+                },
                 None => {
                     let whole = CropBox {
                         x: 0,
@@ -234,7 +248,8 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
                         width,
                         height,
                     };
-                    (pad_to_square(photo, whole, background), whole, false, false)
+                    let square = pad_to_square(photo, whole, background);
+                    (square, whole, false, false, false)
                 }
             }
         }
@@ -260,6 +275,7 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
         crop,
         object_found,
         mirrored,
+        worn,
         square_preview: shrink_to(&square, PREVIEW_SIDE),
         resized,
         grayscale,
@@ -306,48 +322,221 @@ fn border_colour(photo: &RgbImage) -> Rgb<u8> {
 /// (8 % of the range: above JPEG noise and soft shadows on white).
 const OBJECT_THRESHOLD: i32 = 20;
 
-/// The bounding box of the pixels that differ from the background, ignoring rows and columns
-/// with only a speck of them (dust, JPEG ringing), and the object's height in each column;
-/// `None` when nothing stands out.
-fn object_box(photo: &RgbImage, background: Rgb<u8>) -> Option<(CropBox, Vec<u32>)> {
-    let (w, h) = photo.dimensions();
-    let mut rows = vec![0u32; h as usize];
-    let mut cols = vec![0u32; w as usize];
-    // Per column, the first and last object row: the object's height there.
-    let mut col_top = vec![u32::MAX; w as usize];
-    let mut col_bottom = vec![0u32; w as usize];
-    for (x, y, p) in photo.enumerate_pixels() {
-        let differs =
-            p.0.iter()
-                .zip(background.0)
-                .any(|(&v, b)| (i32::from(v) - i32::from(b)).abs() > OBJECT_THRESHOLD);
-        if differs {
-            rows[y as usize] += 1;
-            cols[x as usize] += 1;
-            col_top[x as usize] = col_top[x as usize].min(y);
-            col_bottom[x as usize] = col_bottom[x as usize].max(y);
+/// Which pixels of a photo stand out from its background.
+#[derive(Clone)]
+struct ObjectMask {
+    width: u32,
+    height: u32,
+    pixels: Vec<bool>,
+}
+
+impl ObjectMask {
+    fn new(photo: &RgbImage, background: Rgb<u8>) -> Self {
+        let pixels = photo
+            .pixels()
+            .map(|p| {
+                p.0.iter()
+                    .zip(background.0)
+                    .any(|(&v, b)| (i32::from(v) - i32::from(b)).abs() > OBJECT_THRESHOLD)
+            })
+            .collect();
+        let (width, height) = photo.dimensions();
+        ObjectMask {
+            width,
+            height,
+            pixels,
         }
     }
-    let heights: Vec<u32> = col_top
-        .iter()
-        .zip(&col_bottom)
-        .map(|(&t, &b)| if t == u32::MAX { 0 } else { b - t + 1 })
-        .collect();
-    let span = |counts: &[u32], other_side: u32| -> Option<(u32, u32)> {
-        let min_count = (other_side / 200).max(1);
-        let first = counts.iter().position(|&c| c >= min_count)?;
-        let last = counts.iter().rposition(|&c| c >= min_count)?;
+
+    fn at(&self, x: u32, y: u32) -> bool {
+        self.pixels[(y * self.width + x) as usize]
+    }
+
+    fn clear(&mut self, x: u32, y: u32) {
+        self.pixels[(y * self.width + x) as usize] = false;
+    }
+
+    /// The first and last object column of row `y`.
+    fn row_extent(&self, y: u32) -> Option<(u32, u32)> {
+        let row = &self.pixels[(y * self.width) as usize..((y + 1) * self.width) as usize];
+        let first = row.iter().position(|&p| p)?;
+        let last = row.iter().rposition(|&p| p)?;
         Some((first as u32, last as u32))
+    }
+
+    /// The bounding box of the object within `rows`, ignoring rows and columns with only a speck
+    /// of it (dust, JPEG ringing); `None` when nothing stands out.
+    fn bounding_box(&self, rows: std::ops::Range<u32>) -> Option<CropBox> {
+        let mut row_counts = vec![0u32; rows.len()];
+        let mut col_counts = vec![0u32; self.width as usize];
+        for (i, y) in rows.clone().enumerate() {
+            for x in 0..self.width {
+                if self.at(x, y) {
+                    row_counts[i] += 1;
+                    col_counts[x as usize] += 1;
+                }
+            }
+        }
+        let span = |counts: &[u32], other_side: u32| -> Option<(u32, u32)> {
+            let min_count = (other_side / 200).max(1);
+            let first = counts.iter().position(|&c| c >= min_count)?;
+            let last = counts.iter().rposition(|&c| c >= min_count)?;
+            Some((first as u32, last as u32))
+        };
+        let (top, bottom) = span(&row_counts, self.width)?;
+        let (left, right) = span(&col_counts, rows.len() as u32)?;
+        Some(CropBox {
+            x: left,
+            y: rows.start + top,
+            width: right - left + 1,
+            height: bottom - top + 1,
+        })
+    }
+
+    /// The object's height in each column: from its first to its last row there.
+    fn column_heights(&self) -> Vec<u32> {
+        (0..self.width)
+            .map(|x| {
+                let rows = || (0..self.height).filter(|&y| self.at(x, y));
+                match (rows().next(), rows().last()) {
+                    (Some(top), Some(bottom)) => bottom - top + 1,
+                    _ => 0,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Skin tones, by the usual chroma box in YCbCr (Chai and Ngan), which holds across skin
+/// colours because it ignores brightness, above a floor that keeps out dark shadows.
+fn is_skin(Rgb([r, g, b]): Rgb<u8>) -> bool {
+    let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+    let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    (135.0..=180.0).contains(&cr) && (85.0..=135.0).contains(&cb) && y > 60.0
+}
+
+/// A garment found on a person: the photo with the person's skin and everything below the
+/// garment painted over with the background, and the garment's box in it.
+struct WornGarment {
+    photo: RgbImage,
+    crop: CropBox,
+}
+
+/// Finds the garment when the object is a person wearing it, as catalogue photos of tops, shirts,
+/// sweaters and dresses are (Fashion-MNIST shows the garment alone, and a model trained on it
+/// takes a head above a torso for a bag's handle). A person is a tall object whose top sixth is
+/// narrow (under 60 % of the widest row) and skin-rich (over 15 % skin): a head. Then:
+/// - the garment starts at the shoulders, the first row at least 70 % as wide as the widest;
+/// - skin (arms, hands, neck) becomes background;
+/// - the garment ends where its colours do: the colours of a sample of the chest (the middle
+///   half of the rows from 10 % to 30 % of the way down) stop covering half of the silhouette's
+///   width for a few rows in a row (the trousers below a T-shirt).
+///
+/// On the product catalogue this took a v1 model from 32 % to 55 % (tops and shirts from 15 %
+/// and 4 % recall to about 55 %), with trousers, shoes and bags unchanged.
+fn worn_garment(
+    photo: &RgbImage,
+    mask: &ObjectMask,
+    object: CropBox,
+    background: Rgb<u8>,
+) -> Option<WornGarment> {
+    if object.height <= object.width {
+        return None;
+    }
+    let rows = object.y..object.y + object.height;
+    let extent_width = |mask: &ObjectMask, y: u32| mask.row_extent(y).map_or(0, |(l, r)| r - l + 1);
+    let widths: Vec<u32> = rows.clone().map(|y| extent_width(mask, y)).collect();
+    let widest = *widths.iter().max()?;
+    let head_rows = (object.height / 6).max(1);
+    let head_width = *widths[..head_rows as usize].iter().max()?;
+    let (mut head_pixels, mut head_skin) = (0u32, 0u32);
+    for y in object.y..object.y + head_rows {
+        for x in 0..mask.width {
+            if mask.at(x, y) {
+                head_pixels += 1;
+                head_skin += u32::from(is_skin(*photo.get_pixel(x, y)));
+            }
+        }
+    }
+    if 10 * head_width >= 6 * widest || 100 * head_skin <= 15 * head_pixels {
+        return None;
+    }
+    let shoulders = object.y + widths.iter().position(|&w| 10 * w >= 7 * widest)? as u32;
+    let bottom = rows.end - 1;
+
+    // The person's outline, before the skin goes: a white shirt on white shows only between arms.
+    let silhouette: Vec<Option<(u32, u32)>> =
+        (0..mask.height).map(|y| mask.row_extent(y)).collect();
+    let mut garment = photo.clone();
+    let mut clothes = mask.clone();
+    for (x, y, pixel) in garment.enumerate_pixels_mut() {
+        if clothes.at(x, y) && is_skin(*pixel) {
+            *pixel = background;
+            clothes.clear(x, y);
+        }
+    }
+
+    // The garment's colours, 8 levels per channel, from the chest.
+    let colour = |p: &Rgb<u8>| {
+        let [r, g, b] = p.0.map(|c| usize::from(c / 32));
+        r * 64 + g * 8 + b
     };
-    let (top, bottom) = span(&rows, w)?;
-    let (left, right) = span(&cols, h)?;
-    let crop = CropBox {
-        x: left,
-        y: top,
-        width: right - left + 1,
-        height: bottom - top + 1,
-    };
-    Some((crop, heights))
+    let height = bottom - shoulders + 1;
+    let (left, right) = (shoulders..=bottom)
+        .filter_map(|y| clothes.row_extent(y))
+        .reduce(|(l1, r1), (l2, r2)| (l1.min(l2), r1.max(r2)))?;
+    let quarter = (right - left + 1) / 4;
+    let mut histogram = [0u32; 512];
+    let mut sampled = 0u32;
+    for y in shoulders + height / 10..=shoulders + 3 * height / 10 {
+        let Some((from, to)) = silhouette[y as usize] else {
+            continue;
+        };
+        for x in (left + quarter).max(from)..=(right - quarter).min(to) {
+            histogram[colour(garment.get_pixel(x, y))] += 1;
+            sampled += 1;
+        }
+    }
+    let mut hem = bottom;
+    if sampled > 0 {
+        let in_palette = |p: &Rgb<u8>| 100 * histogram[colour(p)] >= (3 * sampled).max(100);
+        let gap = (height / 40).max(2);
+        let mut run = 0;
+        for y in shoulders + 3 * height / 10..=bottom {
+            let covered = silhouette[y as usize].is_some_and(|(from, to)| {
+                let matching = (from..=to)
+                    .filter(|&x| in_palette(garment.get_pixel(x, y)))
+                    .count() as u32;
+                2 * matching >= to - from + 1
+            });
+            run = if covered { 0 } else { run + 1 };
+            if run >= gap {
+                hem = y - run;
+                break;
+            }
+        }
+    }
+    for y in hem + 1..mask.height {
+        for x in 0..mask.width {
+            garment.put_pixel(x, y, background);
+            clothes.clear(x, y);
+        }
+    }
+    // The box runs on to the bottom of the person, blank below the hem: the garment keeps its
+    // size relative to the body, and a hem found too high does not blow a strip up to fill the
+    // frame (measured: 55 % on the catalogue, against 48 % for the garment's own box).
+    let columns = clothes.bounding_box(shoulders..hem + 1)?;
+    Some(WornGarment {
+        photo: garment,
+        crop: CropBox {
+            x: columns.x,
+            y: shoulders,
+            width: columns.width,
+            height: bottom - shoulders + 1,
+        },
+    })
 }
 
 /// Whether a wide object (at least 1.1 times as wide as high: shoes, many bags) has its taller
@@ -411,6 +600,7 @@ mod tests {
         let photo = photo_with_box((300, 200), (170, 40, 60, 120));
         let steps = preprocess_image(&photo, Preprocess::Auto);
         assert!(steps.object_found);
+        assert!(!steps.worn, "a box with no head is not a person");
         assert_eq!(
             steps.crop,
             CropBox {
@@ -431,6 +621,57 @@ mod tests {
     }
 
     /// A white photo with a wide "shoe": a tall block (the heel) at one end of a low sole.
+    /// A person on white: a skin-toned head and neck, a red T-shirt with bare arms beside it, and
+    /// blue jeans down to the bottom edge.
+    fn person_in_a_t_shirt() -> RgbImage {
+        let skin = Rgb([224, 172, 140]);
+        let within = |x: u32, y: u32, (x0, y0, x1, y1): (u32, u32, u32, u32)| {
+            (x0..x1).contains(&x) && (y0..y1).contains(&y)
+        };
+        RgbImage::from_fn(200, 300, |x, y| {
+            if within(x, y, (85, 20, 115, 60)) || within(x, y, (93, 60, 107, 70)) {
+                skin
+            } else if within(x, y, (40, 70, 160, 190)) {
+                Rgb([200, 30, 40])
+            } else if within(x, y, (30, 100, 40, 180)) || within(x, y, (160, 100, 170, 180)) {
+                skin
+            } else if within(x, y, (55, 190, 145, 300)) {
+                Rgb([40, 60, 140])
+            } else {
+                Rgb([250, 250, 250])
+            }
+        })
+    }
+
+    #[test]
+    fn auto_keeps_only_the_garment_a_person_wears() {
+        assert!(is_skin(Rgb([224, 172, 140])) && is_skin(Rgb([120, 80, 60])));
+        assert!(!is_skin(Rgb([200, 30, 40])) && !is_skin(Rgb([40, 60, 140])));
+        let steps = preprocess_image(&person_in_a_t_shirt(), Preprocess::Auto);
+        assert!(steps.worn && steps.object_found && !steps.mirrored);
+        // From the shoulders down, as wide as the shirt (not the arms), to the person's bottom.
+        assert_eq!(
+            steps.crop,
+            CropBox {
+                x: 40,
+                y: 70,
+                width: 120,
+                height: 230
+            }
+        );
+        let at = |x: usize, y: usize| steps.input[y * IMAGE_SIDE + x];
+        // The shirt (rows 0-14 of 28) is there; the head, arms and jeans are not.
+        assert!(at(14, 6) > 100, "shirt {}", at(14, 6));
+        for y in 16..IMAGE_SIDE {
+            for x in 0..IMAGE_SIDE {
+                assert!(at(x, y) < 20, "jeans left at ({x}, {y}): {}", at(x, y));
+            }
+        }
+        assert!(at(1, 6) < 20 && at(26, 6) < 20, "arms left");
+        // `center` keeps the seed's behaviour: the whole person.
+        assert!(!preprocess_image(&person_in_a_t_shirt(), Preprocess::Center).worn);
+    }
+
     fn shoe(heel_on_left: bool) -> RgbImage {
         RgbImage::from_fn(200, 100, |x, y| {
             let sole = (20..180).contains(&x) && (60..80).contains(&y);

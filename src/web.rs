@@ -107,9 +107,10 @@ fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes and preprocesses a photo (`mode` is `auto` or `center`). Returns
-/// `{width, height, crop: {x, y, width, height}, objectFound, mirrored, square, resized, grayscale,
-/// inverted, input}` where the four images are `{width, height, rgba}` for canvases and `input`
-/// is the 784-byte model input to pass to `WebTrainer.predict`.
+/// `{width, height, crop: {x, y, width, height}, objectFound, mirrored, worn, square, resized,
+/// grayscale, inverted, input}` (`worn`: a person was found and only the garment kept), where the
+/// four images are `{width, height, rgba}` for canvases and `input` is the 784-byte model input to
+/// pass to `WebTrainer.predict`.
 #[wasm_bindgen(js_name = preprocessPhoto)]
 pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
     let mode: Preprocess = mode.parse().map_err(js_err)?;
@@ -120,6 +121,7 @@ pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
     set(&out, "crop", to_js(&steps.crop)?)?;
     set(&out, "objectFound", steps.object_found)?;
     set(&out, "mirrored", steps.mirrored)?;
+    set(&out, "worn", steps.worn)?;
     let (sw, sh) = steps.square_preview.dimensions();
     set(
         &out,

@@ -1517,13 +1517,17 @@ function renderPhotoCardContent(photo) {
   frame.append(img, box);
   const cropNote = photo.mode === 'center'
     ? 'the centred square is outlined'
-    : r.objectFound ? 'the object found is outlined' : 'no object stood out: the whole photo is used';
+    : r.worn ? 'a person: the garment they wear is outlined'
+      : r.objectFound ? 'the object found is outlined' : 'no object stood out: the whole photo is used';
   steps.append(
     stepFigure(`Original; ${cropNote}`, frame, 'step-original'),
     r.mirrored
       ? stepFigure('Crop, padded and mirrored (Fashion-MNIST shoes face left)',
         stepCanvas(r.square, `Square crop of ${photo.name}, mirrored`))
-      : stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
+      : r.worn
+        ? stepFigure('The garment alone: skin and what is below it removed, padded to a square',
+          stepCanvas(r.square, `The garment in ${photo.name}, without the person`))
+        : stepFigure('Crop, padded to a square', stepCanvas(r.square, `Square crop of ${photo.name}`)),
     stepFigure('28 x 28', stepCanvas(r.resized, `${photo.name} resized to 28 by 28 pixels`), 'pixelated'),
     stepFigure('Grayscale', stepCanvas(r.grayscale, `${photo.name} in grayscale`), 'pixelated'),
     stepFigure('Inverted: the model input', stepCanvas(r.inverted, `${photo.name} inverted, as the model sees it`), 'pixelated'),
