@@ -9,6 +9,7 @@
 #   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
 #   ./build.sh wasm         build the wasm package into www/pkg
 #   ./build.sh cli ARGS...  run the CLI with ARGS
+#   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -238,6 +239,19 @@ bench() {
   bash tests/bench.sh
 }
 
+# The independent PyTorch reference (tests/reference/pytorch_lenet.py), in its own virtualenv
+# outside the clone; PyPI's Linux torch wheel brings CUDA libraries (several GB) but runs on CPU.
+reference() {
+  local venv="$HOME/.cache/fashion-trainer/torch-venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+    log "installing torch and numpy from PyPI into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'torch==2.15.*' numpy
+  fi
+  data_dir
+  OMP_NUM_THREADS=1 "$venv/bin/python" tests/reference/pytorch_lenet.py --data "$FASHION_MNIST_DIR" "$@"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -255,7 +269,8 @@ case "$cmd" in
   test-native) test_native ;;
   test-browser) test_browser ;;
   bench) bench ;;
+  reference) reference "$@" ;;
   serve) serve "${1:-}" ;;
-  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help|-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac
