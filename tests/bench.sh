@@ -82,6 +82,9 @@ fi
 if [ "${SKIP_PROFILE:-}" != 1 ]; then
   profile_native=$(cargo test --release --test profile -- --ignored --nocapture 2>&1 \
                    | tee bench-results/profile-native.log | grep -o 'PROFILE [^ ]* [^ ]* [^ ]*' || true)
+  # The flex ops of that step one by one (the numbers behind vendor/burn-flex/PATCH.md).
+  ops_native=$(cargo test --release --test opbench -- --ignored --nocapture 2>&1 \
+               | tee bench-results/ops-native.log | grep -o 'OP [^ ]* [^ ]*' || true)
 fi
 
 # Ratios of in-browser training speeds from this run: the page's CPU worker and the wasm flex
@@ -122,4 +125,10 @@ if [ -n "${profile_wasm:-}${profile_native:-}" ]; then
     n=$(awk -v p="$phase" '$2 == p {print $3, $4}' <<<"${profile_native:-}")
     printf '%-12s %10s %7s %10s %7s\n' "$phase" ${w:-- -} ${n:-- -}
   done
+fi
+
+if [ -n "${ops_native:-}" ]; then
+  printf '\n%-20s %10s\n' "flex op (native)" "ms/call"
+  printf '%-20s %10s\n' "--------------------" "----------"
+  awk '{printf "%-20s %10s\n", $2, $3}' <<<"$ops_native"
 fi

@@ -437,27 +437,29 @@ fn conv3d_impl<
         }
         #[cfg(not(feature = "rayon"))]
         {
-            // Sequential path with tiling
-            let mut output = vec![zero; batch_size * channels_out * spatial_out];
-
-            for b in 0..batch_size {
-                for tile_idx in 0..num_tiles {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
-
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
-
-                        let mut col_tile = vec![zero; col_len * tile_size];
-
+            if groups == 1 && spatial_out < TILE_SIZE && batch_size > 1 {
+                // Small feature maps (LeNet's 10x10, the late layers of most CNNs): one GEMM per
+                // image is dominated by the GEMM's per-call packing and dispatch, so the im2col rows
+                // of several images share one tile and one GEMM.
+                let images_per_tile = (TILE_SIZE * 4 / spatial_out).clamp(1, batch_size);
+                let mut output = vec![zero; batch_size * channels_out * spatial_out];
+                let mut col_tile = vec![zero; images_per_tile * spatial_out * col_len];
+                let padded = pad_d + pad_h + pad_w > 0;
+                for first in (0..batch_size).step_by(images_per_tile) {
+                    let images = images_per_tile.min(batch_size - first);
+                    let positions = images * spatial_out;
+                    let cols = &mut col_tile[..positions * col_len];
+                    if padded && first > 0 {
+                        // im2col leaves padding positions untouched: clear the previous tile's.
+                        cols.fill(zero);
+                    }
+                    for (i, image_cols) in cols.chunks_exact_mut(spatial_out * col_len).enumerate()
+                    {
                         im2col_3d_tile(
-                            &mut col_tile,
+                            image_cols,
                             &x_nhwc,
-                            tile_start,
-                            tile_end,
+                            0,
+                            spatial_out,
                             out_h,
                             out_w,
                             kernel_d,
@@ -477,39 +479,98 @@ fn conv3d_impl<
                             in_w,
                             channels_per_group,
                             col_len,
-                            b,
-                            in_c_start,
+                            first + i,
+                            0,
                             nhwc_stride,
                         );
+                    }
+                    // [c_out, col_len] @ [positions, col_len]^T -> [c_out, positions]
+                    let result = gemm_fn(&w_flat, cols, channels_out, col_len, positions);
+                    for i in 0..images {
+                        let image_out = &mut output[(first + i) * channels_out * spatial_out..];
+                        for c_out in 0..channels_out {
+                            let src = c_out * positions + i * spatial_out;
+                            image_out[c_out * spatial_out..(c_out + 1) * spatial_out]
+                                .copy_from_slice(&result[src..src + spatial_out]);
+                        }
+                    }
+                }
+                output
+            } else {
+                // Sequential path with tiling
+                let mut output = vec![zero; batch_size * channels_out * spatial_out];
 
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
+                for b in 0..batch_size {
+                    for tile_idx in 0..num_tiles {
+                        let tile_start = tile_idx * TILE_SIZE;
+                        let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
+                        let tile_size = tile_end - tile_start;
 
-                        // GEMM for this group
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
+                        // Process each group separately
+                        for g in 0..groups {
+                            let in_c_start = g * channels_per_group;
+                            let out_c_start = g * out_channels_per_group;
 
-                        // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                            for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                output[dst_idx] = result[res_idx];
+                            let mut col_tile = vec![zero; col_len * tile_size];
+
+                            im2col_3d_tile(
+                                &mut col_tile,
+                                &x_nhwc,
+                                tile_start,
+                                tile_end,
+                                out_h,
+                                out_w,
+                                kernel_d,
+                                kernel_h,
+                                kernel_w,
+                                stride_d,
+                                stride_h,
+                                stride_w,
+                                dilation_d,
+                                dilation_h,
+                                dilation_w,
+                                pad_d,
+                                pad_h,
+                                pad_w,
+                                in_d,
+                                in_h,
+                                in_w,
+                                channels_per_group,
+                                col_len,
+                                b,
+                                in_c_start,
+                                nhwc_stride,
+                            );
+
+                            // Get weight slice for this group
+                            let w_start = out_c_start * col_len;
+                            let w_end = w_start + out_channels_per_group * col_len;
+                            let w_group = &w_flat[w_start..w_end];
+
+                            // GEMM for this group
+                            let result = gemm_fn(
+                                w_group,
+                                &col_tile,
+                                out_channels_per_group,
+                                col_len,
+                                tile_size,
+                            );
+
+                            // Write results to output for this group's output channels
+                            for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
+                                for c_out in 0..out_channels_per_group {
+                                    let dst_idx = b * channels_out * spatial_out
+                                        + (out_c_start + c_out) * spatial_out
+                                        + global_idx;
+                                    let res_idx = c_out * tile_size + local_idx;
+                                    output[dst_idx] = result[res_idx];
+                                }
                             }
                         }
                     }
                 }
+                output
             }
-            output
         }
     };
 
@@ -567,6 +628,42 @@ fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
     in_c_start: usize,
     nhwc_stride: (usize, usize, usize, usize, usize),
 ) {
+    if dilation_w == 1 && nhwc_stride.3 == channels_per_group {
+        // Without groups or a width dilation, a patch row (kernel_w pixels, all channels) is one
+        // contiguous run of the NHWC input: copy it whole instead of value by value.
+        let run = kernel_w * channels_per_group;
+        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
+            let out_d_idx = global_idx / (out_h * out_w);
+            let rem = global_idx % (out_h * out_w);
+            let out_h_idx = rem / out_w;
+            let out_w_idx = rem % out_w;
+            let iw0 = (out_w_idx * stride_w) as isize - pad_w as isize;
+            // The kernel columns that land inside the input (the rest is zero padding).
+            let kw_lo = (-iw0).clamp(0, kernel_w as isize) as usize;
+            let kw_hi = (in_w as isize - iw0).clamp(kw_lo as isize, kernel_w as isize) as usize;
+            let row = &mut col_tile[local_idx * col_len..(local_idx + 1) * col_len];
+            for kd in 0..kernel_d {
+                let id = (out_d_idx * stride_d + kd * dilation_d) as isize - pad_d as isize;
+                if id < 0 || id >= in_d as isize {
+                    continue;
+                }
+                for kh in 0..kernel_h {
+                    let ih = (out_h_idx * stride_h + kh * dilation_h) as isize - pad_h as isize;
+                    if ih < 0 || ih >= in_h as isize || kw_lo == kw_hi {
+                        continue;
+                    }
+                    let src = b * nhwc_stride.0
+                        + id as usize * nhwc_stride.1
+                        + ih as usize * nhwc_stride.2
+                        + (iw0 + kw_lo as isize) as usize * nhwc_stride.3;
+                    let dst = (kd * kernel_h + kh) * run + kw_lo * channels_per_group;
+                    let len = (kw_hi - kw_lo) * channels_per_group;
+                    row[dst..dst + len].copy_from_slice(&x_nhwc[src..src + len]);
+                }
+            }
+        }
+        return;
+    }
     for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
         let out_d_idx = global_idx / (out_h * out_w);
         let rem = global_idx % (out_h * out_w);

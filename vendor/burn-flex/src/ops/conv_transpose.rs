@@ -446,6 +446,20 @@ fn conv_transpose3d_impl<
                                         } else {
                                             (iw_start, iw_end)
                                         };
+                                        if stride_w == 1 && iw_start < iw_end {
+                                            // Unit stride: a run of columns adds onto a run of
+                                            // output pixels (slices, so it vectorises).
+                                            let ow = iw_start + kw * dilation_w - pad_w;
+                                            let s = in_h_base + iw_start - tile_start;
+                                            let len = iw_end - iw_start;
+                                            let out_start = out_ch_base + out_h_base + ow;
+                                            let dst = &mut channel_output[out_start..out_start + len];
+                                            let src = &columns[col_base + s..col_base + s + len];
+                                            for (o, &v) in dst.iter_mut().zip(src) {
+                                                *o = T::add(*o, v);
+                                            }
+                                            continue;
+                                        }
                                         for iw in iw_start..iw_end {
                                             let ow = iw * stride_w + kw * dilation_w - pad_w;
                                             let s = in_h_base + iw - tile_start;

@@ -835,6 +835,9 @@ pub fn avg_pool2d_f32(
     count_include_pad: bool,
     ceil_mode: bool,
 ) -> FlexTensor {
+    if is_plain_2x2(&x, kernel_size, stride, padding, ceil_mode) {
+        return avg_pool2d_2x2_f32(x);
+    }
     let x_3d = expand_2d_to_3d(&x);
     let result = avg_pool3d_f32(
         x_3d,
@@ -845,6 +848,91 @@ pub fn avg_pool2d_f32(
         ceil_mode,
     );
     squeeze_3d_to_2d(result)
+}
+
+/// Whether an f32 pooling is the plain 2x2 window with stride 2 and no padding (LeNet's, and most
+/// CNNs' downsampling), which has a direct kernel: the generic 3D path spends most of its time
+/// on per-window index arithmetic and bounds handling.
+fn is_plain_2x2(
+    x: &FlexTensor,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    ceil_mode: bool,
+) -> bool {
+    let shape = x.layout().shape();
+    kernel_size == [2, 2]
+        && stride == [2, 2]
+        && padding == [0, 0]
+        && shape.num_dims() == 4
+        && shape[2] >= 2
+        && shape[3] >= 2
+        // With odd sizes ceil mode adds a partial window: the generic path handles it.
+        && (!ceil_mode || (shape[2] % 2 == 0 && shape[3] % 2 == 0))
+}
+
+/// 2x2, stride 2 average pooling of a [batch, channels, h, w] f32 tensor (floor mode: an odd last
+/// row or column is dropped, as the generic path does).
+fn avg_pool2d_2x2_f32(x: FlexTensor) -> FlexTensor {
+    let x = x.to_contiguous();
+    let shape = x.layout().shape();
+    let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3]);
+    let (out_h, out_w) = (h / 2, w / 2);
+    let src: &[f32] = x.storage();
+    let mut out = vec![0.0f32; planes * out_h * out_w];
+    for (plane, dst) in src
+        .chunks_exact(h * w)
+        .zip(out.chunks_exact_mut(out_h * out_w))
+    {
+        for (y, row) in dst.chunks_exact_mut(out_w).enumerate() {
+            let top = &plane[2 * y * w..2 * y * w + 2 * out_w];
+            let bottom = &plane[(2 * y + 1) * w..(2 * y + 1) * w + 2 * out_w];
+            for ((o, t), b) in row
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                *o = 0.25 * ((t[0] + t[1]) + (b[0] + b[1]));
+            }
+        }
+    }
+    let out_shape = Shape::from(vec![shape[0], shape[1], out_h, out_w]);
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(out_shape),
+        DType::F32,
+    )
+}
+
+/// The gradient of [`avg_pool2d_2x2_f32`]: each input pixel gets a quarter of its window's
+/// output gradient (zero in a dropped odd last row or column).
+fn avg_pool2d_2x2_backward_f32(x: &FlexTensor, grad: FlexTensor) -> FlexTensor {
+    let shape = x.layout().shape();
+    let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3]);
+    let (out_h, out_w) = (h / 2, w / 2);
+    let grad = grad.to_contiguous();
+    let g: &[f32] = grad.storage();
+    let mut dx = vec![0.0f32; planes * h * w];
+    for (plane, g_plane) in dx
+        .chunks_exact_mut(h * w)
+        .zip(g.chunks_exact(out_h * out_w))
+    {
+        for (y, g_row) in g_plane.chunks_exact(out_w).enumerate() {
+            for dy in 0..2 {
+                let row = &mut plane[(2 * y + dy) * w..(2 * y + dy) * w + 2 * out_w];
+                for (pair, &gv) in row.chunks_exact_mut(2).zip(g_row) {
+                    let v = 0.25 * gv;
+                    pair[0] = v;
+                    pair[1] = v;
+                }
+            }
+        }
+    }
+    FlexTensor::new(
+        Bytes::from_elems(dx),
+        Layout::contiguous(shape.clone()),
+        DType::F32,
+    )
 }
 
 /// 2D average pooling for f64.
@@ -1281,6 +1369,14 @@ pub fn avg_pool2d_backward_f32(
     padding: [usize; 2],
     count_include_pad: bool,
 ) -> FlexTensor {
+    let x_shape = x.layout().shape();
+    let g_shape = grad.layout().shape();
+    if is_plain_2x2(&x, kernel_size, stride, padding, false)
+        && g_shape[2] == x_shape[2] / 2
+        && g_shape[3] == x_shape[3] / 2
+    {
+        return avg_pool2d_2x2_backward_f32(&x, grad);
+    }
     let x_3d = expand_2d_to_3d(&x);
     let grad_3d = expand_2d_to_3d(&grad);
     let result = avg_pool3d_backward_f32(

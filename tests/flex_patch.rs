@@ -1,0 +1,206 @@
+//! The vendored burn-flex patch (vendor/burn-flex/PATCH.md) must compute what the generic code
+//! did: its fast paths against plain reference computations on the public tensor API.
+#![cfg(not(target_family = "wasm"))]
+
+use burn::tensor::module::{avg_pool2d, avg_pool2d_backward, conv2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+use burn::tensor::{Device, Distribution, Tensor};
+
+fn random(shape: [usize; 4]) -> Tensor<4> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), &Device::flex())
+}
+
+fn values(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_to_vec_as::<f32>().unwrap()
+}
+
+/// The 2x2, stride-2 average over each plane, written out.
+fn reference_pool(x: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = Vec::with_capacity(planes * oh * ow);
+    for p in 0..planes {
+        for y in 0..oh {
+            for x_ in 0..ow {
+                let at = |dy: usize, dx: usize| x[p * h * w + (2 * y + dy) * w + 2 * x_ + dx];
+                out.push((at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4.0);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn two_by_two_average_pooling_matches_the_definition() {
+    // Even sizes (LeNet's) and odd ones, whose last row and column floor mode drops.
+    for [b, c, h, w] in [[3, 4, 28, 28], [2, 3, 7, 9], [1, 1, 2, 2]] {
+        let x = random([b, c, h, w]);
+        let pooled = avg_pool2d(x.clone(), AvgPoolOptions::new([2, 2]));
+        assert_eq!(pooled.dims(), [b, c, h / 2, w / 2]);
+        let expected = reference_pool(&values(x.clone()), b * c, h, w);
+        let got = values(pooled);
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g - e).abs() < 1e-6, "{g} vs {e} for {:?}", [b, c, h, w]);
+        }
+
+        let grad = random([b, c, h / 2, w / 2]);
+        let dx = avg_pool2d_backward(x, grad.clone(), [2, 2], [2, 2], [0, 0], true, false);
+        assert_eq!(dx.dims(), [b, c, h, w]);
+        let g = values(grad);
+        let dx = values(dx);
+        for p in 0..b * c {
+            for y in 0..h {
+                for x_ in 0..w {
+                    let expected = if y < 2 * (h / 2) && x_ < 2 * (w / 2) {
+                        g[p * (h / 2) * (w / 2) + (y / 2) * (w / 2) + x_ / 2] / 4.0
+                    } else {
+                        0.0
+                    };
+                    let got = dx[p * h * w + y * w + x_];
+                    assert!((got - expected).abs() < 1e-6, "dx {got} vs {expected}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn pooling_with_padding_or_other_windows_still_works() {
+    // Not the fast path: 3x3 windows, and 2x2 with padding (not counted), on a constant input.
+    let ones: Tensor<4> = Tensor::ones([1, 1, 6, 6], &Device::flex());
+    let pooled = avg_pool2d(ones.clone(), AvgPoolOptions::new([3, 3]));
+    assert_eq!(values(pooled), vec![1.0; 4]);
+    let padded = avg_pool2d(
+        ones,
+        AvgPoolOptions::new([2, 2])
+            .with_padding([1, 1])
+            .with_count_include_pad(false),
+    );
+    assert_eq!(padded.dims(), [1, 1, 4, 4]);
+    assert_eq!(values(padded), vec![1.0; 16]);
+}
+
+/// A stride-1 convolution with symmetric zero padding, written out.
+fn reference_conv(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, pad: usize) -> Vec<f32> {
+    let [b, c, h, w] = x.dims();
+    let [k, _, kh, kw] = weight.dims();
+    let (oh, ow) = (h + 2 * pad - kh + 1, w + 2 * pad - kw + 1);
+    let xs = values(x.clone());
+    let ws = values(weight.clone());
+    let bs: Vec<f32> = bias.clone().into_data().try_to_vec_as::<f32>().unwrap();
+    let mut out = Vec::with_capacity(b * k * oh * ow);
+    for n in 0..b {
+        for o in 0..k {
+            for y in 0..oh {
+                for x_ in 0..ow {
+                    let mut sum = bs[o];
+                    for i in 0..c {
+                        for dy in 0..kh {
+                            for dx in 0..kw {
+                                let (iy, ix) = (y + dy, x_ + dx);
+                                if iy < pad || ix < pad || iy - pad >= h || ix - pad >= w {
+                                    continue;
+                                }
+                                sum += xs[((n * c + i) * h + iy - pad) * w + ix - pad]
+                                    * ws[((o * c + i) * kh + dy) * kw + dx];
+                            }
+                        }
+                    }
+                    out.push(sum);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn convolution_matches_the_definition() {
+    // Small outputs take the batched im2col path; all take the contiguous-run im2col.
+    let cases = [
+        ([64, 6, 14, 14], [16, 6, 5, 5], 0), // LeNet's conv2 (10x10 out), one tile
+        ([40, 8, 12, 12], [5, 8, 3, 3], 1),  // padded, three tiles of images
+        ([200, 6, 6, 6], [20, 6, 5, 5], 2),  // padding wider than some rows' reach, four tiles
+        ([2, 8, 30, 30], [4, 8, 5, 5], 2),   // large outputs: the per-image tiles
+        ([1, 6, 9, 9], [3, 6, 3, 3], 0),     // one image
+    ];
+    for (x_shape, w_shape, pad) in cases {
+        let x = random(x_shape);
+        let weight = random(w_shape);
+        let bias: Tensor<1> = Tensor::random([w_shape[0]], Distribution::Default, &Device::flex());
+        let options = ConvOptions::new([1, 1], [pad, pad], [1, 1], 1);
+        let expected = reference_conv(&x, &weight, &bias, pad);
+        let got = values(conv2d(x, weight, Some(bias), options));
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                (g - e).abs() < 1e-4,
+                "{g} vs {e} for {x_shape:?} * {w_shape:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn convolution_gradients_match_the_definition() {
+    // The input gradient runs the transposed convolution (col2im), the weight gradient a
+    // convolution of the swapped input with the output gradient (the batched im2col path).
+    let device = Device::flex().autodiff();
+    for (x_shape, w_shape, pad) in [
+        ([64, 6, 14, 14], [16, 6, 5, 5], 0), // LeNet's conv2
+        ([8, 1, 28, 28], [6, 1, 5, 5], 2),   // LeNet's conv1, padded
+        ([5, 3, 7, 9], [4, 3, 3, 3], 1),
+    ] {
+        let [b, c, h, w] = x_shape;
+        let [k, _, kh, kw] = w_shape;
+        let (oh, ow) = (h + 2 * pad - kh + 1, w + 2 * pad - kw + 1);
+        let x =
+            Tensor::<4>::random(x_shape, Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let weight =
+            Tensor::<4>::random(w_shape, Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let g = Tensor::<4>::random([b, k, oh, ow], Distribution::Uniform(-1.0, 1.0), &device);
+        let y = conv2d(
+            x.clone(),
+            weight.clone(),
+            None,
+            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
+        );
+        let grads = (y * g.clone()).sum().backward();
+        let dx = values(x.grad(&grads).unwrap());
+        let dw = values(weight.grad(&grads).unwrap());
+        let (xs, ws, gs) = (values(x.detach()), values(weight.detach()), values(g));
+
+        let mut want_dx = vec![0.0f32; b * c * h * w];
+        let mut want_dw = vec![0.0f32; k * c * kh * kw];
+        for n in 0..b {
+            for o in 0..k {
+                for y in 0..oh {
+                    for x_ in 0..ow {
+                        let gv = gs[((n * k + o) * oh + y) * ow + x_];
+                        for i in 0..c {
+                            for dy in 0..kh {
+                                for dx_ in 0..kw {
+                                    let (iy, ix) = (y + dy, x_ + dx_);
+                                    if iy < pad || ix < pad || iy - pad >= h || ix - pad >= w {
+                                        continue;
+                                    }
+                                    let xi = ((n * c + i) * h + iy - pad) * w + ix - pad;
+                                    let wi = ((o * c + i) * kh + dy) * kw + dx_;
+                                    want_dx[xi] += gv * ws[wi];
+                                    want_dw[wi] += gv * xs[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (got, want) in [(&dx, &want_dx), (&dw, &want_dw)] {
+            for (a, e) in got.iter().zip(want.iter()) {
+                assert!(
+                    (a - e).abs() < 1e-3 * (1.0 + e.abs()),
+                    "{a} vs {e} for {x_shape:?}"
+                );
+            }
+        }
+    }
+}
