@@ -76,6 +76,9 @@ test('your photos: every step, top three, a bad file, and the same probabilities
     await waitForCards(page, [`${PHOTOS[0]}.jpg`], { probabilities: false });
     const first = card(page, `${PHOTOS[0]}.jpg`);
     assert.equal(await first.locator('.step').count(), 5, 'five step images');
+    // A shirt photographed on a person: auto keeps only the garment, and the steps say so.
+    assert.match(await first.textContent(), /a person: the garment they wear is outlined/);
+    assert.match(await first.textContent(), /The garment alone: skin and what is below it removed/);
     assert.match(await first.textContent(), /Train a model or load weights to see a prediction/);
 
     await train(page);
