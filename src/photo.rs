@@ -429,7 +429,7 @@ struct WornGarment {
 /// takes a head above a torso for a bag's handle). A person is a tall object whose top sixth is
 /// narrow (under 60 % of the widest row) and skin-rich (over 15 % skin): a head. Then:
 /// - the garment starts at the shoulders, the first row at least 70 % as wide as the widest;
-/// - skin (arms, hands, neck) becomes background;
+/// - skin (arms, hands, neck) becomes background, unless its colour is one of the garment's own;
 /// - the garment ends where its colours do: the colours of a sample of the chest (the middle
 ///   half of the rows from 10 % to 30 % of the way down) stop covering half of the silhouette's
 ///   width for a few rows in a row (the trousers below a T-shirt).
@@ -469,36 +469,46 @@ fn worn_garment(
     // The person's outline, before the skin goes: a white shirt on white shows only between arms.
     let silhouette: Vec<Option<(u32, u32)>> =
         (0..mask.height).map(|y| mask.row_extent(y)).collect();
-    let mut garment = photo.clone();
-    let mut clothes = mask.clone();
-    for (x, y, pixel) in garment.enumerate_pixels_mut() {
-        if clothes.at(x, y) && is_skin(*pixel) {
-            *pixel = background;
-            clothes.clear(x, y);
-        }
-    }
-
-    // The garment's colours, 8 levels per channel, from the chest.
+    // Colours in 8 levels per channel, and their histogram over the chest: the middle half of the
+    // garment's columns, from 10 % to 30 % of the way down from the shoulders, within the outline.
     let colour = |p: &Rgb<u8>| {
         let [r, g, b] = p.0.map(|c| usize::from(c / 32));
         r * 64 + g * 8 + b
     };
     let height = bottom - shoulders + 1;
-    let (left, right) = (shoulders..=bottom)
-        .filter_map(|y| clothes.row_extent(y))
-        .reduce(|(l1, r1), (l2, r2)| (l1.min(l2), r1.max(r2)))?;
-    let quarter = (right - left + 1) / 4;
-    let mut histogram = [0u32; 512];
-    let mut sampled = 0u32;
-    for y in shoulders + height / 10..=shoulders + 3 * height / 10 {
-        let Some((from, to)) = silhouette[y as usize] else {
-            continue;
-        };
-        for x in (left + quarter).max(from)..=(right - quarter).min(to) {
-            histogram[colour(garment.get_pixel(x, y))] += 1;
-            sampled += 1;
+    let chest = |image: &RgbImage, clothes: &ObjectMask| -> Option<([u32; 512], u32)> {
+        let (left, right) = (shoulders..=bottom)
+            .filter_map(|y| clothes.row_extent(y))
+            .reduce(|(l1, r1), (l2, r2)| (l1.min(l2), r1.max(r2)))?;
+        let quarter = (right - left + 1) / 4;
+        let mut histogram = [0u32; 512];
+        let mut sampled = 0u32;
+        for y in shoulders + height / 10..=shoulders + 3 * height / 10 {
+            let Some((from, to)) = silhouette[y as usize] else {
+                continue;
+            };
+            for x in (left + quarter).max(from)..=(right - quarter).min(to) {
+                histogram[colour(image.get_pixel(x, y))] += 1;
+                sampled += 1;
+            }
+        }
+        Some((histogram, sampled))
+    };
+
+    // Skin goes, except in the garment's own main colours (a tenth of the chest or more): a
+    // beige, yellow or pink shirt is skin-toned too.
+    let (worn, chest_pixels) = chest(photo, mask)?;
+    let mut garment = photo.clone();
+    let mut clothes = mask.clone();
+    for (x, y, pixel) in garment.enumerate_pixels_mut() {
+        if clothes.at(x, y) && is_skin(*pixel) && 10 * worn[colour(pixel)] < chest_pixels.max(10) {
+            *pixel = background;
+            clothes.clear(x, y);
         }
     }
+
+    // The garment's colours, now without the skin, mark where it ends.
+    let (histogram, sampled) = chest(&garment, &clothes)?;
     let mut hem = bottom;
     if sampled > 0 {
         let in_palette = |p: &Rgb<u8>| 100 * histogram[colour(p)] >= (3 * sampled).max(100);
@@ -621,9 +631,9 @@ mod tests {
     }
 
     /// A white photo with a wide "shoe": a tall block (the heel) at one end of a low sole.
-    /// A person on white: a skin-toned head and neck, a red T-shirt with bare arms beside it, and
-    /// blue jeans down to the bottom edge.
-    fn person_in_a_t_shirt() -> RgbImage {
+    /// A person on white: a skin-toned head and neck, a T-shirt of `shirt` colour with bare arms
+    /// beside it, and blue jeans down to the bottom edge.
+    fn person_in_a_t_shirt(shirt: Rgb<u8>) -> RgbImage {
         let skin = Rgb([224, 172, 140]);
         let within = |x: u32, y: u32, (x0, y0, x1, y1): (u32, u32, u32, u32)| {
             (x0..x1).contains(&x) && (y0..y1).contains(&y)
@@ -632,7 +642,7 @@ mod tests {
             if within(x, y, (85, 20, 115, 60)) || within(x, y, (93, 60, 107, 70)) {
                 skin
             } else if within(x, y, (40, 70, 160, 190)) {
-                Rgb([200, 30, 40])
+                shirt
             } else if within(x, y, (30, 100, 40, 180)) || within(x, y, (160, 100, 170, 180)) {
                 skin
             } else if within(x, y, (55, 190, 145, 300)) {
@@ -647,7 +657,8 @@ mod tests {
     fn auto_keeps_only_the_garment_a_person_wears() {
         assert!(is_skin(Rgb([224, 172, 140])) && is_skin(Rgb([120, 80, 60])));
         assert!(!is_skin(Rgb([200, 30, 40])) && !is_skin(Rgb([40, 60, 140])));
-        let steps = preprocess_image(&person_in_a_t_shirt(), Preprocess::Auto);
+        let red = Rgb([200, 30, 40]);
+        let steps = preprocess_image(&person_in_a_t_shirt(red), Preprocess::Auto);
         assert!(steps.worn && steps.object_found && !steps.mirrored);
         // From the shoulders down, as wide as the shirt (not the arms), to the person's bottom.
         assert_eq!(
@@ -669,7 +680,17 @@ mod tests {
         }
         assert!(at(1, 6) < 20 && at(26, 6) < 20, "arms left");
         // `center` keeps the seed's behaviour: the whole person.
-        assert!(!preprocess_image(&person_in_a_t_shirt(), Preprocess::Center).worn);
+        assert!(!preprocess_image(&person_in_a_t_shirt(red), Preprocess::Center).worn);
+
+        // A beige shirt is skin-toned, but it is the garment's own colour: it stays.
+        let beige = Rgb([235, 205, 160]);
+        assert!(is_skin(beige));
+        let steps = preprocess_image(&person_in_a_t_shirt(beige), Preprocess::Auto);
+        assert!(steps.worn);
+        assert_eq!((steps.crop.x, steps.crop.width), (40, 120), "{:?}", steps.crop);
+        let at = |x: usize, y: usize| steps.input[y * IMAGE_SIDE + x];
+        assert!(at(14, 6) > 30, "beige shirt {}", at(14, 6));
+        assert!(at(1, 6) < 20 && at(26, 6) < 20, "arms left");
     }
 
     fn shoe(heel_on_left: bool) -> RgbImage {
