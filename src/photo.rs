@@ -687,7 +687,12 @@ mod tests {
         assert!(is_skin(beige));
         let steps = preprocess_image(&person_in_a_t_shirt(beige), Preprocess::Auto);
         assert!(steps.worn);
-        assert_eq!((steps.crop.x, steps.crop.width), (40, 120), "{:?}", steps.crop);
+        assert_eq!(
+            (steps.crop.x, steps.crop.width),
+            (40, 120),
+            "{:?}",
+            steps.crop
+        );
         let at = |x: usize, y: usize| steps.input[y * IMAGE_SIDE + x];
         assert!(at(14, 6) > 30, "beige shirt {}", at(14, 6));
         assert!(at(1, 6) < 20 && at(26, 6) < 20, "arms left");
