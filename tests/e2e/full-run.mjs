@@ -1,23 +1,37 @@
-// Manual check for the web-page issue (not part of ./build.sh test: it takes minutes): trains a
-// preset for all its epochs on the full data in headless Chromium and prints every epoch and the
-// test accuracy. Usage: node tests/e2e/full-run.mjs [preset] [backend]; PAGE_URL as for the test.
+// Manual check for the web-page issue (not part of ./build.sh test: it takes minutes, or hours on
+// SwiftShader's WebGPU): trains a preset for all its epochs on the full data in headless Chromium
+// and prints every epoch and the test accuracy.
+// Usage: node tests/e2e/full-run.mjs [preset] [backend]; PAGE_URL as for the test.
+// With USER_DATA_DIR the browser profile (and so the page's IndexedDB) lives there: a run cut off
+// by a stop (a killed process, a closed session) is resumed from its last finished epoch by the
+// next call with the same directory and page origin, instead of starting a new one.
 import { chromium } from 'playwright-core';
 
 const [preset = 'base', backend = 'cpu'] = process.argv.slice(2);
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
-const browser = await chromium.launch({
+const options = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  viewport: { width: 1280, height: 800 },
+};
+const context = process.env.USER_DATA_DIR
+  ? await chromium.launchPersistentContext(process.env.USER_DATA_DIR, options)
+  : await (await chromium.launch(options)).newContext({ viewport: options.viewport });
+const page = await context.newPage();
 const started = Date.now();
 await page.goto(BASE);
 await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
 console.log(`ready to train after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-await page.selectOption('#preset', preset);
-await page.selectOption('#backend', backend);
 const t0 = Date.now();
-await page.click('#start');
+const resume = page.locator('#results button[data-action="resume-run"]:not([disabled])');
+if (await resume.count() > 0) {
+  console.log(`resuming: ${(await page.textContent('#results tbody tr')).replace(/\s+/g, ' ')}`);
+  await resume.first().click();
+} else {
+  await page.selectOption('#preset', preset);
+  await page.selectOption('#backend', backend);
+  await page.click('#start');
+}
 let last = '';
 while (true) {
   await page.waitForTimeout(5000);
@@ -33,4 +47,4 @@ await page.waitForFunction(() => /precision/.test(document.querySelector('#repor
 console.log(await page.textContent('#report'));
 await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/full-run.png', fullPage: true });
 console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-await browser.close();
+await context.close();
