@@ -33,11 +33,17 @@ if (await resume.count() > 0) {
   await page.click('#start');
 }
 let last = '';
+let lastPrinted = 0;
 while (true) {
   await page.waitForTimeout(5000);
   const status = await page.textContent('#status');
   const progress = await page.textContent('#progress-text');
-  if (status !== last) { console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${status} | ${progress}`); last = status; }
+  // Status changes at once, progress once a minute (an epoch on SwiftShader takes ~15 minutes).
+  if (status !== last || Date.now() - lastPrinted > 60_000) {
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${status} | ${progress}`);
+    last = status;
+    lastPrinted = Date.now();
+  }
   const done = await page.evaluate(() => !document.querySelector('#start').disabled && document.querySelector('#cancel').disabled);
   if (done) break;
 }
