@@ -131,7 +131,8 @@ pub struct PhotoSteps {
     /// True when `auto` mirrored a wide object to face left, as Fashion-MNIST's shoes do.
     pub mirrored: bool,
     /// True when `auto` found a person and kept only the garment they wear (see
-    /// [`Preprocess::Auto`]): the crop is the garment's box, skin and what is below it removed.
+    /// [`Preprocess::Auto`]): the crop runs from the shoulders to the bottom of the person, as wide
+    /// as the garment, with the skin and what is below the garment painted over.
     pub worn: bool,
     /// The square that is resized, scaled down to at most [`PREVIEW_SIDE`] for display.
     pub square_preview: RgbImage,
@@ -431,8 +432,10 @@ struct WornGarment {
 /// - the garment starts at the shoulders, the first row at least 70 % as wide as the widest;
 /// - skin (arms, hands, neck) becomes background, unless its colour is one of the garment's own;
 /// - the garment ends where its colours do: the colours of a sample of the chest (the middle
-///   half of the rows from 10 % to 30 % of the way down) stop covering half of the silhouette's
-///   width for a few rows in a row (the trousers below a T-shirt).
+///   half of its columns, in the rows 10 % to 30 % of the way down from the shoulders) stop
+///   covering half of the silhouette's width for a few rows in a row (the trousers below a
+///   T-shirt); what lies below is painted over;
+/// - the crop runs from the shoulders to the bottom of the person, as wide as the garment.
 ///
 /// On the product catalogue this took a v1 model from 32 % to 55 % (tops and shirts from 15 %
 /// and 4 % recall to about 55 %), with trousers, shoes and bags unchanged.

@@ -79,11 +79,20 @@ fn pooling_with_padding_or_other_windows_still_works() {
     assert_eq!(values(padded), vec![1.0; 16]);
 }
 
-/// A stride-1 convolution with symmetric zero padding, written out.
-fn reference_conv(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, pad: usize) -> Vec<f32> {
+/// A convolution with symmetric zero padding and equal strides, written out.
+fn reference_conv(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: &Tensor<1>,
+    pad: usize,
+    stride: usize,
+) -> Vec<f32> {
     let [b, c, h, w] = x.dims();
     let [k, _, kh, kw] = weight.dims();
-    let (oh, ow) = (h + 2 * pad - kh + 1, w + 2 * pad - kw + 1);
+    let (oh, ow) = (
+        (h + 2 * pad - kh) / stride + 1,
+        (w + 2 * pad - kw) / stride + 1,
+    );
     let xs = values(x.clone());
     let ws = values(weight.clone());
     let bs: Vec<f32> = bias.clone().into_data().try_to_vec_as::<f32>().unwrap();
@@ -96,7 +105,7 @@ fn reference_conv(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, pad: usiz
                     for i in 0..c {
                         for dy in 0..kh {
                             for dx in 0..kw {
-                                let (iy, ix) = (y + dy, x_ + dx);
+                                let (iy, ix) = (y * stride + dy, x_ * stride + dx);
                                 if iy < pad || ix < pad || iy - pad >= h || ix - pad >= w {
                                     continue;
                                 }
@@ -117,18 +126,20 @@ fn reference_conv(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, pad: usiz
 fn convolution_matches_the_definition() {
     // Small outputs take the batched im2col path; all take the contiguous-run im2col.
     let cases = [
-        ([64, 6, 14, 14], [16, 6, 5, 5], 0), // LeNet's conv2 (10x10 out), one tile
-        ([40, 8, 12, 12], [5, 8, 3, 3], 1),  // padded, three tiles of images
-        ([200, 6, 6, 6], [20, 6, 5, 5], 2),  // padding wider than some rows' reach, four tiles
-        ([2, 8, 30, 30], [4, 8, 5, 5], 2),   // large outputs: the per-image tiles
-        ([1, 6, 9, 9], [3, 6, 3, 3], 0),     // one image
+        ([64, 6, 14, 14], [16, 6, 5, 5], 0, 1), // LeNet's conv2 (10x10 out), four tiles
+        ([40, 8, 12, 12], [5, 8, 3, 3], 1, 1),  // padded, three tiles of images
+        ([200, 6, 6, 6], [20, 6, 5, 5], 2, 1),  // padding wider than some rows' reach
+        ([6, 8, 7, 7], [4, 8, 3, 3], 4, 1),     // padding past the kernel: whole rows of zeros
+        ([10, 8, 13, 13], [5, 8, 3, 3], 1, 2),  // stride 2
+        ([2, 8, 30, 30], [4, 8, 5, 5], 2, 1),   // large outputs: the per-image tiles
+        ([1, 6, 9, 9], [3, 6, 3, 3], 0, 1),     // one image
     ];
-    for (x_shape, w_shape, pad) in cases {
+    for (x_shape, w_shape, pad, stride) in cases {
         let x = random(x_shape);
         let weight = random(w_shape);
         let bias: Tensor<1> = Tensor::random([w_shape[0]], Distribution::Default, &Device::flex());
-        let options = ConvOptions::new([1, 1], [pad, pad], [1, 1], 1);
-        let expected = reference_conv(&x, &weight, &bias, pad);
+        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        let expected = reference_conv(&x, &weight, &bias, pad, stride);
         let got = values(conv2d(x, weight, Some(bias), options));
         assert_eq!(got.len(), expected.len());
         for (g, e) in got.iter().zip(&expected) {
