@@ -396,14 +396,18 @@ impl ObjectMask {
 
     /// The object's height in each column: from its first to its last row there.
     fn column_heights(&self) -> Vec<u32> {
-        (0..self.width)
-            .map(|x| {
-                let rows = || (0..self.height).filter(|&y| self.at(x, y));
-                match (rows().next(), rows().last()) {
-                    (Some(top), Some(bottom)) => bottom - top + 1,
-                    _ => 0,
-                }
-            })
+        // One row-major pass (the mask's own order), keeping each column's first and last row.
+        let mut top = vec![u32::MAX; self.width as usize];
+        let mut bottom = vec![0u32; self.width as usize];
+        for (row, y) in self.pixels.chunks_exact(self.width as usize).zip(0u32..) {
+            for (x, _) in row.iter().enumerate().filter(|(_, p)| **p) {
+                top[x] = top[x].min(y);
+                bottom[x] = y;
+            }
+        }
+        top.iter()
+            .zip(&bottom)
+            .map(|(&t, &b)| if t == u32::MAX { 0 } else { b - t + 1 })
             .collect()
     }
 }
