@@ -80,9 +80,30 @@ async fn init_gpu() -> Result<Device, String> {
     Ok(device)
 }
 
+/// Runs the module's static constructors, once. pliron (under CubeCL's GPU compiler) registers
+/// its IR through `inventory`, whose constructors wasm-ld collects into `__wasm_call_ctors`. A
+/// module that never calls that itself is linked "command-style": wasm-ld wraps *every* export
+/// in a call to it, and the WebGPU backend calls exports (externref table slots) thousands of
+/// times a training step, so rerunning the constructors each time kept the worker busy and
+/// halved training speed on a CPU-bound adapter. Calling it here ends the wrapping (the
+/// `inventory` crate's docs on WebAssembly say the same). The page runs it at instantiation
+/// (web.rs's start function); GPU setup runs it too, for hosts that skip the start function,
+/// such as wasm-bindgen-test's runner.
+#[cfg(target_family = "wasm")]
+pub fn run_static_constructors() {
+    unsafe extern "C" {
+        fn __wasm_call_ctors();
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the linker-made constructor runner, called once, before any GPU work reads what
+    // the constructors register.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+}
+
 async fn init_gpu_runtime() -> Result<Device, String> {
     #[cfg(target_family = "wasm")]
     {
+        run_static_constructors();
         Device::wgpu_options()
             .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
             .init_async()

@@ -22,6 +22,7 @@ use crate::training::{Evaluator, Trainer, TrainingConfig};
 
 #[wasm_bindgen(start)]
 fn start() {
+    crate::device::run_static_constructors();
     console_error_panic_hook::set_once();
 }
 
