@@ -324,6 +324,9 @@ pub struct Trainer {
     totals: EpochTotals,
     validation: Option<Evaluator>,
     history: Vec<EpochRecord>,
+    /// Epochs finished before this trainer was made ([`Trainer::resume`]): the ETA leaves their
+    /// time out, since a resumed run may be on another backend or machine.
+    resumed_epochs: usize,
     best: Option<(usize, LeNet)>,
 }
 
@@ -370,6 +373,7 @@ impl Trainer {
             totals: EpochTotals::default(),
             validation: None,
             history: Vec::new(),
+            resumed_epochs: 0,
             best: None,
         }
     }
@@ -399,6 +403,7 @@ impl Trainer {
         let mut trainer = Self::with_model(config, device, latest, train, val);
         trainer.epoch = history.len();
         trainer.order = epoch_order(trainer.train.len(), trainer.config.seed, trainer.epoch);
+        trainer.resumed_epochs = history.len();
         trainer.history = history;
         trainer.best = best;
         Ok(trainer)
@@ -600,11 +605,18 @@ impl Trainer {
         };
         let fraction_done =
             ((self.epoch as f64 + within_epoch) / self.config.epochs as f64).min(1.0);
-        let elapsed: f64 = self.history.iter().map(|r| r.seconds).sum::<f64>()
+        // The ETA extrapolates this trainer's own pace: the epochs of a resumed run's earlier
+        // session may have run on another backend, at another speed.
+        let earlier_epochs = self.resumed_epochs.min(self.history.len());
+        let elapsed: f64 = self.history[earlier_epochs..]
+            .iter()
+            .map(|r| r.seconds)
+            .sum::<f64>()
             + self.totals.train_seconds
             + self.totals.val_seconds;
-        let eta_seconds = if fraction_done > 0.0 {
-            elapsed * (1.0 - fraction_done) / fraction_done
+        let fraction_now = fraction_done - earlier_epochs as f64 / self.config.epochs as f64;
+        let eta_seconds = if fraction_now > 0.0 {
+            elapsed * (1.0 - fraction_done) / fraction_now
         } else {
             f64::NAN
         };
@@ -708,6 +720,41 @@ mod tests {
             vec![1, 2, 3]
         );
         assert!(history[2].train_loss < history[0].train_loss, "{history:?}");
+    }
+
+    #[test]
+    fn a_resumed_runs_eta_follows_its_own_pace() {
+        let data = Arc::new(toy_dataset(320));
+        let config = quick_config().with_epochs(3);
+        let device = Device::flex();
+        let model = config.model.init(&device);
+        // The earlier session's epoch took an hour (another backend, say).
+        let slow_epoch = EpochRecord {
+            epoch: 1,
+            train_loss: 2.0,
+            train_accuracy: 0.2,
+            val_loss: Some(2.0),
+            val_accuracy: Some(0.2),
+            seconds: 3600.0,
+            images_per_second: 0.1,
+        };
+        let mut resumed = Trainer::resume(
+            config,
+            &device,
+            model,
+            None,
+            vec![slow_epoch],
+            data.clone(),
+            Some(data),
+        )
+        .unwrap();
+        assert!(resumed.progress(None).eta_seconds.is_nan());
+        pollster::block_on(resumed.step(2)).unwrap();
+        let progress = resumed.progress(None);
+        // An ETA from the hour-long epoch would be over an hour; this session's pace (toy
+        // batches, well under a second each) gives seconds.
+        assert!(progress.eta_seconds > 0.0, "{progress:?}");
+        assert!(progress.eta_seconds < 600.0, "{progress:?}");
     }
 
     #[test]
