@@ -23,8 +23,28 @@ run_native() { # backend
 
 cpu=$(run_native cpu | xargs printf "%.0f")
 rows+=("native flex (1 thread)|$cpu")
+# No GPU adapter natively: use Chromium's SwiftShader, the adapter headless Chromium gives the page,
+# through its Vulkan driver, so the GPU path is still measured (one shorter run: ~2 steps a
+# second), and CubeCL's profiler says which kernels a step's time goes to.
+swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 if gpu=$(run_native gpu | xargs printf "%.0f") && [ -n "$gpu" ]; then
   rows+=("native wgpu|$gpu")
+elif [ -f "$swiftshader" ]; then
+  on_swiftshader=(env VK_ICD_FILENAMES="$swiftshader" LD_LIBRARY_PATH=/usr/lib/chromium)
+  gpu=$("${on_swiftshader[@]}" "$bin" bench --backend gpu --batches 40 --warmup 5 2>/dev/null | tee bench-results/native-swiftshader.jsonl | rate) \
+    && rows+=("native wgpu (SwiftShader)|$(printf "%.0f" "$gpu")") || rows+=("native wgpu (SwiftShader)|failed")
+  rm -f bench-results/cubecl-kernels.log
+  "${on_swiftshader[@]}" CUBECL_DEBUG_LOG=bench-results/cubecl-kernels.log CUBECL_DEBUG_OPTION=profile-medium \
+    "$bin" bench --backend gpu --batches 10 --warmup 2 >/dev/null 2>&1 || true
+  # "| 12.5ms | KernelName_hash ..." lines: milliseconds per step of each kernel, over the 12 steps.
+  kernels=$(awk -F'|' 'NF >= 3 && $2 ~ /^ *[0-9.]+(ns|µs|ms|s) *$/ {
+      t = $2; gsub(/ /, "", t); v = t + 0
+      if (t ~ /ns$/) v /= 1e6; else if (t ~ /µs$/) v /= 1e3; else if (t !~ /ms$/) v *= 1e3
+      name = $3; if (NF >= 4 && name !~ /Matmul/) name = name "/" $4
+      gsub(/ /, "", name); sub(/_[0-9a-f]+$/, "", name)
+      ms[name] += v; total += v
+    } END { for (n in ms) printf "%s %.2f %.1f\n", n, ms[n] / 12, 100 * ms[n] / total }' \
+    bench-results/cubecl-kernels.log 2>/dev/null | sort -k2 -n -r | head -12 || true)
 else
   rows+=("native wgpu|no adapter")
 fi
@@ -125,6 +145,12 @@ if [ -n "${profile_wasm:-}${profile_native:-}" ]; then
     n=$(awk -v p="$phase" '$2 == p {print $3, $4}' <<<"${profile_native:-}")
     printf '%-12s %10s %7s %10s %7s\n' "$phase" ${w:-- -} ${n:-- -}
   done
+fi
+
+if [ -n "${kernels:-}" ]; then
+  printf '\n%-28s %10s %7s\n' "GPU kernel (SwiftShader)" "ms/step" "%"
+  printf '%-28s %10s %7s\n' "----------------------------" "----------" "-------"
+  awk '{printf "%-28s %10s %7s\n", $1, $2, $3}' <<<"$kernels"
 fi
 
 if [ -n "${ops_native:-}" ]; then
