@@ -38,7 +38,7 @@ while (true) {
   await page.waitForTimeout(5000);
   const status = await page.textContent('#status');
   const progress = await page.textContent('#progress-text');
-  // Status changes at once, progress once a minute (an epoch on SwiftShader takes ~15 minutes).
+  // Status changes at once, progress once a minute (an epoch on SwiftShader takes ~8 minutes).
   if (status !== last || Date.now() - lastPrinted > 60_000) {
     console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${status} | ${progress}`);
     last = status;
