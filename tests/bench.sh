@@ -23,13 +23,16 @@ run_native() { # backend
 
 cpu=$(run_native cpu | xargs printf "%.0f")
 rows+=("native flex (1 thread)|$cpu")
-# No GPU adapter natively: use Chromium's SwiftShader, the adapter headless Chromium gives the page,
-# through its Vulkan driver, so the GPU path is still measured (one shorter run: ~2 steps a
-# second), and CubeCL's profiler says which kernels a step's time goes to.
-swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 if gpu=$(run_native gpu | xargs printf "%.0f") && [ -n "$gpu" ]; then
   rows+=("native wgpu|$gpu")
-elif [ -f "$swiftshader" ]; then
+else
+  rows+=("native wgpu|no adapter")
+fi
+# Chromium's SwiftShader, the adapter headless Chromium gives the page, through its Vulkan driver:
+# the GPU path on the same device as the page's WebGPU numbers (one shorter run: ~2 steps a
+# second), and CubeCL's profiler on which kernels a step's time goes to.
+swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
+if [ -f "$swiftshader" ]; then
   on_swiftshader=(env VK_ICD_FILENAMES="$swiftshader" LD_LIBRARY_PATH=/usr/lib/chromium)
   gpu=$("${on_swiftshader[@]}" "$bin" bench --backend gpu --batches 40 --warmup 5 2>/dev/null | tee bench-results/native-swiftshader.jsonl | rate) \
     && rows+=("native wgpu (SwiftShader)|$(printf "%.0f" "$gpu")") || rows+=("native wgpu (SwiftShader)|failed")
@@ -45,8 +48,6 @@ elif [ -f "$swiftshader" ]; then
       ms[name] += v; total += v
     } END { for (n in ms) printf "%s %.2f %.1f\n", n, ms[n] / 12, 100 * ms[n] / total }' \
     bench-results/cubecl-kernels.log 2>/dev/null | sort -k2 -n -r | head -12 || true)
-else
-  rows+=("native wgpu|no adapter")
 fi
 
 # Photos: preprocessing + prediction per photo and catalogue throughput, natively, with a
@@ -148,9 +149,9 @@ if [ -n "${profile_wasm:-}${profile_native:-}" ]; then
 fi
 
 if [ -n "${kernels:-}" ]; then
-  printf '\n%-28s %10s %7s\n' "GPU kernel (SwiftShader)" "ms/step" "%"
-  printf '%-28s %10s %7s\n' "----------------------------" "----------" "-------"
-  awk '{printf "%-28s %10s %7s\n", $1, $2, $3}' <<<"$kernels"
+  printf '\n%-32s %10s %7s\n' "GPU kernel (SwiftShader)" "ms/step" "%"
+  printf '%-32s %10s %7s\n' "--------------------------------" "----------" "-------"
+  awk '{printf "%-32s %10s %7s\n", $1, $2, $3}' <<<"$kernels"
 fi
 
 if [ -n "${ops_native:-}" ]; then
