@@ -14,9 +14,11 @@ const options = {
   args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
   viewport: { width: 1280, height: 800 },
 };
-const context = process.env.USER_DATA_DIR
-  ? await chromium.launchPersistentContext(process.env.USER_DATA_DIR, options)
-  : await (await chromium.launch(options)).newContext({ viewport: options.viewport });
+// Without a profile directory, closing the context would leave the browser (and node) running.
+const browser = process.env.USER_DATA_DIR ? null : await chromium.launch(options);
+const context = browser
+  ? await browser.newContext({ viewport: options.viewport })
+  : await chromium.launchPersistentContext(process.env.USER_DATA_DIR, options);
 const page = await context.newPage();
 const started = Date.now();
 await page.goto(BASE);
@@ -54,3 +56,4 @@ console.log(await page.textContent('#report'));
 await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/full-run.png', fullPage: true });
 console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 await context.close();
+await browser?.close();
