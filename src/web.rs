@@ -152,6 +152,14 @@ pub fn preprocess_photo(bytes: &[u8], mode: &str) -> Result<JsValue, JsError> {
     Ok(out.into())
 }
 
+/// Resolves on the next turn of the event loop (a MessageChannel message, not a clamped
+/// `setTimeout(0)`): the Web Worker awaits it between training chunks so that pause, cancel and
+/// other messages get in.
+#[wasm_bindgen(js_name = yieldToEventLoop)]
+pub async fn yield_to_event_loop() {
+    crate::clock::yield_to_event_loop().await;
+}
+
 /// The label map shipped with the project (`data/product-label-map.csv`), for editing.
 #[wasm_bindgen(js_name = defaultLabelMap)]
 pub fn default_label_map() -> String {

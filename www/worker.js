@@ -34,18 +34,6 @@ const CHUNK_BATCHES = 8;
 const MAX_GALLERY = 24;
 const PROGRESS_INTERVAL_MS = 100;
 
-// Yields to the worker's event loop (so pause, cancel and other messages get in between chunks)
-// through a MessageChannel: a setTimeout(0) chain is clamped to 4 ms a turn once nested.
-const yieldChannel = new MessageChannel();
-const yieldWaiters = [];
-yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
-function yieldToEventLoop() {
-  return new Promise((resolve) => {
-    yieldWaiters.push(resolve);
-    yieldChannel.port2.postMessage(null);
-  });
-}
-
 let api = null; // exports of ./pkg/fashion_trainer.js once initialised
 let apiLoading = null;
 let store = null; // DataStore holding every verified shard
@@ -468,7 +456,7 @@ async function runLoop() {
         break;
       }
       // Let pause, cancel and other messages in between chunks.
-      await yieldToEventLoop();
+      await api.yieldToEventLoop();
     }
   } catch (error) {
     // An error from a trainer that was already cancelled or replaced concerns nobody.
