@@ -8,12 +8,14 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Re
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
+use crate::limits::{self, ConfigError, FieldError, collect_errors};
 
 /// Architecture of a LeNet-5-family classifier for 1x28x28 images.
 ///
 /// conv1 (5x5, padding 2) → ReLU → 2x2 average pool → conv2 (5x5) → ReLU → 2x2 average pool →
 /// flatten → fc1 (→120) → ReLU → dropout → fc2 (→84) → ReLU → dropout → fc3 (→10).
 #[derive(Config, Debug, PartialEq)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct LeNetConfig {
     /// Kernels (output channels) of the first convolution.
     #[config(default = 6)]
@@ -33,27 +35,32 @@ const FC2_UNITS: usize = 84;
 const CONV2_OUT_SIDE: usize = 5;
 
 impl LeNetConfig {
-    /// Checks that the numbers describe a buildable model.
-    pub fn validate(&self) -> crate::Result<()> {
-        let bad = |m: String| Err(crate::Error::Config(m));
-        if !(1..=512).contains(&self.conv1_kernels) || !(1..=512).contains(&self.conv2_kernels) {
-            return bad(format!(
-                "kernel counts must be 1..=512, got {}/{}",
-                self.conv1_kernels, self.conv2_kernels
-            ));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
-        }
-        Ok(())
+    /// Every field outside its limit ([`crate::limits`]), each with its message.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        collect_errors([
+            limits::CONV1_KERNELS.check(self.conv1_kernels as f64),
+            limits::CONV2_KERNELS.check(self.conv2_kernels as f64),
+            limits::DROPOUT.check(self.dropout),
+        ])
     }
 
-    /// A short human description, e.g. `conv 6/16, dropout 0`.
+    /// Checks that the numbers describe a buildable model.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check(self.field_errors())
+    }
+
+    /// A short human description, e.g. `conv 6/16 kernels, dropout 0`.
     pub fn describe(&self) -> String {
         format!(
             "conv {}/{} kernels, dropout {}",
             self.conv1_kernels, self.conv2_kernels, self.dropout
         )
+    }
+
+    /// True when weights of one fit the other: the same kernel counts. Dropout has no weights,
+    /// so v1's weights fit a v2 model.
+    pub fn same_architecture(&self, other: &LeNetConfig) -> bool {
+        (self.conv1_kernels, self.conv2_kernels) == (other.conv1_kernels, other.conv2_kernels)
     }
 
     /// Builds the model with freshly initialised weights on `device`.
@@ -203,9 +210,21 @@ mod tests {
     }
 
     #[test]
-    fn invalid_configs_are_refused() {
+    fn invalid_configs_are_refused_field_by_field() {
         assert!(LeNetConfig::new().with_dropout(1.0).validate().is_err());
-        assert!(LeNetConfig::new().with_conv2_kernels(0).validate().is_err());
         assert!(LeNetConfig::new().validate().is_ok());
+        let errors = LeNetConfig::new()
+            .with_conv2_kernels(0)
+            .with_dropout(-0.1)
+            .field_errors();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["conv2_kernels", "dropout"]);
+    }
+
+    #[test]
+    fn dropout_does_not_change_the_architecture() {
+        let v1 = Variant::V1.config().model;
+        assert!(v1.same_architecture(&Variant::V2.config().model));
+        assert!(!v1.same_architecture(&Variant::Base.config().model));
     }
 }

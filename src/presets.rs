@@ -5,6 +5,7 @@ use crate::training::TrainingConfig;
 
 /// A named model of the study.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// LeNet-5: 6/16 kernels, no dropout, lr 1e-3, no weight decay.
@@ -92,6 +93,15 @@ impl std::str::FromStr for Variant {
     }
 }
 
+impl Variant {
+    /// The preset whose settings `config` has, if any: the page names a form after it.
+    pub fn matching(config: &TrainingConfig) -> Option<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.config().same_run(config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +155,11 @@ mod tests {
                 .unwrap_err()
                 .contains("expected base")
         );
+    }
+
+    #[test]
+    fn a_config_is_named_after_its_preset() {
+        assert_eq!(Variant::matching(&Variant::V3.config()), Some(Variant::V3));
+        assert_eq!(Variant::matching(&Variant::V3.config().with_seed(1)), None);
     }
 }

@@ -8,86 +8,23 @@
 
 use std::sync::Arc;
 
-use burn::config::Config;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, Transaction};
 use serde::{Deserialize, Serialize};
 
+use super::evaluator::{Evaluation, Evaluator, read_f64s, read_i64s};
+use super::{TrainingConfig, TrainingError};
 use crate::clock::now_seconds;
-use crate::data::{Dataset, Fit, epoch_order};
-use crate::model::{LeNet, LeNetConfig};
-use crate::{Error, Result};
-
-/// Everything that defines a training run.
-#[derive(Config, Debug, PartialEq)]
-pub struct TrainingConfig {
-    /// The architecture.
-    pub model: LeNetConfig,
-    /// Adam's learning rate.
-    #[config(default = 1e-3)]
-    pub learning_rate: f64,
-    /// L2 penalty added to the gradient before Adam's update (PyTorch's Adam `weight_decay`).
-    #[config(default = 0.0)]
-    pub weight_decay: f64,
-    /// Images per optimizer step.
-    #[config(default = 64)]
-    pub batch_size: usize,
-    /// Passes over the training images.
-    #[config(default = 15)]
-    pub epochs: usize,
-    /// Seed for weight initialisation, shuffling and dropout.
-    #[config(default = 42)]
-    pub seed: u64,
-    /// Which images the model is fitted on.
-    #[config(default = "Fit::Train")]
-    pub fit: Fit,
-}
-
-impl TrainingConfig {
-    /// Checks every field, so a bad value fails before any work starts.
-    pub fn validate(&self) -> Result<()> {
-        self.model.validate()?;
-        let bad = |m: String| Err(Error::Config(m));
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad(format!(
-                "learning rate must be in (0, 1], got {}",
-                self.learning_rate
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.weight_decay) {
-            return bad(format!(
-                "weight decay must be in [0, 1], got {}",
-                self.weight_decay
-            ));
-        }
-        if !(1..=4096).contains(&self.batch_size) {
-            return bad(format!(
-                "batch size must be 1..=4096, got {}",
-                self.batch_size
-            ));
-        }
-        if !(1..=1000).contains(&self.epochs) {
-            return bad(format!("epochs must be 1..=1000, got {}", self.epochs));
-        }
-        Ok(())
-    }
-
-    /// The Adam optimizer this config asks for. Epsilon 1e-8 as in PyTorch and Keras.
-    fn optimizer(&self) -> ModuleOptimizer {
-        let decay =
-            (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
-        AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(decay)
-            .init()
-    }
-}
+use crate::data::{Dataset, epoch_order};
+use crate::format;
+use crate::model::LeNet;
+use crate::summary::thousands;
 
 /// The metrics of one finished epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
@@ -107,6 +44,7 @@ pub struct EpochRecord {
 
 /// Where a trainer is in its run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// Fitting on training batches.
@@ -119,6 +57,7 @@ pub enum Phase {
 
 /// What one chunk of work achieved, for progress displays.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct Progress {
     /// 1-based epoch in progress (or the last one, when done).
     pub epoch: usize,
@@ -144,160 +83,53 @@ pub struct Progress {
     pub finished_epoch: Option<EpochRecord>,
 }
 
-/// Runs a model over a data set in chunks and collects predictions and the mean loss.
-pub struct Evaluator {
-    model: LeNet,
-    device: Device,
-    data: Arc<Dataset>,
-    batch_size: usize,
-    cursor: usize,
-    loss_sum: f64,
-    predictions: Vec<u8>,
-    probabilities: Vec<f32>,
-    keep_probabilities: bool,
-}
-
-/// Predictions of a model on a labelled data set.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// Mean cross-entropy.
-    pub loss: f64,
-    /// Predicted class per image.
-    pub predictions: Vec<u8>,
-    /// True class per image.
-    pub labels: Vec<u8>,
-    /// Softmax probabilities, ten per image, when asked for.
-    pub probabilities: Vec<f32>,
-}
-
-impl Evaluation {
-    /// Top-1 accuracy in [0, 1].
-    pub fn accuracy(&self) -> f64 {
-        let correct = self
-            .predictions
-            .iter()
-            .zip(&self.labels)
-            .filter(|(p, l)| p == l)
-            .count();
-        correct as f64 / self.labels.len().max(1) as f64
-    }
-}
-
-impl Evaluator {
-    /// Prepares an evaluation of `model` (switched to inference mode) on `data`.
-    pub fn new(model: &LeNet, data: Arc<Dataset>, batch_size: usize) -> Self {
-        let model = model.valid();
-        let device = model
-            .devices()
-            .into_iter()
-            .next()
-            .unwrap_or_else(Device::flex)
-            .without_autodiff();
-        Self {
-            model,
-            device,
-            data,
-            batch_size: batch_size.max(1),
-            cursor: 0,
-            loss_sum: 0.0,
-            predictions: Vec::new(),
-            probabilities: Vec::new(),
-            keep_probabilities: false,
-        }
-    }
-
-    /// Also keep the ten class probabilities of every image.
-    pub fn with_probabilities(mut self) -> Self {
-        self.keep_probabilities = true;
-        self
-    }
-
-    /// Batches in the whole evaluation.
-    pub fn batches(&self) -> usize {
-        self.data.len().div_ceil(self.batch_size)
-    }
-
-    /// Batches done so far.
-    pub fn batches_done(&self) -> usize {
-        self.cursor.div_ceil(self.batch_size)
-    }
-
-    /// True when every image has been evaluated.
-    pub fn is_done(&self) -> bool {
-        self.cursor >= self.data.len()
-    }
-
-    /// Evaluates up to `max_batches` batches, reading results back once.
-    pub async fn step(&mut self, max_batches: usize) -> Result<bool> {
-        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut predictions: Vec<Tensor<2, Int>> = Vec::new();
-        let mut probabilities: Vec<Tensor<2>> = Vec::new();
-        for _ in 0..max_batches.max(1) {
-            if self.is_done() {
-                break;
-            }
-            let end = (self.cursor + self.batch_size).min(self.data.len());
-            let indices: Vec<usize> = (self.cursor..end).collect();
-            self.cursor = end;
-            let (images, targets) = self.data.batch(&indices, &self.device);
-            let logits = self.model.forward(images);
-            let loss = loss_fn.forward(logits.clone(), targets) * indices.len() as f32;
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + loss,
-                None => loss,
-            });
-            if self.keep_probabilities {
-                probabilities.push(burn::tensor::activation::softmax(logits.clone(), 1));
-            }
-            predictions.push(logits.argmax(1));
-        }
-        let Some(loss_sum) = loss_sum else {
-            return Ok(true);
-        };
-        let mut tx = Transaction::default()
-            .register(loss_sum)
-            .register(Tensor::cat(predictions, 0));
-        if self.keep_probabilities {
-            tx = tx.register(Tensor::cat(probabilities, 0));
-        }
-        let data = tx.execute_async().await?;
-        self.loss_sum += read_f64s(&data[0])?[0];
-        self.predictions
-            .extend(read_i64s(&data[1])?.into_iter().map(|p| p as u8));
-        if self.keep_probabilities {
-            self.probabilities
-                .extend(read_f64s(&data[2])?.into_iter().map(|p| p as f32));
-        }
-        Ok(self.is_done())
-    }
-
-    /// Runs the evaluation to the end.
-    pub async fn run(mut self) -> Result<Evaluation> {
-        while !self.step(64).await? {}
-        Ok(self.finish())
-    }
-
-    /// The result; call when [`is_done`](Self::is_done).
-    pub fn finish(self) -> Evaluation {
-        let n = self.data.len().max(1) as f64;
-        Evaluation {
-            loss: self.loss_sum / n,
-            predictions: self.predictions,
-            labels: self.data.labels().to_vec(),
-            probabilities: self.probabilities,
+impl Phase {
+    /// The phase in words: `training`, `validating`, `done`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::Train => "training",
+            Phase::Validate => "validating",
+            Phase::Done => "done",
         }
     }
 }
 
-fn read_f64s(data: &burn::tensor::TensorData) -> Result<Vec<f64>> {
-    data.try_to_vec_as::<f64>()
-        .map_err(|e| Error::Device(format!("reading back a float tensor: {e:?}")))
-}
+impl Progress {
+    /// The progress line of the CLI and the page:
+    /// `Epoch 3/15 · training · batch 120/782 · 5,432 img/s · ETA 01:23`.
+    pub fn line(&self) -> String {
+        format!(
+            "Epoch {}/{} · {} · batch {}/{} · {} img/s · ETA {}",
+            self.epoch,
+            self.epochs,
+            self.phase.describe(),
+            thousands(self.batch),
+            thousands(self.batches),
+            thousands(self.images_per_second.round() as usize),
+            format::clock(self.eta_seconds)
+        )
+    }
 
-fn read_i64s(data: &burn::tensor::TensorData) -> Result<Vec<i64>> {
-    data.try_to_vec_as::<i64>()
-        .map_err(|e| Error::Device(format!("reading back an int tensor: {e:?}")))
+    /// The running training metrics: this epoch's so far, or the last epoch's once done.
+    pub fn metrics_line(&self) -> String {
+        let (loss, top1) = (self.train_loss, format::percent(self.train_accuracy));
+        if self.phase == Phase::Done {
+            format!("Last epoch: train loss {loss:.4}, train top-1 {top1}")
+        } else {
+            format!("Running train loss {loss:.4}, train top-1 {top1} (this epoch so far)")
+        }
+    }
+
+    /// The short form for a queue of runs: `Epoch 3/15 · 17 % · ETA 01:23`.
+    pub fn short_line(&self) -> String {
+        format!(
+            "Epoch {}/{} · {} % · ETA {}",
+            self.epoch,
+            self.epochs,
+            (100.0 * self.fraction_done).round(),
+            format::clock(self.eta_seconds)
+        )
+    }
 }
 
 /// Running sums of the training part of the current epoch.
@@ -338,10 +170,10 @@ impl Trainer {
         device: &Device,
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
-    ) -> Result<Self> {
+    ) -> Result<Self, TrainingError> {
         config.validate()?;
         if train.is_empty() {
-            return Err(Error::Config("the training set is empty".into()));
+            return Err(TrainingError::EmptyTrainingSet);
         }
         let device = device.clone().autodiff();
         device.seed(config.seed);
@@ -389,14 +221,13 @@ impl Trainer {
         history: Vec<EpochRecord>,
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
-    ) -> Result<Self> {
+    ) -> Result<Self, TrainingError> {
         config.validate()?;
         if history.len() > config.epochs {
-            return Err(Error::Config(format!(
-                "the saved run has {} epochs but its config asks for {}",
-                history.len(),
-                config.epochs
-            )));
+            return Err(TrainingError::LongerThanPlanned {
+                saved: history.len(),
+                planned: config.epochs,
+            });
         }
         let device = device.clone().autodiff();
         device.seed(config.seed.wrapping_add(history.len() as u64));
@@ -452,7 +283,7 @@ impl Trainer {
     }
 
     /// Runs up to `max_batches` batches of the current phase, then returns progress.
-    pub async fn step(&mut self, max_batches: usize) -> Result<Progress> {
+    pub async fn step(&mut self, max_batches: usize) -> Result<Progress, TrainingError> {
         let started = now_seconds();
         let mut finished = None;
         match self.phase() {
@@ -488,7 +319,7 @@ impl Trainer {
         Ok(self.progress(finished))
     }
 
-    async fn train_batches(&mut self, max_batches: usize) -> Result<()> {
+    async fn train_batches(&mut self, max_batches: usize) -> Result<(), TrainingError> {
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         let mut model = self.model.take().ok_or_else(lost_model)?;
         let mut loss_sum: Option<Tensor<1>> = None;
@@ -636,14 +467,15 @@ impl Trainer {
     }
 }
 
-fn lost_model() -> Error {
-    Error::Device("the model was lost after an earlier failure; start the run again".into())
+fn lost_model() -> TrainingError {
+    TrainingError::LostModel
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::toy_dataset;
+    use crate::model::LeNetConfig;
 
     fn quick_config() -> TrainingConfig {
         TrainingConfig::new(LeNetConfig::new())
@@ -669,24 +501,6 @@ mod tests {
         assert!(history[1].train_loss < history[0].train_loss, "{history:?}");
         assert!(history[1].val_accuracy.unwrap() > 0.5, "{history:?}");
         assert!(history.iter().all(|r| r.images_per_second > 0.0));
-    }
-
-    #[test]
-    fn evaluator_reports_loss_and_predictions() {
-        let data = Arc::new(toy_dataset(50));
-        let device = Device::flex();
-        let model = LeNetConfig::new().init(&device);
-        let eval = pollster::block_on(
-            Evaluator::new(&model, data.clone(), 16)
-                .with_probabilities()
-                .run(),
-        )
-        .unwrap();
-        assert_eq!(eval.predictions.len(), 50);
-        assert_eq!(eval.probabilities.len(), 500);
-        let row_sum: f32 = eval.probabilities[..10].iter().sum();
-        assert!((row_sum - 1.0).abs() < 1e-4);
-        assert!(eval.loss > 0.0 && eval.loss.is_finite());
     }
 
     #[test]
@@ -768,6 +582,6 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(err.to_string().contains("batch size"), "{err}");
+        assert!(err.to_string().contains("Batch size"), "{err}");
     }
 }

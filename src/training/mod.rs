@@ -1,0 +1,45 @@
+//! Training and evaluation: the config of a run ([`TrainingConfig`]), the chunked training loop
+//! ([`Trainer`]) and evaluation of a model on a data set ([`Evaluator`]).
+
+mod config;
+mod evaluator;
+mod trainer;
+
+pub use config::{FormValues, TrainingConfig};
+pub use evaluator::{Evaluation, Evaluator};
+pub use trainer::{EpochRecord, Phase, Progress, Trainer};
+
+use thiserror::Error;
+
+use crate::limits::ConfigError;
+
+/// Why a run could not start or stopped.
+#[derive(Debug, Error)]
+pub enum TrainingError {
+    /// A config field is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No training image was selected.
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    /// A saved run has more epochs than its config plans.
+    #[error("the saved run has {saved} epochs but its config asks for {planned}")]
+    LongerThanPlanned {
+        /// Epochs saved.
+        saved: usize,
+        /// Epochs in the config.
+        planned: usize,
+    },
+    /// The compute device failed (a lost GPU, a failed readback).
+    #[error("device error: {0}")]
+    Device(String),
+    /// An earlier failure left the trainer without a model.
+    #[error("the model was lost after an earlier failure; start the run again")]
+    LostModel,
+}
+
+impl From<burn::tensor::ExecutionError> for TrainingError {
+    fn from(err: burn::tensor::ExecutionError) -> Self {
+        TrainingError::Device(err.to_string())
+    }
+}
