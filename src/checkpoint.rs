@@ -11,9 +11,59 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 use serde::{Deserialize, Serialize};
 
+use thiserror::Error;
+
+use crate::limits::ConfigError;
 use crate::model::{LeNet, LeNetConfig};
 use crate::training::TrainingConfig;
-use crate::{Error, Result};
+
+/// Why weights could not be saved or loaded.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// The bytes are not a weights file of this project.
+    #[error("not a fashion-trainer weights file: {0}")]
+    NotWeights(String),
+    /// The file's architecture is valid but not the one expected.
+    #[error("these weights are for {found} but the model is {expected}")]
+    OtherArchitecture {
+        /// The file's label and architecture.
+        found: String,
+        /// The expected label and architecture.
+        expected: String,
+    },
+    /// The file's tensors do not fit the architecture its header names.
+    #[error("weights of {label} do not fit its own architecture ({architecture}): {problems}")]
+    DoesNotFit {
+        /// The file's label.
+        label: String,
+        /// Its architecture.
+        architecture: String,
+        /// Each tensor that is missing, unused or of the wrong shape.
+        problems: String,
+    },
+    /// The header names an architecture out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The weights could not be read back from the device.
+    #[error("device error: {0}")]
+    Device(String),
+    /// A weights file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl From<burn::tensor::ExecutionError> for CheckpointError {
+    fn from(err: burn::tensor::ExecutionError) -> Self {
+        CheckpointError::Device(err.to_string())
+    }
+}
+
+type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 
 const MAGIC: &[u8; 4] = b"FTW1";
 /// LeNets here have at most a few million weights; anything larger is not ours.
@@ -93,7 +143,8 @@ pub async fn to_bytes(
         label: label.to_string(),
         tensors: collector.entries,
     };
-    let header = serde_json::to_vec(&header).map_err(|e| Error::Checkpoint(e.to_string()))?;
+    let header =
+        serde_json::to_vec(&header).map_err(|e| CheckpointError::NotWeights(e.to_string()))?;
     let mut out = Vec::with_capacity(8 + header.len() + 4 * model.num_params());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
@@ -101,7 +152,7 @@ pub async fn to_bytes(
     for tensor in data {
         let values = tensor
             .try_to_vec_as::<f32>()
-            .map_err(|e| Error::Device(format!("reading weights back: {e:?}")))?;
+            .map_err(|e| CheckpointError::Device(format!("reading weights back: {e:?}")))?;
         for v in values {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -109,8 +160,8 @@ pub async fn to_bytes(
     Ok(out)
 }
 
-fn corrupt(reason: impl std::fmt::Display) -> Error {
-    Error::Checkpoint(format!("not a fashion-trainer weights file: {reason}"))
+fn corrupt(reason: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::NotWeights(reason.to_string())
 }
 
 impl Checkpoint {
@@ -163,28 +214,33 @@ impl Checkpoint {
         self.load_into(self.model.init(device))
     }
 
-    /// Builds a model of architecture `expected` from the checkpoint, failing with a message
-    /// naming both architectures when they differ.
+    /// Builds a model of config `expected` (its dropout included) from the checkpoint,
+    /// failing with a message naming both architectures when the weights do not fit it.
     pub fn build_as(
         &self,
         expected: &LeNetConfig,
         expected_label: &str,
         device: &Device,
     ) -> Result<LeNet> {
-        if &self.model != expected {
-            return Err(Error::Checkpoint(format!(
-                "these weights are for {} ({}) but the model is {} ({})",
-                self.label_or("another model"),
-                self.model.describe(),
-                if expected_label.is_empty() {
-                    "this model"
-                } else {
-                    expected_label
-                },
-                expected.describe()
-            )));
+        if !self.model.same_architecture(expected) {
+            return Err(CheckpointError::OtherArchitecture {
+                found: format!(
+                    "{} ({})",
+                    self.label_or("another model"),
+                    self.model.describe()
+                ),
+                expected: format!(
+                    "{} ({})",
+                    if expected_label.is_empty() {
+                        "this model"
+                    } else {
+                        expected_label
+                    },
+                    expected.describe()
+                ),
+            });
         }
-        self.build(device)
+        self.load_into(expected.init(device))
     }
 
     fn label_or<'a>(&'a self, fallback: &'a str) -> &'a str {
@@ -215,12 +271,11 @@ impl Checkpoint {
             ));
         }
         if !loader.errors.is_empty() {
-            return Err(Error::Checkpoint(format!(
-                "weights of {} do not fit its own architecture ({}): {}",
-                self.label_or("the file"),
-                self.model.describe(),
-                loader.errors.join("; ")
-            )));
+            return Err(CheckpointError::DoesNotFit {
+                label: self.label_or("the file").to_string(),
+                architecture: self.model.describe(),
+                problems: loader.errors.join("; "),
+            });
         }
         Ok(model)
     }
@@ -270,15 +325,22 @@ impl ModuleMapper for Loader<'_> {
 /// Writes a checkpoint file.
 #[cfg(not(target_family = "wasm"))]
 pub fn save_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| file_error(path, e))
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn file_error(path: &std::path::Path, reason: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Reads a checkpoint file.
 #[cfg(not(target_family = "wasm"))]
 pub fn load_file(path: &std::path::Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Checkpoint::from_bytes(&bytes)
-        .map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    Checkpoint::from_bytes(&bytes).map_err(|e| file_error(path, e))
 }
 
 #[cfg(test)]
@@ -326,6 +388,10 @@ mod tests {
             .to_string();
         assert!(err.contains("v1") && err.contains("base"), "{err}");
         assert!(err.contains("16/26") && err.contains("6/16"), "{err}");
+        // Dropout has no weights: v1's weights build a v2 model, with v2's dropout.
+        let v2 = Variant::V2.config().model;
+        let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
+        assert!(checkpoint.build_as(&v2, "v2", &device).is_ok());
     }
 
     #[test]

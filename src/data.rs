@@ -115,6 +115,22 @@ pub enum DataError {
         /// Directory searched.
         dir: String,
     },
+    /// No directory with the Fashion-MNIST files was found.
+    #[error(
+        "no Fashion-MNIST data found (looked in {searched}): pass --data DIR, or run ./build.sh data to download it into data/cache"
+    )]
+    NotFound {
+        /// The directories looked in.
+        searched: String,
+    },
+    /// A data file could not be read.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        reason: String,
+    },
     /// Anything else wrong with a data file (shards, manifests).
     #[error("{file}: {reason}")]
     Invalid {
@@ -364,6 +380,7 @@ pub fn toy_dataset(n: usize) -> Dataset {
 
 /// Which images the model is fitted on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub enum Fit {
     /// The first 50,000 training images; the last 10,000 validate.
     #[serde(rename = "train")]
@@ -395,8 +412,40 @@ impl std::fmt::Display for Fit {
     }
 }
 
+/// The images a model is evaluated on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+#[serde(rename_all = "lowercase")]
+pub enum EvalSplit {
+    /// The held-out last 10,000 training images.
+    Val,
+    /// The official 10,000 test images.
+    #[default]
+    Test,
+}
+
+impl std::str::FromStr for EvalSplit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "val" => Ok(EvalSplit::Val),
+            "test" => Ok(EvalSplit::Test),
+            other => Err(format!("unknown split '{other}' (expected val or test)")),
+        }
+    }
+}
+
+impl std::fmt::Display for EvalSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EvalSplit::Val => "val",
+            EvalSplit::Test => "test",
+        })
+    }
+}
+
 /// The three Fashion-MNIST splits used by the study.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Splits {
     /// Images the model is fitted on.
     pub train: Dataset,
@@ -425,13 +474,27 @@ impl Splits {
         }
     }
 
-    /// The validation set when held out, else an error naming the fit mode.
-    pub fn val_or_err(&self) -> Result<&Dataset, DataError> {
-        self.val.as_ref().ok_or_else(|| DataError::Invalid {
-            file: "validation split".into(),
-            reason: "the model was fitted on train+val, so there is no held-out validation set"
-                .into(),
-        })
+    /// The first `limit_train` fitting images and the first `limit_eval` validation and test
+    /// images (`None`: all), for quick runs.
+    pub fn limited(self, limit_train: Option<usize>, limit_eval: Option<usize>) -> Splits {
+        Splits {
+            train: self.train.limited(limit_train),
+            val: self.val.map(|v| v.limited(limit_eval)),
+            test: self.test.limited(limit_eval),
+        }
+    }
+
+    /// The images of `split`; asking for the validation images of a split without them (fitted
+    /// on train+val) is an error saying so.
+    pub fn eval_set(&self, split: EvalSplit) -> Result<&Dataset, DataError> {
+        match split {
+            EvalSplit::Test => Ok(&self.test),
+            EvalSplit::Val => self.val.as_ref().ok_or_else(|| DataError::Invalid {
+                file: "validation split".into(),
+                reason: "the model was fitted on train+val, so there is no held-out validation set"
+                    .into(),
+            }),
+        }
     }
 }
 
@@ -443,24 +506,26 @@ pub const IDX_FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-fn read_idx_file(dir: &Path, name: &str) -> crate::Result<(String, Vec<u8>)> {
+fn read_idx_file(dir: &Path, name: &str) -> Result<(String, Vec<u8>), DataError> {
     for candidate in [format!("{name}.gz"), name.to_string()] {
         let path = dir.join(&candidate);
         if path.exists() {
-            let bytes = std::fs::read(&path).map_err(|e| crate::Error::io(&path, e))?;
+            let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
             return Ok((path.display().to_string(), bytes));
         }
     }
     Err(DataError::Missing {
         file: name.to_string(),
         dir: dir.display().to_string(),
-    }
-    .into())
+    })
 }
 
 /// Loads the official training (60,000) and test (10,000) sets from a directory holding the
 /// four IDX files, gzip-compressed or not.
-pub fn load_idx_dir(dir: &Path) -> crate::Result<(Dataset, Dataset)> {
+pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Dataset), DataError> {
     let mut sets = Vec::new();
     for pair in IDX_FILES.chunks(2) {
         let (images_file, images) = read_idx_file(dir, pair[0])?;
@@ -659,8 +724,17 @@ mod tests {
             (50, Some(10))
         );
         assert_eq!(s.val.unwrap().labels()[0], 0); // image 50 has label 0
-        let s = Splits::new(set, test, Fit::TrainVal);
+        let s = Splits::new(set.clone(), test.clone(), Fit::TrainVal);
         assert_eq!((s.train.len(), s.val.is_none()), (60, true));
+        let quick = Splits::new(set, test, Fit::Train).limited(Some(7), Some(3));
+        assert_eq!(
+            (
+                quick.train.len(),
+                quick.val.as_ref().map(Dataset::len),
+                quick.test.len()
+            ),
+            (7, Some(3), 3)
+        );
     }
 
     #[test]

@@ -3,12 +3,23 @@
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why the device asked for cannot be used.
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    /// `gpu` was asked for and no adapter could be initialised.
+    #[error("device error: no usable GPU: {0}")]
+    NoGpu(String),
+}
 
 /// What the user asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// The GPU when an adapter exists, else the CPU.
+    #[default]
     Auto,
     /// The pure-Rust `flex` CPU backend.
     Cpu,
@@ -51,7 +62,7 @@ fn cpu(reason: String) -> SelectedDevice {
 
 /// Initialises the device asked for. `Gpu` fails when no adapter exists; `Auto` falls back to the
 /// CPU and says why.
-pub async fn select_device(choice: BackendChoice) -> crate::Result<SelectedDevice> {
+pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, DeviceError> {
     if choice == BackendChoice::Cpu {
         return Ok(cpu("CPU backend (flex) chosen".into()));
     }
@@ -64,7 +75,7 @@ pub async fn select_device(choice: BackendChoice) -> crate::Result<SelectedDevic
         Err(why) if choice == BackendChoice::Auto => Ok(cpu(format!(
             "no usable GPU ({why}); using the CPU backend (flex)"
         ))),
-        Err(why) => Err(crate::Error::Device(format!("no usable GPU: {why}"))),
+        Err(why) => Err(DeviceError::NoGpu(why)),
     }
 }
 

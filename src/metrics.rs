@@ -7,6 +7,7 @@ use crate::data::{CLASS_NAMES, NUM_CLASSES};
 
 /// Counts of (true class, predicted class) pairs; `counts[t][p]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct ConfusionMatrix {
     /// Rows are true classes, columns predicted classes.
     pub counts: [[u64; NUM_CLASSES]; NUM_CLASSES],
@@ -71,6 +72,7 @@ impl ConfusionMatrix {
 
 /// Precision, recall, F1 and support of one class (or an average).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct ClassScores {
     /// Class name, or `macro avg` / `weighted avg`.
     pub name: String,
@@ -86,6 +88,7 @@ pub struct ClassScores {
 
 /// A full classification report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct ClassificationReport {
     /// One entry per class, in label order.
     pub classes: Vec<ClassScores>,

@@ -59,10 +59,14 @@ pub enum PhotoError {
     /// The bytes are damaged or truncated.
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
+    /// A preprocessing mode that does not exist.
+    #[error("unknown preprocessing '{0}' (expected center or auto)")]
+    UnknownPreprocess(String),
 }
 
 /// How the photo is cropped before resizing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Preprocess {
     /// The largest centred square (the seed study's pipeline).
@@ -91,21 +95,20 @@ impl std::fmt::Display for Preprocess {
 }
 
 impl std::str::FromStr for Preprocess {
-    type Err = crate::Error;
+    type Err = PhotoError;
 
-    fn from_str(s: &str) -> crate::Result<Self> {
+    fn from_str(s: &str) -> Result<Self, PhotoError> {
         match s.to_ascii_lowercase().as_str() {
             "center" | "centre" => Ok(Preprocess::Center),
             "auto" => Ok(Preprocess::Auto),
-            other => Err(crate::Error::Config(format!(
-                "unknown preprocessing '{other}' (expected center or auto)"
-            ))),
+            other => Err(PhotoError::UnknownPreprocess(other.to_string())),
         }
     }
 }
 
 /// A rectangle of the (oriented) photo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct CropBox {
     /// Left edge in pixels.
     pub x: u32,

@@ -11,10 +11,9 @@ use serde_json::Value;
 use crate::data::{CLASS_NAMES, Fit};
 use crate::metrics::{ClassificationReport, ConfusionMatrix};
 use crate::presets::Variant;
-use crate::study::{RefitChoice, RunResult, Study, StudyConfig};
+use crate::study::{RefitChoice, RunResult, Study, StudyConfig, StudyError};
 use crate::summary::{ModelSummary, thousands};
 use crate::training::{EpochRecord, TrainingConfig};
-use crate::{Error, Result};
 
 /// Validation top-1 of each variant in the study this project reproduces, for comparison.
 pub const SEED_VAL_TOP1: [(Variant, f64); 5] = [
@@ -202,12 +201,10 @@ pub struct StudyReport {
 
 impl StudyReport {
     /// Computes the report from the study's finished runs; fails when none is finished.
-    pub fn new(study: &Study) -> Result<Self> {
+    pub fn new(study: &Study) -> Result<Self, StudyError> {
         let runs = study.finished_runs();
         if runs.is_empty() {
-            return Err(Error::Config(
-                "the study has no finished run to report".into(),
-            ));
+            return Err(StudyError::NothingToReport);
         }
         let mut backends: Vec<String> = Vec::new();
         for r in &runs {
@@ -224,7 +221,7 @@ impl StudyReport {
             title: "Fashion-MNIST LeNet-5 study".into(),
             config: study.config.clone(),
             backends,
-            total_seconds: runs.iter().map(|r| r.seconds).sum(),
+            total_seconds: runs.iter().map(|r| r.seconds()).sum(),
             missing: missing_runs(study),
             models: runs.iter().map(|r| model_section(study, r)).collect(),
             results: runs.iter().map(|r| result_row(r)).collect(),
@@ -338,7 +335,7 @@ fn result_row(run: &RunResult) -> ResultRow {
         train_top1: run.train_top1().unwrap_or_default(),
         val_top1: run.val_top1(),
         test_top1: run.test_top1(),
-        seconds: run.seconds,
+        seconds: run.seconds(),
         seed_val_top1: (run.fit() == Fit::Train)
             .then(|| seed_val_top1(run.variant))
             .flatten(),
@@ -1528,7 +1525,7 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::tests::fake_result;
+    use crate::run::fake_result;
 
     /// A finished two-variant study (base 0.85 val, v1 0.88 val, refit v1).
     fn finished(variants: &[Variant]) -> Study {

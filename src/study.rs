@@ -8,15 +8,47 @@
 //! train run is known, since "the best model" is decided by their validation accuracy.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use crate::data::{Dataset, Fit, Splits};
-use crate::metrics::ClassificationReport;
+pub use crate::run::{RunResult, RunSpec};
+
+use crate::data::Fit;
+use crate::format;
+use crate::limits::{self, ConfigError, FieldError};
 use crate::presets::Variant;
-use crate::training::{EpochRecord, TrainingConfig};
-use crate::{Error, Result};
+use crate::run::RunError;
+use crate::training::{Progress, TrainingConfig};
+
+/// Why a study cannot be planned, take a result, or be reported.
+#[derive(Debug, Error)]
+pub enum StudyError {
+    /// The plan has a bad field.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A result for a run the plan does not have.
+    #[error("run {id} is not part of this study (planned: {planned})")]
+    NotPlanned {
+        /// The result's run id.
+        id: String,
+        /// The planned run ids.
+        planned: String,
+    },
+    /// A result trained with another config or other image limits than planned.
+    #[error("run {0} was trained with other settings than this study plans")]
+    OtherSettings(String),
+    /// A result that contradicts itself.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// No run is finished yet.
+    #[error("the study has no finished run to report")]
+    NothingToReport,
+}
+
+type Result<T, E = StudyError> = std::result::Result<T, E>;
 
 /// Which model is refitted on train+val for the final test-set comparison.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify), tsify(type = "string"))]
 #[serde(into = "String", try_from = "String")]
 pub enum RefitChoice {
     /// The variant with the highest best-epoch validation top-1 (ties: the earlier variant).
@@ -62,6 +94,7 @@ impl TryFrom<String> for RefitChoice {
 
 /// The plan of a study: which variants, how long, on how much data, and which model to refit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct StudyConfig {
     /// Epochs of every run.
     pub epochs: usize,
@@ -92,33 +125,90 @@ impl Default for StudyConfig {
 }
 
 impl StudyConfig {
-    /// Checks the plan before any run starts: at least one variant, no repeats, a refit variant
-    /// that is part of the study (its train run is the other half of the comparison), and run
-    /// configs that [`TrainingConfig::validate`] accepts.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+    /// Every field of the plan that is wrong: no variant or one listed twice, a refit variant
+    /// that is not part of the study (its train run is the other half of the comparison), an
+    /// image limit of 0, and the run configs' own fields ([`TrainingConfig::field_errors`]).
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
         if self.variants.is_empty() {
-            return bad("a study needs at least one variant".into());
+            errors.push(FieldError::new("variants", "Variants: choose at least one"));
         }
-        for (i, v) in self.variants.iter().enumerate() {
-            if self.variants[..i].contains(v) {
-                return bad(format!("variant {v} is listed twice"));
-            }
+        let repeated =
+            (0..self.variants.len()).find(|&i| self.variants[..i].contains(&self.variants[i]));
+        if let Some(v) = repeated.map(|i| self.variants[i]) {
+            errors.push(FieldError::new(
+                "variants",
+                format!("Variants: {v} is listed twice"),
+            ));
         }
         if let RefitChoice::Variant(v) = self.refit
             && !self.variants.contains(&v)
         {
-            return bad(format!(
-                "the refit variant {v} is not among the study's variants ({})",
-                names(&self.variants)
+            errors.push(FieldError::new(
+                "refit",
+                format!(
+                    "Refit: {v} is not among the study's variants ({})",
+                    names(&self.variants)
+                ),
             ));
         }
-        if self.limit_train == Some(0) || self.limit_eval == Some(0) {
-            return bad("image limits must be at least 1".into());
+        for (field, limit) in [
+            ("limit_train", self.limit_train),
+            ("limit_eval", self.limit_eval),
+        ] {
+            if limit == Some(0) {
+                errors.push(FieldError::new(field, "Image limits must be at least 1"));
+            }
         }
-        self.variants
-            .iter()
-            .try_for_each(|&v| self.run_config(v, Fit::Train).validate())
+        // Epochs and seed are the same for every run: check them once.
+        let runs = self.variants.iter().take(1);
+        errors.extend(
+            runs.flat_map(|&v| self.run_config(v, Fit::Train).field_errors())
+                .filter(|e| e.field == limits::EPOCHS.field || e.field == limits::SEED.field),
+        );
+        errors
+    }
+
+    /// Checks the plan before any run starts ([`field_errors`](Self::field_errors)).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check(self.field_errors())
+    }
+
+    /// A plan from the page's study form, every bad field named.
+    pub fn from_form(form: &StudyForm) -> Result<StudyConfig, ConfigError> {
+        let mut errors = Vec::new();
+        let mut number = |limit: limits::FieldLimit, text: &str| {
+            limit.parse(text).unwrap_or_else(|e| {
+                errors.push(e);
+                0.0
+            })
+        };
+        let epochs = number(limits::EPOCHS, &form.epochs) as usize;
+        let seed = number(limits::SEED, &form.seed) as u64;
+        let mut variants = Vec::new();
+        for name in &form.variants {
+            match name.parse() {
+                Ok(v) => variants.push(v),
+                Err(e) => errors.push(FieldError::new("variants", format!("Variants: {e}"))),
+            }
+        }
+        let refit = form.refit.parse().unwrap_or_else(|e| {
+            errors.push(FieldError::new("refit", format!("Refit: {e}")));
+            RefitChoice::Best
+        });
+        let config = StudyConfig {
+            epochs,
+            seed,
+            limit_train: form.limit,
+            limit_eval: form.limit,
+            variants,
+            refit,
+        };
+        if errors.is_empty() {
+            errors = config.field_errors();
+        }
+        ConfigError::check(errors)?;
+        Ok(config)
     }
 
     /// The variant's preset with this study's epochs, seed and the given fit.
@@ -131,6 +221,22 @@ impl StudyConfig {
     }
 }
 
+/// The page's study form as typed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct StudyForm {
+    /// Epochs of every run.
+    pub epochs: String,
+    /// Seed of every run.
+    pub seed: String,
+    /// The variants ticked, in study order.
+    pub variants: Vec<String>,
+    /// `best` or a variant.
+    pub refit: String,
+    /// Images per run for quick studies (the page's `?limit=N`), else none.
+    pub limit: Option<usize>,
+}
+
 fn names(variants: &[Variant]) -> String {
     variants
         .iter()
@@ -139,165 +245,9 @@ fn names(variants: &[Variant]) -> String {
         .join(", ")
 }
 
-/// One run of the queue: everything a driver needs to train it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunSpec {
-    /// `base`, `v1`, ... for train runs, `<variant>+trainval` for the refit.
-    pub id: String,
-    /// The variant trained.
-    pub variant: Variant,
-    /// The full training config (preset, study epochs and seed, fit).
-    pub config: TrainingConfig,
-    /// Fitting images limit (from the study).
-    pub limit_train: Option<usize>,
-    /// Validation and test images limit (from the study).
-    pub limit_eval: Option<usize>,
-}
-
-impl RunSpec {
-    /// The run id of `variant` under `fit`.
-    pub fn id_for(variant: Variant, fit: Fit) -> String {
-        match fit {
-            Fit::Train => variant.name().to_string(),
-            Fit::TrainVal => format!("{}+trainval", variant.name()),
-        }
-    }
-
-    /// The images this run uses, from the official training set (`train_all`, 60,000) and
-    /// test set. Train runs fit on the first `limit_train` of the first 50,000 and validate on
-    /// the first `limit_eval` of the last 10,000; the refit fits on exactly those two parts
-    /// together, so that even a quick, limited study compares train against train+val.
-    pub fn splits(&self, train_all: &Dataset, test: &Dataset) -> Splits {
-        let held_out = Splits::new(train_all.clone(), test.clone(), Fit::Train);
-        let train = held_out.train.limited(self.limit_train);
-        let val = held_out.val.unwrap_or_default().limited(self.limit_eval);
-        let test = held_out.test.limited(self.limit_eval);
-        match self.config.fit {
-            Fit::Train => Splits {
-                train,
-                val: Some(val),
-                test,
-            },
-            Fit::TrainVal => Splits {
-                train: train.concat(&val),
-                val: None,
-                test,
-            },
-        }
-    }
-}
-
-/// What a finished run produced; the driver fills it in and stores it (as `results.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunResult {
-    /// The run's id, as in its [`RunSpec`].
-    pub id: String,
-    /// The variant trained.
-    pub variant: Variant,
-    /// The config it was trained with.
-    pub config: TrainingConfig,
-    /// Fitting images limit it was trained with.
-    #[serde(default)]
-    pub limit_train: Option<usize>,
-    /// Validation and test images limit it was evaluated with.
-    #[serde(default)]
-    pub limit_eval: Option<usize>,
-    /// Every epoch's metrics.
-    pub history: Vec<EpochRecord>,
-    /// The 1-based epoch whose weights were kept: best validation top-1, or the last epoch when
-    /// fitting on train+val (there is no validation set then; see `Trainer::best`).
-    pub best_epoch: usize,
-    /// The kept weights on the test set.
-    pub test_report: ClassificationReport,
-    /// Wall-clock seconds of the whole run (training, validation, test).
-    pub seconds: f64,
-    /// `cpu` or `gpu`.
-    pub backend: String,
-}
-
-impl RunResult {
-    /// A result for `spec`, taking the id, variant, config and limits from it.
-    pub fn new(
-        spec: &RunSpec,
-        history: Vec<EpochRecord>,
-        best_epoch: usize,
-        test_report: ClassificationReport,
-        seconds: f64,
-        backend: impl Into<String>,
-    ) -> Self {
-        Self {
-            id: spec.id.clone(),
-            variant: spec.variant,
-            config: spec.config.clone(),
-            limit_train: spec.limit_train,
-            limit_eval: spec.limit_eval,
-            history,
-            best_epoch,
-            test_report,
-            seconds,
-            backend: backend.into(),
-        }
-    }
-
-    /// What the data was fitted on.
-    pub fn fit(&self) -> Fit {
-        self.config.fit
-    }
-
-    /// The metrics of the kept epoch.
-    pub fn best_record(&self) -> Option<&EpochRecord> {
-        self.history.iter().find(|r| r.epoch == self.best_epoch)
-    }
-
-    /// Training top-1 at the kept epoch, in [0, 1].
-    pub fn train_top1(&self) -> Option<f64> {
-        self.best_record().map(|r| r.train_accuracy)
-    }
-
-    /// Validation top-1 at the kept epoch (`None` for train+val runs).
-    pub fn val_top1(&self) -> Option<f64> {
-        self.best_record().and_then(|r| r.val_accuracy)
-    }
-
-    /// Test top-1 of the kept weights.
-    pub fn test_top1(&self) -> f64 {
-        self.test_report.accuracy
-    }
-
-    /// Checks that the result is internally consistent (a file edited or cut short by hand).
-    fn check(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::Config(format!("the result of run {}: {m}", self.id)));
-        if self.history.len() != self.config.epochs {
-            return bad(&format!(
-                "{} epochs recorded but the config asks for {}",
-                self.history.len(),
-                self.config.epochs
-            ));
-        }
-        if self.best_record().is_none() {
-            return bad(&format!(
-                "best epoch {} is not in its history",
-                self.best_epoch
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// True when two configs describe the same run. Floats are compared with a tolerance so a
-/// config that went through a JSON file still matches the plan.
-fn same_config(a: &TrainingConfig, b: &TrainingConfig) -> bool {
-    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0);
-    a.model.conv1_kernels == b.model.conv1_kernels
-        && a.model.conv2_kernels == b.model.conv2_kernels
-        && close(a.model.dropout, b.model.dropout)
-        && close(a.learning_rate, b.learning_rate)
-        && close(a.weight_decay, b.weight_decay)
-        && (a.batch_size, a.epochs, a.seed, a.fit) == (b.batch_size, b.epochs, b.seed, b.fit)
-}
-
 /// A study in progress: the plan and the runs finished so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct Study {
     /// The plan.
     pub config: StudyConfig,
@@ -407,25 +357,20 @@ impl Study {
             .runs()
             .into_iter()
             .find(|s| s.id == result.id)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "run {} is not part of this study (planned: {})",
-                    result.id,
-                    self.runs()
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+            .ok_or_else(|| StudyError::NotPlanned {
+                id: result.id.clone(),
+                planned: self
+                    .runs()
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
         let matches = result.variant == spec.variant
-            && same_config(&result.config, &spec.config)
+            && result.config.same_run(&spec.config)
             && (result.limit_train, result.limit_eval) == (spec.limit_train, spec.limit_eval);
         if !matches {
-            return Err(Error::Config(format!(
-                "run {} was trained with other settings than this study plans",
-                result.id
-            )));
+            return Err(StudyError::OtherSettings(result.id));
         }
         result.check()?;
         self.results.retain(|r| r.id != result.id);
@@ -440,43 +385,109 @@ impl Study {
             .filter_map(|spec| self.result(&spec.id))
             .collect()
     }
-}
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::data::NUM_CLASSES;
+    /// A study read back from storage (a file, the browser), checked as a new one is: its plan,
+    /// then every result recorded again, so an edited or damaged result is refused by name.
+    pub fn restored(self) -> Result<Study> {
+        let mut study = Study::new(self.config)?;
+        // Train runs first: the refit can only be recorded once they are.
+        let mut results = self.results;
+        results.sort_by_key(|r| r.fit() == Fit::TrainVal);
+        for result in results {
+            study.record(result)?;
+        }
+        Ok(study)
+    }
 
-    /// A finished result for `spec` whose best epoch has validation top-1 `val` (train+val runs
-    /// get none) and whose test top-1 is `test`.
-    pub(crate) fn fake_result(spec: &RunSpec, val: f64, test: f64) -> RunResult {
-        let epochs = spec.config.epochs;
-        let has_val = spec.config.fit == Fit::Train;
-        let history: Vec<EpochRecord> = (1..=epochs)
-            .map(|epoch| {
-                let f = epoch as f64 / epochs as f64;
-                EpochRecord {
-                    epoch,
-                    train_loss: 1.0 - 0.5 * f,
-                    train_accuracy: (val + 0.02 * f).min(1.0),
-                    val_loss: has_val.then_some(0.6 - 0.1 * f),
-                    val_accuracy: has_val.then_some(val - 0.01 * (1.0 - f)),
-                    seconds: 2.0,
-                    images_per_second: 1000.0,
+    /// Every run of the queue, finished or not, the refit listed (without a variant) before it
+    /// can be planned.
+    pub fn queue(&self) -> Vec<QueueEntry> {
+        let mut queue: Vec<QueueEntry> = self
+            .runs()
+            .iter()
+            .map(|spec| {
+                let done = self.result(&spec.id);
+                QueueEntry {
+                    id: spec.id.clone(),
+                    variant: Some(spec.variant),
+                    fit: spec.config.fit,
+                    epochs: spec.config.epochs,
+                    done: done.is_some(),
+                    best_epoch: done.map(|r| r.best_epoch),
+                    val_top1: done.and_then(RunResult::val_top1),
+                    test_top1: done.map(RunResult::test_top1),
+                    time: done.map(|r| format::duration(r.seconds())),
                 }
             })
             .collect();
-        // 100 test images, `test` of them right.
-        let correct = (test * 100.0).round() as usize;
-        let labels: Vec<u8> = (0..100).map(|i| (i % NUM_CLASSES) as u8).collect();
-        let predictions: Vec<u8> = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| if i < correct { l } else { (l + 1) % 10 })
-            .collect();
-        let report = ClassificationReport::new(&labels, &predictions);
-        RunResult::new(spec, history, epochs, report, 12.5, "cpu")
+        if self.refit_run().is_none() {
+            queue.push(QueueEntry {
+                id: "refit".into(),
+                variant: None,
+                fit: Fit::TrainVal,
+                epochs: self.config.epochs,
+                done: false,
+                best_epoch: None,
+                val_top1: None,
+                test_top1: None,
+                time: None,
+            });
+        }
+        queue
     }
+
+    /// The finished runs' own time (training and testing, pauses left out), in words.
+    pub fn time(&self) -> String {
+        format::duration(self.results.iter().map(RunResult::seconds).sum())
+    }
+
+    /// About how long the rest of the study takes while a run is at `progress`: that run's ETA
+    /// plus each waiting run as long as the runs so far took on average (the finished ones, and
+    /// the current one extrapolated once past 2 %). `None` until there is a pace to go by.
+    pub fn eta_seconds(&self, progress: &Progress) -> Option<f64> {
+        let f = progress.fraction_done;
+        let mut times: Vec<f64> = self.results.iter().map(RunResult::seconds).collect();
+        if f > 0.02 && f < 1.0 && progress.eta_seconds.is_finite() {
+            times.push(progress.eta_seconds / (1.0 - f));
+        }
+        if times.is_empty() || !progress.eta_seconds.is_finite() {
+            return None;
+        }
+        let per_run = times.iter().sum::<f64>() / times.len() as f64;
+        let waiting = self.total_runs().saturating_sub(self.results.len() + 1);
+        Some(progress.eta_seconds + waiting as f64 * per_run)
+    }
+}
+
+/// One row of a study's queue, for the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct QueueEntry {
+    /// Run id (`v1`, `v1+trainval`), or `refit` before the refit variant is known.
+    pub id: String,
+    /// The variant; `None` for the refit until it is known.
+    pub variant: Option<Variant>,
+    /// What it fits on.
+    pub fit: Fit,
+    /// Epochs planned.
+    pub epochs: usize,
+    /// True once its result is recorded.
+    pub done: bool,
+    /// The kept epoch, when done.
+    pub best_epoch: Option<usize>,
+    /// Validation top-1 at the kept epoch (train runs), when done.
+    pub val_top1: Option<f64>,
+    /// Test top-1, when done.
+    pub test_top1: Option<f64>,
+    /// The run's own time in words (`4 min 5 s`), when done.
+    pub time: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::run::fake_result;
 
     fn quick(variants: &[Variant], refit: RefitChoice) -> Study {
         Study::new(StudyConfig {
@@ -658,6 +669,97 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_study_form_names_every_bad_field() {
+        let form = StudyForm {
+            epochs: "2".into(),
+            seed: "7".into(),
+            variants: vec!["base".into(), "v2".into()],
+            refit: "v2".into(),
+            limit: Some(600),
+        };
+        let config = StudyConfig::from_form(&form).unwrap();
+        assert_eq!((config.epochs, config.seed), (2, 7));
+        assert_eq!(config.variants, [Variant::Base, Variant::V2]);
+        assert_eq!(config.refit, RefitChoice::Variant(Variant::V2));
+        assert_eq!(
+            (config.limit_train, config.limit_eval),
+            (Some(600), Some(600))
+        );
+
+        let bad = StudyForm {
+            epochs: "0".into(),
+            variants: vec![],
+            ..form.clone()
+        };
+        let ConfigError(errors) = StudyConfig::from_form(&bad).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["epochs"], "{errors:?}");
+        let none = StudyForm {
+            variants: vec![],
+            ..form
+        };
+        let ConfigError(errors) = StudyConfig::from_form(&none).unwrap_err();
+        assert_eq!(errors[0].message, "Variants: choose at least one");
+        assert_eq!(errors[1].field, "refit");
+    }
+
+    #[test]
+    fn the_queue_shows_the_refit_before_it_is_known() {
+        let mut study = quick(&[Variant::Base, Variant::V1], RefitChoice::Best);
+        let ids = |s: &Study| s.queue().into_iter().map(|q| q.id).collect::<Vec<_>>();
+        assert_eq!(ids(&study), ["base", "v1", "refit"]);
+        let base = study.next_run().unwrap();
+        study.record(fake_result(&base, 0.9, 0.88)).unwrap();
+        let queue = study.queue();
+        assert!(queue[0].done && !queue[1].done);
+        assert_eq!(queue[0].val_top1, Some(0.9));
+        assert_eq!(queue[0].time.as_deref(), Some("6.5 s"));
+        let v1 = study.next_run().unwrap();
+        study.record(fake_result(&v1, 0.8, 0.8)).unwrap();
+        assert_eq!(ids(&study), ["base", "v1", "base+trainval"]);
+    }
+
+    #[test]
+    fn the_study_eta_counts_the_runs_still_waiting() {
+        let mut study = quick(&[Variant::Base, Variant::V1], RefitChoice::Best);
+        let base = study.next_run().unwrap();
+        let mut progress = Progress {
+            epoch: 1,
+            epochs: 3,
+            phase: crate::training::Phase::Train,
+            batch: 1,
+            batches: 10,
+            train_loss: 1.0,
+            train_accuracy: 0.5,
+            images_per_second: 100.0,
+            eta_seconds: f64::NAN,
+            fraction_done: 0.0,
+            finished_epoch: None,
+        };
+        assert_eq!(study.eta_seconds(&progress), None);
+        // Halfway through base, 10 s to go: base took 20 s, two more runs of 20 s wait.
+        progress.fraction_done = 0.5;
+        progress.eta_seconds = 10.0;
+        assert_eq!(study.eta_seconds(&progress), Some(50.0));
+        study.record(fake_result(&base, 0.8, 0.8)).unwrap();
+        assert_eq!(study.time(), "6.5 s");
+    }
+
+    #[test]
+    fn a_restored_study_checks_its_results() {
+        let mut study = quick(&[Variant::Base], RefitChoice::Best);
+        finish(&mut study, |_| 0.9);
+        let json = serde_json::to_string(&study).unwrap();
+        let back: Study = serde_json::from_str(&json).unwrap();
+        let restored = back.restored().unwrap();
+        assert!(restored.is_finished());
+        let mut damaged: Study = serde_json::from_str(&json).unwrap();
+        damaged.results[0].best_epoch = 99;
+        let err = damaged.restored().unwrap_err().to_string();
+        assert!(err.contains("best epoch 99"), "{err}");
+    }
+
+    #[test]
     fn refit_choice_and_plan_round_trip_as_json() {
         assert_eq!("best".parse::<RefitChoice>(), Ok(RefitChoice::Best));
         assert_eq!(
@@ -687,7 +789,7 @@ pub(crate) mod tests {
             (&back.id, back.variant, back.best_epoch),
             (&result.id, result.variant, 15)
         );
-        assert!(same_config(&back.config, &result.config));
+        assert!(back.config.same_run(&result.config));
         assert_eq!(back.history.len(), result.history.len());
         for (a, b) in back.history.iter().zip(&result.history) {
             assert!((a.train_loss - b.train_loss).abs() < 1e-12);

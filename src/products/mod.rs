@@ -5,28 +5,66 @@
 //! Nothing here touches the filesystem: the CLI reads files from a directory, the page from a
 //! chosen folder or a zip, and both hand the bytes to [`CatalogueRun`].
 
+mod layout;
+
+pub use layout::CatalogueLayout;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
-use crate::data::{CLASS_NAMES, Dataset, IMAGE_PIXELS, NUM_CLASSES};
+use crate::clock::now_seconds;
+use crate::data::{CLASS_NAMES, DataError, Dataset, IMAGE_PIXELS, NUM_CLASSES};
+use crate::format;
 use crate::metrics::ClassificationReport;
-use crate::photo::{self, Preprocess};
+use crate::photo::{self, PhotoError, Preprocess};
+use crate::summary::thousands;
 use crate::training::Evaluation;
-use crate::{Error, Result};
 
 /// The label map shipped with the project (`data/product-label-map.csv`).
-pub const BUILTIN_LABEL_MAP: &str = include_str!("../data/product-label-map.csv");
+pub const BUILTIN_LABEL_MAP: &str = include_str!("../../data/product-label-map.csv");
 
 /// How many mistakes a result keeps for the gallery (the most confident first).
 pub const MAX_MISTAKES: usize = 200;
 
-fn map_error(message: String) -> Error {
-    Error::Catalogue(format!("label map: {message}"))
+/// What is wrong with a catalogue or its label map.
+#[derive(Debug, Error)]
+pub enum CatalogueError {
+    /// The label map (`articleType,class`) cannot be read.
+    #[error("label map: {0}")]
+    LabelMap(String),
+    /// `styles.csv` cannot be read.
+    #[error("styles.csv: {0}")]
+    Styles(String),
+    /// The chosen folder or zip holds no `styles.csv`.
+    #[error("no styles.csv in {0}: a catalogue has styles.csv and images/<id>.jpg")]
+    NoStyles(String),
+    /// No catalogue directory was given or found.
+    #[error("no catalogue found: pass --catalogue DIR (with styles.csv and images/)")]
+    NotFound,
+    /// A photo was given for a product that is not a mapped row.
+    #[error("product {0} is not a mapped row")]
+    UnknownProduct(String),
+    /// A photo could not be used (it is recorded as skipped).
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// Not one photo of the catalogue could be used.
+    #[error("no catalogue photo could be read")]
+    NoPhotos,
+    /// The collected photos do not make a data set.
+    #[error(transparent)]
+    Data(#[from] DataError),
 }
 
-fn catalogue_error(message: String) -> Error {
-    Error::Catalogue(format!("styles.csv: {message}"))
+type Result<T, E = CatalogueError> = std::result::Result<T, E>;
+
+fn map_error(message: String) -> CatalogueError {
+    CatalogueError::LabelMap(message)
+}
+
+fn catalogue_error(message: String) -> CatalogueError {
+    CatalogueError::Styles(message)
 }
 
 /// `articleType` → Fashion-MNIST class.
@@ -110,6 +148,7 @@ impl LabelMap {
 
 /// One catalogue row that maps to a class.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct CatalogueItem {
     /// The product id; its photo is `images/<id>.jpg`.
     pub id: String,
@@ -121,6 +160,7 @@ pub struct CatalogueItem {
 
 /// The rows of a catalogue that can be evaluated, and what was left out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct CataloguePlan {
     /// Rows in `styles.csv`.
     pub rows: usize,
@@ -175,8 +215,48 @@ impl CataloguePlan {
     }
 }
 
+impl CataloguePlan {
+    /// Mapped rows per class, in label order.
+    pub fn class_counts(&self) -> [usize; NUM_CLASSES] {
+        let mut counts = [0; NUM_CLASSES];
+        for item in &self.items {
+            counts[usize::from(item.label)] += 1;
+        }
+        counts
+    }
+
+    /// What would be evaluated, in one sentence:
+    /// `6 rows in styles.csv: 4 map to a class (Trouser 2, Shirt 2); 2 left out (1 article type
+    /// without a class).`
+    pub fn describe(&self) -> String {
+        let left: usize = self.unmapped.iter().map(|(_, n)| n).sum();
+        let classes: Vec<String> = self
+            .class_counts()
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{} {}", CLASS_NAMES[k], thousands(*n)))
+            .collect();
+        let classes = if classes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", classes.join(", "))
+        };
+        let types = self.unmapped.len();
+        format!(
+            "{} rows in styles.csv: {} map to a class{classes}; {} left out ({} article type{} without a class).",
+            thousands(self.rows),
+            thousands(self.items.len()),
+            thousands(left),
+            thousands(types),
+            if types == 1 { "" } else { "s" }
+        )
+    }
+}
+
 /// A photo of the plan that could not be used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct SkippedPhoto {
     /// The product id.
     pub id: String,
@@ -186,6 +266,7 @@ pub struct SkippedPhoto {
 
 /// A wrong prediction, for the gallery.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct Mistake {
     /// The product id.
     pub id: String,
@@ -201,6 +282,7 @@ pub struct Mistake {
 
 /// The outcome of a catalogue evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct CatalogueResult {
     /// The crop mode used.
     pub preprocess: Preprocess,
@@ -230,6 +312,24 @@ pub struct CatalogueRun {
     inputs: Vec<u8>,
     skipped: Vec<SkippedPhoto>,
     index_of: BTreeMap<String, usize>,
+    /// When collecting started ([`now_seconds`]), for the pace.
+    started: f64,
+}
+
+/// How far collecting a catalogue's photos has come.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct CatalogueProgress {
+    /// Photos handled: collected, missing or unreadable.
+    pub done: usize,
+    /// Mapped rows.
+    pub total: usize,
+    /// Photos handled per second so far (NaN at first).
+    pub photos_per_second: f64,
+    /// Estimated seconds left (NaN at first).
+    pub eta_seconds: f64,
+    /// `12/100 photos · 3.4 photos/s · ETA 00:26`.
+    pub line: String,
 }
 
 impl CatalogueRun {
@@ -248,6 +348,7 @@ impl CatalogueRun {
             inputs: Vec::new(),
             skipped: Vec::new(),
             index_of,
+            started: now_seconds(),
         }
     }
 
@@ -295,7 +396,7 @@ impl CatalogueRun {
         self.index_of
             .get(id)
             .copied()
-            .ok_or_else(|| catalogue_error(format!("product {id} is not a mapped row")))
+            .ok_or_else(|| CatalogueError::UnknownProduct(id.to_string()))
     }
 
     /// Photos collected so far.
@@ -310,8 +411,42 @@ impl CatalogueRun {
         Some(&self.inputs[position * IMAGE_PIXELS..(position + 1) * IMAGE_PIXELS])
     }
 
-    /// The collected photos as a labelled data set, in collection order.
+    /// How far collecting has come: photos handled (collected or skipped) of all mapped rows,
+    /// with the pace since the first one.
+    pub fn progress(&self) -> CatalogueProgress {
+        let done = self.collected.len() + self.skipped.len();
+        let total = self.plan.items.len();
+        let seconds = now_seconds() - self.started;
+        // Under a fifth of a second says nothing about the pace yet.
+        let photos_per_second = if seconds > 0.2 {
+            done as f64 / seconds
+        } else {
+            f64::NAN
+        };
+        let eta_seconds = (total - done.min(total)) as f64 / photos_per_second;
+        let rate = if photos_per_second.is_finite() {
+            format!("{photos_per_second:.1}")
+        } else {
+            "—".to_string()
+        };
+        CatalogueProgress {
+            done,
+            total,
+            photos_per_second,
+            eta_seconds,
+            line: format!(
+                "{done}/{total} photos · {rate} photos/s · ETA {}",
+                format::clock(eta_seconds)
+            ),
+        }
+    }
+
+    /// The collected photos as a labelled data set, in collection order; an error when not
+    /// one photo could be used.
     pub fn dataset(&self) -> Result<Dataset> {
+        if self.collected.is_empty() {
+            return Err(CatalogueError::NoPhotos);
+        }
         let labels = self
             .collected
             .iter()
@@ -434,12 +569,25 @@ mod tests {
         assert_eq!(ids, ["15970", "39386", "21379", "53759"]);
         assert_eq!(plan.items[0].label, 6);
         assert_eq!(plan.unmapped, vec![("Watches".to_string(), 2)]);
+        assert_eq!(
+            plan.describe(),
+            "6 rows in styles.csv: 4 map to a class (T-shirt/top 1, Trouser 2, Shirt 1); \
+             2 left out (1 article type without a class)."
+        );
     }
 
     #[test]
     fn plan_names_a_missing_column() {
         let err = CataloguePlan::new(b"id,name\n1,x\n", &LabelMap::builtin()).unwrap_err();
         assert!(err.to_string().contains("no 'articleType' column"), "{err}");
+    }
+
+    #[test]
+    fn a_catalogue_without_photos_is_an_error() {
+        let plan = CataloguePlan::new(STYLES.as_bytes(), &LabelMap::builtin()).unwrap();
+        let mut run = CatalogueRun::new(plan, Preprocess::Auto);
+        run.add_missing("15970");
+        assert!(matches!(run.dataset(), Err(CatalogueError::NoPhotos)));
     }
 
     #[test]
@@ -459,6 +607,9 @@ mod tests {
             "unmapped ids are refused"
         );
         assert_eq!(run.collected(), 2);
+        let progress = run.progress();
+        assert_eq!((progress.done, progress.total), (4, 4));
+        assert!(progress.line.starts_with("4/4 photos · "), "{progress:?}");
         assert_eq!(run.input_of("39386").unwrap().len(), IMAGE_PIXELS);
         let set = run.dataset().unwrap();
         assert_eq!(set.labels(), &[6, 1]);
