@@ -7,6 +7,7 @@ pub mod clock;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod format;
 pub mod metrics;
 pub mod model;
 pub mod photo;
