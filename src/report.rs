@@ -10,42 +10,11 @@ use serde_json::Value;
 
 use crate::data::{CLASS_NAMES, Fit};
 use crate::metrics::{ClassificationReport, ConfusionMatrix};
-use crate::presets::Variant;
+use crate::presets::{PUBLISHED_CHOSEN, Variant};
 use crate::study::{RefitChoice, RunResult, Study, StudyConfig};
 use crate::summary::{ModelSummary, thousands};
 use crate::training::{EpochRecord, TrainingConfig};
 use crate::{Error, Result};
-
-/// Validation top-1 of each variant in the study this project reproduces, for comparison.
-pub const SEED_VAL_TOP1: [(Variant, f64); 5] = [
-    (Variant::Base, 0.907),
-    (Variant::V1, 0.917),
-    (Variant::V2, 0.915),
-    (Variant::V3, 0.916),
-    (Variant::V4, 0.920),
-];
-/// The model the reference study refitted: its best validation top-1 (v4, 92.0 %).
-pub const SEED_CHOSEN: Variant = Variant::V4;
-/// Test top-1 of the reference study's chosen model fitted on train.
-pub const SEED_TEST_TOP1_TRAIN: f64 = 0.916;
-/// Test top-1 of the reference study's chosen model fitted on train+val.
-pub const SEED_TEST_TOP1_TRAIN_VAL: f64 = 0.913;
-
-/// The reference study's validation top-1 of `variant`.
-pub fn seed_val_top1(variant: Variant) -> Option<f64> {
-    SEED_VAL_TOP1
-        .iter()
-        .find(|(v, _)| *v == variant)
-        .map(|(_, a)| *a)
-}
-
-/// The reference study's test top-1 for a run, where it published one (its chosen model only).
-pub fn seed_test_top1(variant: Variant, fit: Fit) -> Option<f64> {
-    (variant == SEED_CHOSEN).then_some(match fit {
-        Fit::Train => SEED_TEST_TOP1_TRAIN,
-        Fit::TrainVal => SEED_TEST_TOP1_TRAIN_VAL,
-    })
-}
 
 /// One configuration field that differs between two runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,9 +72,11 @@ pub struct ResultRow {
     pub test_top1: f64,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
-    /// The reference study's validation top-1 of this variant (train runs only).
+    /// The reference study's validation top-1 of this variant (train runs only; see
+    /// [`Variant::published_val_top1`]).
     pub seed_val_top1: Option<f64>,
-    /// The reference study's test top-1 of this run, where it published one.
+    /// The reference study's test top-1 of this run, where it published one (see
+    /// [`Variant::published_test_top1`]).
     pub seed_test_top1: Option<f64>,
 }
 
@@ -339,10 +310,8 @@ fn result_row(run: &RunResult) -> ResultRow {
         val_top1: run.val_top1(),
         test_top1: run.test_top1(),
         seconds: run.seconds,
-        seed_val_top1: (run.fit() == Fit::Train)
-            .then(|| seed_val_top1(run.variant))
-            .flatten(),
-        seed_test_top1: seed_test_top1(run.variant, run.fit()),
+        seed_val_top1: (run.fit() == Fit::Train).then(|| run.variant.published_val_top1()),
+        seed_test_top1: run.variant.published_test_top1(run.fit()),
     }
 }
 
@@ -358,7 +327,9 @@ fn delta(from: &RunResult, to: &RunResult) -> Delta {
         to: to.id.clone(),
         change: to.variant.description().to_string(),
         val_top1_points: points(from.val_top1(), to.val_top1()),
-        seed_val_top1_points: points(seed_val_top1(from.variant), seed_val_top1(to.variant)),
+        seed_val_top1_points: Some(
+            100.0 * (to.variant.published_val_top1() - from.variant.published_val_top1()),
+        ),
         gap_from_points: gap_points(from),
         gap_to_points: gap_points(to),
     }
@@ -370,7 +341,7 @@ fn fit_result(run: &RunResult) -> FitResult {
         fit: run.fit(),
         best_epoch: run.best_epoch,
         report: run.test_report.clone(),
-        seed_test_top1: seed_test_top1(run.variant, run.fit()),
+        seed_test_top1: run.variant.published_test_top1(run.fit()),
     }
 }
 
@@ -402,6 +373,11 @@ fn pct(x: Option<f64>) -> String {
 /// The reference study's numbers have one decimal.
 fn seed_pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".into(), |x| format!("{:.1} %", 100.0 * x))
+}
+
+/// The reference study's test top-1 of its chosen model fitted on `fit`.
+fn chosen_test_pct(fit: Fit) -> String {
+    seed_pct(PUBLISHED_CHOSEN.published_test_top1(fit))
 }
 
 /// Signed percentage points, `+1.02 pt`.
@@ -678,8 +654,8 @@ pub fn to_markdown(r: &StudyReport) -> String {
             pct(Some(refit.train.report.accuracy)),
             pct(Some(refit.train_val.report.accuracy)),
             points(Some(refit.test_top1_points)),
-            seed_pct(Some(SEED_TEST_TOP1_TRAIN)),
-            seed_pct(Some(SEED_TEST_TOP1_TRAIN_VAL)),
+            chosen_test_pct(Fit::Train),
+            chosen_test_pct(Fit::TrainVal),
         ));
         for side in [&refit.train, &refit.train_val] {
             out.push_str(&format!("\n### {} (fit {})\n\n", side.id, side.fit));
@@ -1168,9 +1144,9 @@ fn html_refit(refit: &RefitComparison) -> String {
         escape(refit.variant.description()),
         escape(&refit.chosen_by),
         escape(&points(Some(refit.test_top1_points))),
-        escape(&seed_pct(Some(SEED_TEST_TOP1_TRAIN))),
-        escape(&seed_pct(Some(SEED_TEST_TOP1_TRAIN_VAL))),
-        SEED_CHOSEN
+        escape(&chosen_test_pct(Fit::Train)),
+        escape(&chosen_test_pct(Fit::TrainVal)),
+        PUBLISHED_CHOSEN
     );
     out.push_str(&html_table(
         "refit",
