@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::data::{CLASS_NAMES, Fit};
+use crate::format;
 use crate::metrics::{ClassificationReport, ConfusionMatrix};
 use crate::presets::{PUBLISHED_CHOSEN, Variant};
 use crate::study::{RefitChoice, RunResult, Study, StudyConfig};
@@ -367,7 +368,7 @@ fn refit_comparison(study: &Study) -> Option<RefitComparison> {
 
 /// `0.91234` → `91.23 %`; `None` → an en dash.
 fn pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".into(), |x| format!("{:.2} %", 100.0 * x))
+    x.map_or_else(|| "–".into(), format::percent)
 }
 
 /// The reference study's numbers have one decimal.
@@ -383,20 +384,6 @@ fn chosen_test_pct(fit: Fit) -> String {
 /// Signed percentage points, `+1.02 pt`.
 fn points(x: Option<f64>) -> String {
     x.map_or_else(|| "–".into(), |x| format!("{x:+.2} pt"))
-}
-
-/// `75.3` → `1 min 15 s`.
-fn duration(seconds: f64) -> String {
-    if seconds < 60.0 {
-        format!("{seconds:.1} s")
-    } else {
-        let s = seconds.round() as u64;
-        if s < 3600 {
-            format!("{} min {} s", s / 60, s % 60)
-        } else {
-            format!("{} h {} min", s / 3600, (s % 3600) / 60)
-        }
-    }
 }
 
 fn limit(n: Option<usize>, all: &str) -> String {
@@ -432,7 +419,7 @@ fn setup_facts(r: &StudyReport) -> Vec<(&'static str, String)> {
         ),
         ("Refit on train+val", r.config.refit.to_string()),
         ("Backend", r.backends.join(", ")),
-        ("Total training time", duration(r.total_seconds)),
+        ("Total training time", format::duration(r.total_seconds)),
     ]
 }
 
@@ -541,7 +528,7 @@ fn result_cells(row: &ResultRow) -> Vec<String> {
         pct(Some(row.test_top1)),
         seed_pct(row.seed_val_top1),
         seed_pct(row.seed_test_top1),
-        duration(row.seconds),
+        format::duration(row.seconds),
     ]
 }
 
