@@ -36,6 +36,19 @@ pub fn percent(fraction: f64) -> String {
     format!("{:.2} %", 100.0 * fraction)
 }
 
+/// A count with thousands separators: `61706` → `61,706`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +90,13 @@ mod tests {
         assert_eq!(percent(0.0), "0.00 %");
         assert_eq!(percent(1.0), "100.00 %");
         assert_eq!(percent(0.5), "50.00 %");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(61_706), "61,706");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

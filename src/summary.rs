@@ -4,6 +4,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::format::thousands;
 use crate::model::{INPUT_SHAPE, LayerOutput, LeNetConfig};
 
 /// Bytes per `f32`, as torchsummary assumes.
@@ -121,19 +122,6 @@ impl ModelSummary {
     }
 }
 
-/// `61706` → `61,706`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,13 +179,5 @@ mod tests {
         assert_eq!(names.last(), Some(&"Linear-14"));
         assert_eq!(s.rows[6].output_shape, vec![-1, 650]);
         assert_eq!(s.total_params, 99_976);
-    }
-
-    #[test]
-    fn thousands_separator() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

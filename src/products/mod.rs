@@ -17,9 +17,9 @@ use thiserror::Error;
 use crate::clock::now_seconds;
 use crate::data::{CLASS_NAMES, DataError, Dataset, IMAGE_PIXELS, NUM_CLASSES};
 use crate::format;
+use crate::format::thousands;
 use crate::metrics::ClassificationReport;
 use crate::photo::{self, PhotoError, Preprocess};
-use crate::summary::thousands;
 use crate::training::Evaluation;
 
 /// The label map shipped with the project (`data/product-label-map.csv`).

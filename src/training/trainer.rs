@@ -19,8 +19,8 @@ use super::{TrainingConfig, TrainingError};
 use crate::clock::now_seconds;
 use crate::data::{Dataset, epoch_order};
 use crate::format;
+use crate::format::thousands;
 use crate::model::LeNet;
-use crate::summary::thousands;
 
 /// The metrics of one finished epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,228 @@
+//! Trained weights in the browser, from a run or from a `.ftw` file: predict, evaluate, export.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tsify::{Ts, Tsify};
+use wasm_bindgen::prelude::*;
+
+use super::{DataStore, WebCatalogue, from_ts, js_err, to_ts};
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::{Dataset, EvalSplit, Fit, IMAGE_PIXELS, Splits};
+use crate::device::{BackendChoice, SelectedDevice, select_device};
+use crate::metrics::ClassificationReport;
+use crate::model::{LeNet, LeNetConfig};
+use crate::products::CatalogueResult;
+use crate::run::EVAL_BATCH;
+use crate::training::{Evaluator, TrainingConfig};
+
+/// Trained weights, ready to use.
+#[wasm_bindgen]
+pub struct WebModel {
+    model: LeNet,
+    architecture: LeNetConfig,
+    name: String,
+    label: String,
+    training: Option<TrainingConfig>,
+    selected: SelectedDevice,
+}
+
+/// Which images to evaluate on.
+#[derive(Deserialize, Tsify)]
+pub struct EvaluateRequest {
+    /// `test` (default) or `val` (the last 10,000 training images).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub split: EvalSplit,
+    /// Use only the first N images.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub limit: Option<usize>,
+}
+
+/// A model's evaluation on a labelled set.
+#[derive(Serialize, Tsify)]
+pub struct EvaluationView {
+    /// Top-1 accuracy in [0, 1].
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// The classification report and confusion matrix.
+    pub report: ClassificationReport,
+    /// The report as text (scikit-learn style).
+    pub text: String,
+    /// The predicted class of every image, for the confusion matrix's galleries.
+    #[serde(with = "serde_bytes")]
+    #[tsify(type = "Uint8Array")]
+    pub predictions: Vec<u8>,
+}
+
+/// A model's evaluation on a product catalogue.
+#[derive(Serialize, Tsify)]
+pub struct CatalogueView {
+    /// Accuracy, report, confusion matrix, skipped photos and the most confident mistakes.
+    pub result: CatalogueResult,
+    /// The same as text.
+    pub text: String,
+}
+
+#[wasm_bindgen]
+impl WebModel {
+    /// The weights of a `.ftw` file, in the architecture the file names, on `backend`.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub async fn from_bytes(
+        bytes: Vec<u8>,
+        backend: Ts<BackendChoice>,
+    ) -> Result<WebModel, JsError> {
+        let checkpoint = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
+        let selected = select_device(from_ts(backend, "backend")?)
+            .await
+            .map_err(js_err)?;
+        let model = checkpoint.build(&selected.device).map_err(js_err)?;
+        let label = checkpoint.label.clone();
+        Ok(Self::new(
+            model,
+            checkpoint.model.clone(),
+            label.clone(),
+            label,
+            checkpoint.training.clone(),
+            selected,
+        ))
+    }
+
+    /// What the page calls the model (`v1, best epoch 12`, or a file's label).
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// The label saved with the weights.
+    #[wasm_bindgen(getter)]
+    pub fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    /// The architecture (and, when known, the training settings) in one line.
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        match &self.training {
+            Some(config) => config.describe(),
+            None => self.architecture.describe(),
+        }
+    }
+
+    /// The settings the weights were trained with, when known.
+    #[wasm_bindgen(getter)]
+    pub fn config(&self) -> Result<Option<Ts<TrainingConfig>>, JsError> {
+        self.training.as_ref().map(to_ts).transpose()
+    }
+
+    /// `gpu` or `cpu`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.selected.backend.to_string()
+    }
+
+    /// Why this backend is in use.
+    #[wasm_bindgen(getter, js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.selected.reason.clone()
+    }
+
+    /// Class probabilities of 28x28 images (784 `u8` pixels each, light object on black, as
+    /// many as given): ten per image, in order.
+    pub async fn predict(&self, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
+        if pixels.is_empty() || pixels.len() % IMAGE_PIXELS != 0 {
+            return Err(js_err(format!(
+                "expected 784 pixels per image, got {}",
+                pixels.len()
+            )));
+        }
+        let count = pixels.len() / IMAGE_PIXELS;
+        let set = Dataset::new(pixels, vec![0; count]).map_err(js_err)?;
+        let evaluation = Evaluator::new(&self.model, Arc::new(set), EVAL_BATCH)
+            .with_probabilities()
+            .run()
+            .await
+            .map_err(js_err)?;
+        Ok(evaluation.probabilities)
+    }
+
+    /// Evaluates the weights on the test set (or the validation images).
+    pub async fn evaluate(
+        &self,
+        store: &DataStore,
+        request: Ts<EvaluateRequest>,
+    ) -> Result<Ts<EvaluationView>, JsError> {
+        let request = from_ts(request, "evaluation request")?;
+        let (train_all, test) = store.loaded()?;
+        let splits =
+            Splits::new(train_all.clone(), test.clone(), Fit::Train).limited(None, request.limit);
+        let set = splits.eval_set(request.split).map_err(js_err)?.clone();
+        let evaluation = Evaluator::new(&self.model, Arc::new(set), EVAL_BATCH)
+            .run()
+            .await
+            .map_err(js_err)?;
+        let report = evaluation.report();
+        to_ts(&EvaluationView {
+            accuracy: report.accuracy,
+            loss: evaluation.loss,
+            text: report.to_text(4),
+            report,
+            predictions: evaluation.predictions,
+        })
+    }
+
+    /// Evaluates the weights on the photos collected in `catalogue`.
+    #[wasm_bindgen(js_name = evaluateCatalogue)]
+    pub async fn evaluate_catalogue(
+        &self,
+        catalogue: &WebCatalogue,
+    ) -> Result<Ts<CatalogueView>, JsError> {
+        let set = catalogue.run.dataset().map_err(js_err)?;
+        let evaluation = Evaluator::new(&self.model, Arc::new(set), EVAL_BATCH)
+            .with_probabilities()
+            .run()
+            .await
+            .map_err(js_err)?;
+        let result = catalogue.run.finish(&evaluation);
+        to_ts(&CatalogueView {
+            text: result.to_text(),
+            result,
+        })
+    }
+
+    /// The weights with their config, as the bytes of a `.ftw` file.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub async fn export_weights(&self) -> Result<Vec<u8>, JsError> {
+        checkpoint::to_bytes(
+            &self.model,
+            &self.architecture,
+            self.training.as_ref(),
+            &self.label,
+        )
+        .await
+        .map_err(js_err)
+    }
+}
+
+impl WebModel {
+    /// A model of `model`'s weights, called `name` in the page and saved as `label`.
+    pub(super) fn new(
+        model: LeNet,
+        architecture: LeNetConfig,
+        name: String,
+        label: String,
+        training: Option<TrainingConfig>,
+        selected: SelectedDevice,
+    ) -> Self {
+        Self {
+            model,
+            architecture,
+            name,
+            label,
+            training,
+            selected,
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! One training run in the browser, stepped a chunk at a time by the Web Worker.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tsify::{Ts, Tsify};
+use wasm_bindgen::prelude::*;
+
+use super::{DataStore, WebModel, from_ts, js_err, to_ts};
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::{Dataset, Splits};
+use crate::device::{BackendChoice, SelectedDevice, select_device};
+use crate::format::thousands;
+use crate::model::LeNet;
+use crate::run::RunSpec;
+use crate::training::{EpochRecord, Progress, Trainer, TrainingConfig};
+
+/// A run to start: its settings, where to train, and on how many images.
+#[derive(Deserialize, Tsify)]
+pub struct TrainRequest {
+    /// Names the run (and its saved weights).
+    pub label: String,
+    /// The settings.
+    pub config: TrainingConfig,
+    /// `auto` (the GPU when there is one), `cpu` or `gpu`.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub backend: BackendChoice,
+    /// Use only the first N fitting images (quick runs).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub limit_train: Option<usize>,
+    /// Use only the first N validation and test images.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub limit_eval: Option<usize>,
+    /// Where a run cut off (a reload, a closed tab) continues from.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub resume: Option<ResumePoint>,
+}
+
+/// The state a cut-off run was saved in after its last finished epoch.
+#[derive(Deserialize, Tsify)]
+pub struct ResumePoint {
+    /// The finished epochs.
+    pub history: Vec<EpochRecord>,
+    /// The best of them (0: none).
+    pub best_epoch: usize,
+    /// The weights after the last finished epoch (`.ftw` bytes).
+    #[serde(with = "serde_bytes")]
+    #[tsify(type = "Uint8Array")]
+    pub latest: Vec<u8>,
+    /// The weights of the best epoch, when known.
+    #[serde(default, with = "serde_bytes")]
+    #[tsify(optional, type = "Uint8Array")]
+    pub best: Option<Vec<u8>>,
+    /// The study run it belongs to, if any: a study resumes it only when it is still the run
+    /// the study plans next.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub spec: Option<RunSpec>,
+}
+
+/// What one chunk of training did.
+#[derive(Serialize, Tsify)]
+pub struct StepReport {
+    /// Where the run is.
+    pub progress: Progress,
+    /// The progress in words (`Epoch 3/15 · training · batch 120/782 · ... · ETA 01:23`).
+    pub line: String,
+    /// The running metrics in words.
+    pub metrics: String,
+    /// The short form for a study's queue (`Epoch 3/15 · 17 % · ETA 01:23`).
+    pub short_line: String,
+    /// The best epoch so far (0: none).
+    pub best_epoch: usize,
+    /// Set when the chunk finished an epoch: the weights to keep, so a run cut off can resume.
+    pub saved: Option<SavedWeights>,
+}
+
+/// Weights kept after an epoch (`.ftw` bytes).
+#[derive(Serialize, Tsify)]
+pub struct SavedWeights {
+    /// The weights after this epoch.
+    #[serde(with = "serde_bytes")]
+    #[tsify(type = "Uint8Array")]
+    pub latest: Vec<u8>,
+    /// The same bytes again when this epoch is the best so far (they become the run's weights).
+    #[serde(with = "serde_bytes")]
+    #[tsify(type = "Uint8Array | undefined")]
+    pub best: Option<Vec<u8>>,
+}
+
+/// A training run in the browser.
+#[wasm_bindgen]
+pub struct WebTrainer {
+    pub(super) label: String,
+    pub(super) config: TrainingConfig,
+    limits: (Option<usize>, Option<usize>),
+    pub(super) selected: SelectedDevice,
+    pub(super) trainer: Trainer,
+    pub(super) test: Arc<Dataset>,
+    /// The study run this is, when it is one.
+    pub(super) spec: Option<RunSpec>,
+}
+
+#[wasm_bindgen]
+impl WebTrainer {
+    /// Starts (or, with `resume`, continues) a run on the data in `store`.
+    pub async fn create(
+        store: &DataStore,
+        request: Ts<TrainRequest>,
+    ) -> Result<WebTrainer, JsError> {
+        let request = from_ts(request, "training request")?;
+        let (train_all, test) = store.loaded()?;
+        let splits = Splits::new(train_all.clone(), test.clone(), request.config.fit)
+            .limited(request.limit_train, request.limit_eval);
+        Self::start(
+            request.label,
+            request.config,
+            None,
+            (request.limit_train, request.limit_eval),
+            request.backend,
+            splits,
+            request.resume,
+        )
+        .await
+    }
+
+    /// The run's label.
+    #[wasm_bindgen(getter)]
+    pub fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    /// The run's settings in one line, with its image limits when it has them.
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        let mut text = self.config.describe();
+        if let (Some(n), _) | (None, Some(n)) = self.limits {
+            text.push_str(&format!(", limit {}", thousands(n)));
+        }
+        text
+    }
+
+    /// The run's settings.
+    #[wasm_bindgen(getter)]
+    pub fn config(&self) -> Result<Ts<TrainingConfig>, JsError> {
+        to_ts(&self.config)
+    }
+
+    /// `gpu` or `cpu`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.selected.backend.to_string()
+    }
+
+    /// Why this backend is in use.
+    #[wasm_bindgen(getter, js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.selected.reason.clone()
+    }
+
+    /// Runs up to `max_batches` batches and says where the run is; after an epoch, with the
+    /// weights to keep.
+    pub async fn step(&mut self, max_batches: usize) -> Result<Ts<StepReport>, JsError> {
+        let progress = self.trainer.step(max_batches).await.map_err(js_err)?;
+        let best_epoch = self.best_epoch();
+        let saved = match &progress.finished_epoch {
+            Some(record) => {
+                let latest = self.weights(self.trainer.current_model()).await?;
+                let best = (best_epoch == record.epoch).then(|| latest.clone());
+                Some(SavedWeights { latest, best })
+            }
+            None => None,
+        };
+        to_ts(&StepReport {
+            line: progress.line(),
+            metrics: progress.metrics_line(),
+            short_line: progress.short_line(),
+            progress,
+            best_epoch,
+            saved,
+        })
+    }
+
+    /// True when every epoch is finished.
+    #[wasm_bindgen(js_name = isDone)]
+    pub fn is_done(&self) -> bool {
+        self.trainer.is_done()
+    }
+
+    /// The finished epochs.
+    pub fn history(&self) -> Result<Vec<Ts<EpochRecord>>, JsError> {
+        self.trainer.history().iter().map(to_ts).collect()
+    }
+
+    /// The 1-based best epoch, 0 before the first one ends.
+    #[wasm_bindgen(getter, js_name = bestEpoch)]
+    pub fn best_epoch(&self) -> usize {
+        self.trainer.best().map_or(0, |(e, _)| e)
+    }
+
+    /// The best weights so far as a model (for predictions, evaluation and export), or
+    /// `undefined` before the first epoch ends.
+    #[wasm_bindgen(js_name = bestModel)]
+    pub fn best_model(&self) -> Option<WebModel> {
+        let (epoch, model) = self.trainer.best()?;
+        Some(WebModel::new(
+            model,
+            self.config.model.clone(),
+            format!("{}, best epoch {epoch}", self.label),
+            self.label.clone(),
+            Some(self.config.clone()),
+            self.selected.clone(),
+        ))
+    }
+}
+
+impl WebTrainer {
+    /// Starts a run on `splits`, continuing from `resume` when given.
+    pub(super) async fn start(
+        label: String,
+        config: TrainingConfig,
+        spec: Option<RunSpec>,
+        limits: (Option<usize>, Option<usize>),
+        backend: BackendChoice,
+        splits: Splits,
+        resume: Option<ResumePoint>,
+    ) -> Result<WebTrainer, JsError> {
+        config.validate().map_err(js_err)?;
+        let selected = select_device(backend).await.map_err(js_err)?;
+        let train = Arc::new(splits.train);
+        let val = splits.val.map(Arc::new);
+        let trainer = match resume {
+            None => Trainer::new(config.clone(), &selected.device, train, val),
+            Some(point) => {
+                // Built on the plain device: the trainer moves them to its autodiff device.
+                let load = |bytes: &[u8]| -> Result<LeNet, JsError> {
+                    Checkpoint::from_bytes(bytes)
+                        .and_then(|c| c.build_as(&config.model, &label, &selected.device))
+                        .map_err(js_err)
+                };
+                let latest = load(&point.latest)?;
+                let best = match point.best {
+                    Some(bytes) if point.best_epoch > 0 => Some((point.best_epoch, load(&bytes)?)),
+                    _ => None,
+                };
+                Trainer::resume(
+                    config.clone(),
+                    &selected.device,
+                    latest,
+                    best,
+                    point.history,
+                    train,
+                    val,
+                )
+            }
+        }
+        .map_err(js_err)?;
+        Ok(WebTrainer {
+            label,
+            config,
+            limits,
+            selected,
+            trainer,
+            test: Arc::new(splits.test),
+            spec,
+        })
+    }
+
+    async fn weights(&self, model: Option<LeNet>) -> Result<Vec<u8>, JsError> {
+        let model = model.ok_or_else(|| js_err("no weights yet"))?;
+        checkpoint::to_bytes(&model, &self.config.model, Some(&self.config), &self.label)
+            .await
+            .map_err(js_err)
+    }
+}
