@@ -92,7 +92,7 @@ wasm_opt() {
 build_wasm() {
   setup_wasm
   log "building the wasm package (release) into www/pkg"
-  wasm-pack build --release --mode no-install --target web --out-dir www/pkg --no-typescript -- --no-default-features
+  wasm-pack build --release --mode no-install --target web --out-dir www/pkg -- --no-default-features
   # wasm-ld wraps every export in the static constructors ("<name>.command_export") unless the
   # module runs them itself (device::run_static_constructors); wrapped, WebGPU training in the
   # page ran at half speed. The linked module still has its function names, so check them.

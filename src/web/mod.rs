@@ -57,7 +57,11 @@ fn to_ts<T: Tsify + Serialize>(value: &T) -> Result<Ts<T>, JsError> {
 }
 
 /// A typed JS object as its value; a malformed one is an error naming `what`.
-fn from_ts<T: Tsify + serde::de::DeserializeOwned>(value: Ts<T>, what: &str) -> Result<T, JsError> {
+fn from_ts<T>(value: Ts<T>, what: &str) -> Result<T, JsError>
+where
+    T: Tsify + serde::de::DeserializeOwned,
+    T::JsType: Clone,
+{
     value
         .to_rust()
         .map_err(|e| js_err(format!("invalid {what}: {e}")))

@@ -68,11 +68,13 @@ pub struct CatalogueView {
 
 #[wasm_bindgen]
 impl WebModel {
-    /// The weights of a `.ftw` file, in the architecture the file names, on `backend`.
+    /// The weights of a `.ftw` file, in the architecture the file names, on `backend`;
+    /// `best_epoch`, when the page knows it (a stored run), goes into the model's name.
     #[wasm_bindgen(js_name = fromBytes)]
     pub async fn from_bytes(
         bytes: Vec<u8>,
         backend: Ts<BackendChoice>,
+        best_epoch: Option<usize>,
     ) -> Result<WebModel, JsError> {
         let checkpoint = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
         let selected = select_device(from_ts(backend, "backend")?)
@@ -83,7 +85,7 @@ impl WebModel {
         Ok(Self::new(
             model,
             checkpoint.model.clone(),
-            label.clone(),
+            model_name(&label, best_epoch),
             label,
             checkpoint.training.clone(),
             selected,
@@ -203,6 +205,14 @@ impl WebModel {
         )
         .await
         .map_err(js_err)
+    }
+}
+
+/// What the page calls a model: its label, and the epoch its weights are from when known.
+pub(super) fn model_name(label: &str, best_epoch: Option<usize>) -> String {
+    match best_epoch {
+        Some(epoch) if epoch > 0 => format!("{label}, best epoch {epoch}"),
+        _ => label.to_string(),
     }
 }
 

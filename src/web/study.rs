@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
+use super::model::model_name;
 use super::trainer::ResumePoint;
 use super::{DataStore, WebModel, WebTrainer, from_ts, js_err, to_ts};
 use crate::device::BackendChoice;
@@ -94,27 +95,24 @@ impl WebStudy {
     }
 
     /// Starts the study's next run on `backend`, on exactly the images the CLI's study uses
-    /// for it. `resume` (the saved state of a run cut off) continues it when it belongs to
-    /// this run; anything else starts the run afresh.
+    /// for it. Of `saved` (the saved states of runs cut off), the one of this very run (same
+    /// plan, some but not all epochs done) is continued; without one the run starts afresh.
     #[wasm_bindgen(js_name = trainNext)]
     pub async fn train_next(
         &self,
         store: &DataStore,
         backend: Ts<BackendChoice>,
-        resume: Option<Ts<ResumePoint>>,
+        saved: Vec<Ts<ResumePoint>>,
     ) -> Result<WebTrainer, JsError> {
         let spec = self
             .study
             .next_run()
             .ok_or_else(|| js_err("the study is finished"))?;
-        let resume = resume
-            .map(|r| from_ts(r, "saved run"))
-            .transpose()?
-            .filter(|point| point.spec.as_ref() == Some(&spec) && !point.history.is_empty());
+        let resume = self.resume_point(&spec, saved)?;
         let (train_all, test) = store.loaded()?;
         let splits = spec.splits(train_all, test);
         WebTrainer::start(
-            format!("study · {}", spec.id),
+            spec.id.clone(),
             spec.config.clone(),
             Some(spec.clone()),
             (spec.limit_train, spec.limit_eval),
@@ -123,6 +121,18 @@ impl WebStudy {
             resume,
         )
         .await
+    }
+
+    /// The epoch the next run would continue from, given the saved states `saved`, or
+    /// `undefined` when it would start afresh.
+    #[wasm_bindgen(js_name = resumeFrom)]
+    pub fn resume_from(&self, saved: Vec<Ts<ResumePoint>>) -> Result<Option<usize>, JsError> {
+        let Some(spec) = self.study.next_run() else {
+            return Ok(None);
+        };
+        Ok(self
+            .resume_point(&spec, saved)?
+            .map(|point| point.history.len() + 1))
     }
 
     /// Tests the finished run `trainer` (the best epoch's weights on the test set) and records
@@ -144,7 +154,7 @@ impl WebStudy {
         Ok(WebModel::new(
             finished.model,
             spec.config.model.clone(),
-            format!("{}, best epoch {}", spec.id, finished.result.best_epoch),
+            model_name(&spec.id, Some(finished.result.best_epoch)),
             spec.id.clone(),
             Some(spec.config.clone()),
             trainer.selected.clone(),
@@ -178,5 +188,24 @@ impl WebStudy {
             ReportFormat::Csv => report::to_csv(&report),
             ReportFormat::Json => report::to_json(&report),
         })
+    }
+}
+
+impl WebStudy {
+    /// The saved state among `saved` that continues run `spec`: the same run with the same
+    /// settings, with some but not all of its epochs done.
+    fn resume_point(
+        &self,
+        spec: &RunSpec,
+        saved: Vec<Ts<ResumePoint>>,
+    ) -> Result<Option<ResumePoint>, JsError> {
+        for point in saved {
+            let point = from_ts(point, "saved run")?;
+            let done = point.history.len();
+            if point.spec.as_ref() == Some(spec) && done > 0 && done < spec.config.epochs {
+                return Ok(Some(point));
+            }
+        }
+        Ok(None)
     }
 }

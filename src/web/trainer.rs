@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
+use super::model::model_name;
 use super::{DataStore, WebModel, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Splits};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
-use crate::format::thousands;
+use crate::format::{self, thousands};
 use crate::model::LeNet;
 use crate::run::RunSpec;
 use crate::training::{EpochRecord, Progress, Trainer, TrainingConfig};
@@ -73,6 +74,8 @@ pub struct StepReport {
     pub metrics: String,
     /// The short form for a study's queue (`Epoch 3/15 · 17 % · ETA 01:23`).
     pub short_line: String,
+    /// The time left, `mm:ss` (`--:--` before there is a pace to go by).
+    pub eta: String,
     /// The best epoch so far (0: none).
     pub best_epoch: usize,
     /// Set when the chunk finished an epoch: the weights to keep, so a run cut off can resume.
@@ -179,6 +182,7 @@ impl WebTrainer {
             line: progress.line(),
             metrics: progress.metrics_line(),
             short_line: progress.short_line(),
+            eta: format::clock(progress.eta_seconds),
             progress,
             best_epoch,
             saved,
@@ -210,7 +214,7 @@ impl WebTrainer {
         Some(WebModel::new(
             model,
             self.config.model.clone(),
-            format!("{}, best epoch {epoch}", self.label),
+            model_name(&self.label, Some(epoch)),
             self.label.clone(),
             Some(self.config.clone()),
             self.selected.clone(),

@@ -55,6 +55,7 @@
  * @property {string} backendReason
  * @property {string | null} studyRun The study run id, for a study's run.
  * @property {RunSpec | null} spec The study run's plan, kept to resume it later.
+ * @property {boolean} resumed True when it continues from saved epochs.
  */
 
 /** A chunk of training is done; `studyEta` is the whole study's remaining time, for its runs.
@@ -125,7 +126,7 @@
  *   'evaluate': {limit: number | null},
  *   'test-images': {label: number, predicted: number},
  *   'export': {},
- *   'load-weights': {bytes: Uint8Array, backend: BackendChoice, runId: string | null},
+ *   'load-weights': {bytes: Uint8Array, backend: BackendChoice, runId: string | null, bestEpoch: number | null},
  *   'predict': {pixels: Uint8Array},
  *   'photo': {file: Blob, mode: Preprocess},
  *   'predict-inputs': {inputs: Uint8Array[]},
@@ -178,7 +179,7 @@
  * Every event the worker posts on its own, and its fields.
  * @typedef {{
  *   'wasm-ready': {info: PageInfo},
- *   'data-progress': {loaded: number, total: number, totalKnown: boolean, shardsDone: number, shardCount: number, fromCache: boolean},
+ *   'data-progress': {loaded: number, total: number, totalKnown: boolean, shard: string, shardsDone: number, shardCount: number, fromCache: boolean},
  *   'ready': {trainCount: number, testCount: number, adapter: boolean | null},
  *   'started': RunStarted,
  *   'progress': StepProgress,

@@ -16,7 +16,7 @@ const HEADER_SLACK = 512;
 let fflate = null;
 
 function loadFflate() {
-  fflate ??= import('./vendor/fflate.js').catch((error) => {
+  fflate ??= import('../vendor/fflate.js').catch((error) => {
     fflate = null;
     throw new Error(`.zip support did not load (vendor/fflate.js: ${error.message}); choose the folder instead`);
   });

@@ -1,0 +1,91 @@
+// @ts-check
+// The page's side of the worker protocol (js/protocol.js): typed requests that resolve with the
+// reply, and event listeners.
+
+/** @typedef {import('./protocol.js').Requests} Requests */
+/** @typedef {import('./protocol.js').Replies} Replies */
+/** @typedef {import('./protocol.js').Events} Events */
+
+/** A rejected request: the worker's message, and where it happened. */
+export class WorkerError extends Error {
+  /** @param {string} message @param {string} where */
+  constructor(message, where) {
+    super(message);
+    this.where = where;
+  }
+}
+
+/** @type {Worker | null} */
+let worker = null;
+const pending = new Map();
+let nextId = 1;
+/** @type {Map<string, Set<(msg: any) => void>>} */
+const listeners = new Map();
+
+/**
+ * Sends request `type`; resolves with its reply, rejects with a WorkerError.
+ * @template {keyof Requests} K
+ * @param {K} type
+ * @param {Requests[K]} data
+ * @param {Transferable[]} [transfer]
+ * @returns {Promise<Replies[K]>}
+ */
+export function request(type, data, transfer = []) {
+  if (!worker) return Promise.reject(new WorkerError('the trainer is not running', type));
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ type, id, ...data }, transfer);
+  });
+}
+
+/**
+ * Sends request `type` without waiting for the reply; a failure is reported as an `error`
+ * event (the run's errors arrive that way too).
+ * @template {keyof Requests} K
+ * @param {K} type
+ * @param {Requests[K]} data
+ */
+export function send(type, data) {
+  request(type, data).catch((error) => emit('error', { where: error.where ?? type, message: error.message }));
+}
+
+/**
+ * Calls `listener` for every event `type`.
+ * @template {keyof Events} K
+ * @param {K} type
+ * @param {(msg: Events[K]) => void} listener
+ */
+export function on(type, listener) {
+  if (!listeners.has(type)) listeners.set(type, new Set());
+  listeners.get(type).add(listener);
+}
+
+function emit(type, msg) {
+  for (const listener of listeners.get(type) ?? []) listener(msg);
+}
+
+/**
+ * Starts the worker; `onFailure` hears when its script cannot run (every request then fails).
+ * @param {(message: string) => void} onFailure
+ */
+export function startWorker(onFailure) {
+  worker = new Worker('./worker.js', { type: 'module' });
+  worker.addEventListener('message', ({ data: msg }) => {
+    const waiter = msg.id != null ? pending.get(msg.id) : undefined;
+    if (waiter) {
+      pending.delete(msg.id);
+      const { type, id, ...fields } = msg;
+      if (type === 'error') waiter.reject(new WorkerError(fields.message, fields.where));
+      else waiter.resolve(fields);
+      return;
+    }
+    emit(msg.type, msg);
+  });
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    for (const { reject } of pending.values()) reject(new WorkerError('the worker stopped', 'worker'));
+    pending.clear();
+    onFailure(event.message || 'the worker script failed to load');
+  });
+}

@@ -1,0 +1,256 @@
+// @ts-check
+// The run in the worker: a WebTrainer stepped a chunk at a time with pause, resume and cancel
+// between chunks, and the model the page's evaluations and predictions use (the run's best
+// epoch so far, or weights loaded from a file).
+
+import { dataStore } from './data.js';
+import { messageOf, ownBytes, post, serial, wasm } from './core.js';
+
+/** @typedef {import('../pkg/fashion_trainer.js').WebTrainer} WebTrainer */
+/** @typedef {import('../pkg/fashion_trainer.js').WebModel} WebModel */
+/** @typedef {import('../js/protocol.js').Requests} Requests */
+/** @typedef {import('../js/protocol.js').ModelInfo} ModelInfo */
+/** @typedef {import('../js/protocol.js').NoPrediction} NoPrediction */
+
+const CHUNK_BATCHES = 8;
+const MAX_GALLERY = 24;
+
+/** @type {WebTrainer | null} */
+let trainer = null;
+/** @type {'idle' | 'running' | 'paused' | 'done'} */
+let mode = 'idle';
+let generation = 0; // bumped by every start and cancel, so a trainer made after a cancel is dropped
+let looping = false;
+/** What to do once the run's epochs are done (a study records the run), and after it. */
+let onFinished = /** @type {{finished: (t: WebTrainer) => Promise<number | null>, next: () => void} | null} */ (null);
+/** The study run being trained, if any. */
+let studyRun = null;
+/** The study's remaining time for a progress report, when the run is a study's. */
+let studyEta = null;
+
+/** The model predictions and evaluations use, with the stored run it came from. */
+let model = /** @type {{model: WebModel, runId: string | null} | null} */ (null);
+let modelEpoch = 0; // the best epoch `model` holds, when it comes from the trainer
+/** The predicted class of every test image, from the last evaluation. */
+let predictions = /** @type {Uint8Array | null} */ (null);
+
+// Every call into the trainer and the model goes through this queue (see serial()).
+const queue = serial();
+
+/** True while a run trains or is paused: nothing else may replace the model then. */
+export const isBusy = () => mode === 'running' || mode === 'paused';
+
+/**
+ * Starts a run from `create()` (a new WebTrainer). For a study's run, `then.finished(trainer)`
+ * runs once every epoch is done, before the `done` event (the study records the run there,
+ * through `modelQueue`, and returns its test top-1), and `then.next()` after it.
+ * @param {() => Promise<WebTrainer>} create
+ * @param {{studyRun?: string | null, spec?: import('../js/protocol.js').RunSpec | null, eta?: ((p: any) => string | null) | null, then?: {finished: (t: WebTrainer) => Promise<number | null>, next: () => void} | null}} [options]
+ */
+export async function begin(create, options = {}) {
+  if (mode === 'running') throw new Error('a run is already in progress: pause or cancel it first');
+  dataStore();
+  const gen = ++generation;
+  await dropTrainer();
+  const created = await create();
+  if (gen !== generation) {
+    created.free(); // cancelled while the trainer was being created
+    return;
+  }
+  trainer = created;
+  mode = 'running';
+  onFinished = options.then ?? null;
+  studyRun = options.studyRun ?? null;
+  studyEta = options.eta ?? null;
+  await setModel(null);
+  post('started', {
+    label: created.label,
+    description: created.description,
+    config: created.config,
+    backend: created.backend,
+    backendReason: created.backendReason,
+    studyRun,
+    spec: options.spec ?? null,
+    resumed: created.history().length > 0,
+  });
+  runLoop();
+}
+
+async function runLoop() {
+  if (looping) return; // the running loop sees mode === 'running' again and carries on
+  looping = true;
+  let t = null;
+  try {
+    while (mode === 'running' && trainer) {
+      t = trainer;
+      const report = await queue(() => t.step(CHUNK_BATCHES));
+      if (t !== trainer) continue; // cancelled or replaced while stepping
+      const { saved, ...progress } = report;
+      post('progress', { ...progress, studyRun, studyEta: studyEta?.(progress.progress) ?? null });
+      if (saved) {
+        const record = progress.progress.finished_epoch;
+        const best = saved.best ? ownBytes(saved.best) : null;
+        const latest = ownBytes(saved.latest);
+        post('epoch', { record, bestEpoch: progress.best_epoch, latest, best }, [latest.buffer, ...(best ? [best.buffer] : [])]);
+        if (best) await refreshModelFromTrainer();
+      }
+      if (t.isDone()) {
+        mode = 'done';
+        const finish = onFinished;
+        const testTop1 = finish ? await finish.finished(t) : null;
+        post('done', { history: t.history(), bestEpoch: t.bestEpoch, studyRun, testTop1 });
+        finish?.next();
+        break;
+      }
+      await wasm().yieldToEventLoop(); // let pause, cancel and other messages in
+    }
+  } catch (error) {
+    // An error from a trainer that was already cancelled or replaced concerns nobody.
+    if (t === trainer) {
+      post('error', { where: 'train', message: `Training stopped: ${messageOf(error)}` });
+      await dropTrainer().catch(() => {});
+      await setModel(null).catch(() => {});
+    }
+  } finally {
+    looping = false;
+  }
+}
+
+/** Pauses after the chunk in flight. */
+export async function pause() {
+  if (mode === 'running') mode = 'paused';
+  await queue(() => {}); // answer once the chunk in flight has finished
+  post('paused', {});
+  return {};
+}
+
+/** Continues a paused run. */
+export async function resume() {
+  if (mode !== 'paused' || !trainer) throw new Error('there is no paused run to resume');
+  mode = 'running';
+  post('resumed', {});
+  runLoop();
+  return {};
+}
+
+/** Stops the run and forgets it. */
+export async function cancel() {
+  generation++;
+  await dropTrainer();
+  await setModel(null);
+  post('cancelled', {});
+  return {};
+}
+
+async function dropTrainer() {
+  const old = trainer;
+  trainer = null;
+  mode = 'idle';
+  onFinished = null;
+  studyRun = null;
+  studyEta = null;
+  // Queued, so a step still in flight finishes before the memory goes.
+  if (old) await queue(() => old.free());
+}
+
+/** Replaces the model (freeing the old one) and tells the page. */
+export async function setModel(next, runId = null) {
+  const old = model?.model;
+  model = next ? { model: next, runId } : null;
+  predictions = null;
+  if (old) await queue(() => old.free());
+  post('model', { model: modelInfo() });
+}
+
+/** @returns {ModelInfo | null} */
+function modelInfo() {
+  if (!model) return null;
+  const m = model.model;
+  return { name: m.name, description: m.description, backend: m.backend, backendReason: m.backendReason, runId: model.runId };
+}
+
+// The trainer's best epoch so far becomes the model, so photos get its predictions while training.
+async function refreshModelFromTrainer() {
+  const t = trainer;
+  if (!t || t.bestEpoch === modelEpoch) return;
+  const best = await queue(() => t.bestModel());
+  modelEpoch = t.bestEpoch;
+  if (best) await setModel(best);
+}
+
+function requireModel() {
+  if (!model) throw new Error('there is no model: train a run or load weights first');
+  return model.model;
+}
+
+function requireIdleModel() {
+  if (mode === 'running') throw new Error('pause the run first');
+  return requireModel();
+}
+
+/** @param {Requests['evaluate']} msg */
+export async function evaluate({ limit }) {
+  const m = requireIdleModel();
+  const { predictions: predicted, ...summary } = await queue(() => m.evaluate(dataStore(), { split: 'test', limit: limit ?? undefined }));
+  if (m !== model?.model) throw new Error('the model was replaced during the evaluation');
+  predictions = predicted;
+  return summary;
+}
+
+/** @param {Requests['test-images']} msg */
+export async function testImages({ label, predicted }) {
+  if (!predictions) throw new Error('evaluate the model on the test set first');
+  return dataStore().cellImages(predictions, label, predicted, MAX_GALLERY);
+}
+
+export async function exportWeights() {
+  const m = requireIdleModel();
+  const bytes = ownBytes(await queue(() => m.exportWeights()));
+  return { bytes, name: m.name };
+}
+
+/** Weights from a file or a stored run become the model. @param {Requests['load-weights']} msg */
+export async function loadWeights({ bytes, backend, runId, bestEpoch }) {
+  if (isBusy()) throw new Error('cancel the current run before loading weights');
+  const loaded = await wasm().WebModel.fromBytes(ownBytes(bytes), backend, bestEpoch ?? undefined);
+  generation++;
+  await dropTrainer();
+  modelEpoch = 0;
+  await setModel(loaded, runId);
+  return modelInfo();
+}
+
+/** @param {Requests['predict']} msg */
+export async function predict({ pixels }) {
+  const m = requireModel();
+  return { probs: await queue(() => m.predict(pixels)) };
+}
+
+/**
+ * Probabilities of each 784-byte input from the current model, or why there are none.
+ * @param {Uint8Array[]} inputs
+ * @returns {Promise<{probs: Float32Array[] | null, noPrediction: NoPrediction}>}
+ */
+export async function predictInputs(inputs) {
+  const m = model?.model;
+  if (!m) return { probs: null, noPrediction: trainer ? 'training' : 'none' };
+  const joined = new Uint8Array(inputs.length * 784);
+  inputs.forEach((input, i) => joined.set(input, i * 784));
+  const all = await queue(() => m.predict(joined));
+  return { probs: inputs.map((_, i) => all.slice(i * 10, i * 10 + 10)), noPrediction: null };
+}
+
+/** The model, for a catalogue evaluation. */
+export const currentModel = () => requireIdleModel();
+
+/** The queue the model's calls go through. */
+export const modelQueue = queue;
+
+/** The label saved with the model's weights (a study run's id), for reports. */
+export const modelLabel = () => model?.model.label ?? 'model';
+
+/** The finished study run `t` has been recorded: its model becomes the page's model. */
+export async function useStudyModel(next) {
+  modelEpoch = 0;
+  await setModel(next);
+}
