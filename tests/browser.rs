@@ -96,94 +96,240 @@ async fn webgpu_checkpoint_round_trip() {
     }
 }
 
-/// The JS-facing API of `web.rs`, as the page's worker uses it: shards in, training in chunks,
-/// test report, weights out and back in with identical predictions, clear errors for bad input.
-#[wasm_bindgen_test]
-async fn web_api_trains_exports_and_imports() {
-    use fashion_trainer::presets::Variant;
+// -------------------------------------------------------------------------------------------
+// The web facade (src/web/) as the page's worker uses it: typed requests in, typed views out.
+
+/// A JS value from JSON, as the worker passes one.
+fn js(value: serde_json::Value) -> wasm_bindgen::JsValue {
+    use serde::Serialize;
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+}
+
+/// A typed JS value from JSON.
+fn ts<T: tsify::Tsify>(value: serde_json::Value) -> tsify::Ts<T> {
+    tsify::Ts::new_unchecked(js(value))
+}
+
+/// Field `key` of a JS object.
+fn field(object: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap()
+}
+
+fn number(object: &wasm_bindgen::JsValue, key: &str) -> f64 {
+    field(object, key).as_f64().unwrap_or(f64::NAN)
+}
+
+fn toy_store() -> fashion_trainer::web::DataStore {
     use fashion_trainer::shards::make_shards;
-    use fashion_trainer::training::EpochRecord;
-    use fashion_trainer::web::{DataStore, WebTrainer};
+    let (manifest, files) = make_shards(&toy_dataset(240), &toy_dataset(60));
+    let mut store = fashion_trainer::web::DataStore::new();
+    for (entry, (name, bytes)) in manifest.shards.iter().zip(&files) {
+        store.add_shard(name, bytes, &entry.sha256).unwrap();
+    }
+    store
+}
+
+fn toy_request(seed: u64, resume: Option<serde_json::Value>) -> serde_json::Value {
+    let config = TrainingConfig::new(LeNetConfig::new())
+        .with_epochs(3)
+        .with_batch_size(32)
+        .with_learning_rate(3e-3)
+        .with_seed(seed);
+    let mut request = serde_json::json!({"label": "toy", "config": config, "backend": "cpu"});
+    if let Some(point) = resume {
+        request["resume"] = point;
+    }
+    request
+}
+
+/// Training, the weights kept after every epoch, evaluation, export and import with identical
+/// predictions, resuming from a saved epoch, and clear errors for bad input.
+#[wasm_bindgen_test]
+async fn web_api_trains_evaluates_exports_and_resumes() {
+    use fashion_trainer::shards::make_shards;
+    use fashion_trainer::web::{DataStore, WebModel, WebTrainer};
 
     let (manifest, files) = make_shards(&toy_dataset(240), &toy_dataset(60));
-    let mut store = DataStore::new();
     let mut corrupt = files[0].1.clone();
     corrupt[50] ^= 1;
     assert!(
-        store
+        DataStore::new()
             .add_shard(&files[0].0, &corrupt, &manifest.shards[0].sha256)
             .is_err()
     );
-    for (entry, (name, bytes)) in manifest.shards.iter().zip(&files) {
-        store.add_shard(name, bytes, &entry.sha256).unwrap();
-    }
+    let store = toy_store();
     assert_eq!((store.train_count(), store.test_count()), (240, 60));
+    let bad = serde_json::json!({"label": "bad", "config": {"model": 3}});
+    assert!(WebTrainer::create(&store, ts(bad)).await.is_err());
 
-    let config = |seed| {
-        let config = TrainingConfig::new(LeNetConfig::new())
-            .with_epochs(3)
-            .with_batch_size(32)
-            .with_learning_rate(3e-3)
-            .with_seed(seed);
-        serde_json::to_string(&config).unwrap()
-    };
-    let create = |json: String, label: &str| {
-        WebTrainer::create(json, label.into(), "cpu".into(), &store, 0, 0)
-    };
-    assert!(create("{\"model\": 3}".into(), "bad").await.is_err());
-
-    let mut trainer = create(config(5), "toy").await.unwrap();
-    assert_eq!(trainer.backend(), "cpu");
+    let mut trainer = WebTrainer::create(&store, ts(toy_request(5, None)))
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&trainer.device().unwrap().js_value(), "backend")
+            .as_string()
+            .as_deref(),
+        Some("cpu")
+    );
+    assert!(trainer.description().starts_with("conv 6/16 kernels"));
+    assert!(
+        trainer.best_model().is_none(),
+        "no weights before the first epoch"
+    );
+    let mut saved = Vec::new();
     while !trainer.is_done() {
-        trainer.step(4).await.unwrap();
+        let report = trainer.step(4).await.unwrap().js_value();
+        assert!(
+            field(&report, "line")
+                .as_string()
+                .unwrap()
+                .starts_with("Epoch ")
+        );
+        let weights = field(&report, "saved");
+        if !weights.is_undefined() {
+            saved.push(js_sys::Uint8Array::new(&field(&weights, "latest")).to_vec());
+        }
         yield_now().await;
     }
-    let history: Vec<EpochRecord> = serde_json::from_str(&trainer.history_json()).unwrap();
+    assert_eq!(saved.len(), 3, "weights after every epoch");
+    let history = trainer.history().unwrap();
     assert_eq!(history.len(), 3);
-    assert!(history[2].train_loss < history[0].train_loss, "{history:?}");
-    assert!(trainer.best_epoch() >= 1);
-    let report: serde_json::Value =
-        serde_json::from_str(&trainer.evaluate_test().await.unwrap()).unwrap();
-    assert!(
-        report["accuracy"].as_f64().unwrap() > 0.3,
-        "{}",
-        report["text"]
+    let losses: Vec<f64> = history
+        .iter()
+        .map(|r| number(&r.js_value(), "train_loss"))
+        .collect();
+    assert!(losses[2] < losses[0], "{losses:?}");
+    let best_epoch = trainer.best_epoch();
+    assert!(best_epoch >= 1);
+
+    let model = trainer.best_model().unwrap();
+    assert!(model.name().ends_with(&format!("best epoch {best_epoch}")));
+    let evaluation = model
+        .evaluate(&store, ts(serde_json::json!({"split": "test"})))
+        .await
+        .unwrap()
+        .js_value();
+    assert!(number(&evaluation, "accuracy") > 0.3);
+    assert_eq!(
+        js_sys::Uint8Array::new(&field(&evaluation, "predictions")).length(),
+        60
     );
-    assert_eq!(report["predictions"].as_array().unwrap().len(), 60);
+    let cell = store
+        .cell_images(
+            &js_sys::Uint8Array::new(&field(&evaluation, "predictions")).to_vec(),
+            0,
+            0,
+            5,
+        )
+        .unwrap()
+        .js_value();
+    assert!(number(&cell, "total") >= 0.0);
 
-    let image = store.test_image(0).unwrap();
-    let probabilities = trainer.predict(image.clone()).await.unwrap();
+    let image = toy_dataset(1).image(0).to_vec();
+    let probabilities = model.predict(image.clone()).await.unwrap();
     assert_eq!(probabilities.len(), 10);
-    let weights = trainer.export_weights().await.unwrap();
+    let two = model
+        .predict([image.clone(), image.clone()].concat())
+        .await
+        .unwrap();
+    assert_eq!(two.len(), 20);
+    assert!(model.predict(vec![0; 10]).await.is_err());
 
-    let mut other = create(config(6), "toy").await.unwrap();
-    assert_ne!(other.predict(image.clone()).await.unwrap(), probabilities);
-    other.import_weights(weights.clone()).await.unwrap();
-    assert_eq!(other.predict(image.clone()).await.unwrap(), probabilities);
-    assert!(other.import_weights(b"not weights".to_vec()).await.is_err());
-    assert!(other.predict(vec![0; 10]).await.is_err());
+    let weights = model.export_weights().await.unwrap();
+    let loaded = WebModel::from_bytes(
+        weights.clone(),
+        ts(serde_json::json!("cpu")),
+        Some(best_epoch),
+    )
+    .await
+    .unwrap();
+    assert_eq!(loaded.predict(image.clone()).await.unwrap(), probabilities);
+    assert_eq!(loaded.name(), model.name());
+    assert!(
+        WebModel::from_bytes(b"not weights".to_vec(), ts(serde_json::json!("cpu")), None)
+            .await
+            .is_err()
+    );
 
-    let v1 = serde_json::to_string(&Variant::V1.config().with_epochs(1)).unwrap();
-    let mut v1 = create(v1, "v1").await.unwrap();
-    assert!(v1.import_weights(weights).await.is_err());
+    // A run cut off after its first epoch continues to the third from the saved weights.
+    let first = history[0].js_value();
+    let point = serde_json::json!({
+        "history": [serde_wasm_bindgen::from_value::<serde_json::Value>(first).unwrap()],
+        "best_epoch": 1,
+        "latest": saved[0],
+    });
+    let mut resumed = WebTrainer::create(&store, ts(toy_request(5, Some(point.clone()))))
+        .await
+        .unwrap();
+    while !resumed.is_done() {
+        resumed.step(4).await.unwrap();
+        yield_now().await;
+    }
+    let epochs: Vec<f64> = resumed
+        .history()
+        .unwrap()
+        .iter()
+        .map(|r| number(&r.js_value(), "epoch"))
+        .collect();
+    assert_eq!(epochs, [1.0, 2.0, 3.0]);
+
+    // Weights of another architecture cannot resume this run.
+    let v1 = fashion_trainer::presets::Variant::V1.config();
+    let v1_weights =
+        checkpoint::to_bytes(&v1.model.init(&Device::flex()), &v1.model, Some(&v1), "v1")
+            .await
+            .unwrap();
+    let mut wrong = point;
+    wrong["latest"] = serde_json::json!(v1_weights);
+    let err = WebTrainer::create(&store, ts(toy_request(5, Some(wrong))))
+        .await
+        .err()
+        .expect("weights of another architecture are refused");
+    let message = field(&err.into(), "message").as_string().unwrap();
+    assert!(message.contains("these weights are for"), "{message}");
 }
 
-/// Photos, catalogues and studies through the web API, as the page's worker uses them.
+/// The form checks, photos, a catalogue and a whole study, as the page's worker uses them.
 #[wasm_bindgen_test]
-async fn web_api_photos_catalogue_and_study() {
-    use fashion_trainer::shards::make_shards;
+async fn web_api_forms_photos_catalogue_and_study() {
     use fashion_trainer::web::{
-        DataStore, WebCatalogue, WebStudy, WebTrainer, default_label_map, preprocess_photo,
+        WebCatalogue, WebCatalogueLayout, WebStudy, check_config, check_study, page_info,
+        preprocess_photo,
     };
-    use wasm_bindgen::JsValue;
+    let info = page_info().unwrap().js_value();
+    let fields = js_sys::Array::from(&field(&info, "training_fields"));
+    assert_eq!(fields.length(), 8);
+    let form = serde_json::json!({
+        "conv1_kernels": "16", "conv2_kernels": "26", "dropout": "0.3", "weight_decay": "0.0001",
+        "learning_rate": "0.0005", "batch_size": "64", "epochs": "15", "seed": "42", "fit": "train",
+    });
+    let check = check_config(js(form.clone())).unwrap().js_value();
+    assert_eq!(field(&check, "preset").as_string().as_deref(), Some("v4"));
+    assert_eq!(number(&check, "total_params"), 99_976.0);
+    let mut bad = form;
+    bad["learning_rate"] = "0".into();
+    bad["epochs"] = "".into();
+    let check = check_config(js(bad)).unwrap().js_value();
+    assert!(field(&check, "config").is_undefined());
+    let errors = js_sys::Array::from(&field(&check, "errors"));
+    let named: Vec<String> = errors
+        .iter()
+        .map(|e| field(&e, "field").as_string().unwrap())
+        .collect();
+    assert_eq!(named, ["learning_rate", "epochs"]);
+    let study_check = check_study(ts(serde_json::json!({
+        "epochs": "1", "seed": "42", "variants": [], "refit": "best",
+    })))
+    .unwrap()
+    .js_value();
+    assert_eq!(
+        js_sys::Array::from(&field(&study_check, "errors")).length(),
+        1
+    );
 
-    let (manifest, files) = make_shards(&toy_dataset(240), &toy_dataset(60));
-    let mut store = DataStore::new();
-    for (entry, (name, bytes)) in manifest.shards.iter().zip(&files) {
-        store.add_shard(name, bytes, &entry.sha256).unwrap();
-    }
-
-    // A wide dark object on white: found, mirrored or not, 784 input bytes.
+    // A wide dark object on white: found, 784 input bytes, a square crop of the object's width.
     let photo = image::RgbImage::from_fn(120, 60, |x, y| {
         let object = (10..110).contains(&x) && (20..40).contains(&y);
         image::Rgb(if object {
@@ -196,70 +342,95 @@ async fn web_api_photos_catalogue_and_study() {
     image::DynamicImage::ImageRgb8(photo)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
-    let steps = preprocess_photo(&png, "auto").unwrap();
-    let get = |key: &str| js_sys::Reflect::get(&steps, &JsValue::from_str(key)).unwrap();
-    assert_eq!(js_sys::Uint8Array::new(&get("input")).length(), 784);
-    assert_eq!(get("objectFound").as_bool(), Some(true));
-    let square = get("square");
-    let rgba = js_sys::Reflect::get(&square, &JsValue::from_str("rgba")).unwrap();
-    // The object box (100 x 20) padded to a square.
+    let steps = preprocess_photo(&png, ts(serde_json::json!("auto")))
+        .unwrap()
+        .js_value();
     assert_eq!(
-        js_sys::Uint8ClampedArray::new(&rgba).length(),
+        js_sys::Uint8Array::new(&field(&steps, "input")).length(),
+        784
+    );
+    assert_eq!(field(&steps, "object_found").as_bool(), Some(true));
+    let square = field(&steps, "square");
+    assert_eq!(
+        js_sys::Uint8Array::new(&field(&square, "rgba")).length(),
         100 * 100 * 4
     );
-    assert!(preprocess_photo(b"plain text", "auto").is_err());
-    assert!(preprocess_photo(&png, "sideways").is_err());
+    assert!(preprocess_photo(b"plain text", ts(serde_json::json!("auto"))).is_err());
+    assert!(preprocess_photo(&png, ts(serde_json::json!("sideways"))).is_err());
 
-    // A study of one variant: its run, then the refit on train+val, then the report.
-    let mut study = WebStudy::new(
-        r#"{"variants": ["base"], "epochs": 1, "limit_train": 200, "limit_eval": 60}"#,
-    )
-    .unwrap();
-    assert!(WebStudy::new(r#"{"variants": []}"#).is_err());
-    assert_eq!(study.total_runs(), 2);
-    let mut last = None;
-    while let Some(spec) = study.next_run() {
-        let mut trainer = WebTrainer::for_run(spec.clone(), "cpu".into(), &store)
+    // A study of one variant: its run, then the refit on train+val, then the report; saved and
+    // restored between runs, as the page does across reloads.
+    let store = toy_store();
+    let plan = serde_json::json!({
+        "epochs": 1, "seed": 42, "variants": ["base"], "refit": "best",
+        "limit_train": 200, "limit_eval": 60,
+    });
+    let mut study = WebStudy::new(ts(plan)).unwrap();
+    assert_eq!(number(&study.view().unwrap().js_value(), "total"), 2.0);
+    let mut model = None;
+    for _ in 0..2 {
+        let mut trainer = study
+            .train_next(&store, ts(serde_json::json!("cpu")), Vec::new())
             .await
             .unwrap();
         while !trainer.is_done() {
             trainer.step(4).await.unwrap();
             yield_now().await;
         }
-        let result = trainer.study_result(spec, 1.0).await.unwrap();
-        study.record(&result).unwrap();
-        // Saved and restored between runs, as the page does across reloads.
-        study = WebStudy::from_json(&study.to_json()).unwrap();
-        last = Some(trainer);
+        model = Some(study.record(&trainer).await.unwrap());
+        let saved = study.study().unwrap();
+        study = WebStudy::restore(saved).unwrap();
     }
-    assert!(study.is_finished());
-    let queue: serde_json::Value = serde_json::from_str(&study.queue_json()).unwrap();
-    let ids: Vec<&str> = queue
-        .as_array()
-        .unwrap()
+    let view = study.view().unwrap().js_value();
+    assert_eq!(field(&view, "is_finished").as_bool(), Some(true));
+    let ids: Vec<String> = js_sys::Array::from(&field(&view, "queue"))
         .iter()
-        .map(|r| r["id"].as_str().unwrap())
+        .map(|q| field(&q, "id").as_string().unwrap())
         .collect();
     assert_eq!(ids, ["base", "base+trainval"]);
-    let html = study.report_html(None).unwrap();
+    let html = study.report(ts(serde_json::json!("html")), None).unwrap();
     assert!(html.contains("<svg") && html.contains("base+trainval"));
     assert!(!html.contains("http"), "the report is self-contained");
-    assert!(study.report_csv().unwrap().lines().count() == 3);
+    let csv = study.report(ts(serde_json::json!("csv")), None).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    let model = model.unwrap();
+    assert_eq!(model.label(), "base+trainval");
 
-    // A catalogue of two rows (one a broken photo), evaluated with the refit model.
+    // A catalogue of three rows (one a broken photo, one unmapped), found in a zip's paths and
+    // evaluated with the refit model.
+    let layout = WebCatalogueLayout::new(
+        vec![
+            "shop/styles.csv".into(),
+            "shop/images/1.jpg".into(),
+            "shop/images/2.JPG".into(),
+        ],
+        "shop.zip",
+    )
+    .unwrap();
+    assert_eq!((layout.styles(), layout.image_of("2")), (0, Some(2)));
+    assert!(WebCatalogueLayout::new(vec!["images/1.jpg".into()], "x.zip").is_err());
     let styles = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage\n\
         1,Men,Apparel,Topwear,Tshirts,Grey,Summer,2012,Casual\n\
         2,Men,Footwear,Shoes,Casual Shoes,Grey,Summer,2012,Casual\n\
         3,Men,Accessories,Watches,Watches,Grey,Summer,2012,Casual\n";
-    let mut catalogue = WebCatalogue::new(styles.as_bytes(), &default_label_map(), "auto").unwrap();
-    assert!(WebCatalogue::new(b"id,name\n1,x\n", &default_label_map(), "auto").is_err());
+    let map = fashion_trainer::products::BUILTIN_LABEL_MAP;
+    let auto = || ts(serde_json::json!("auto"));
+    let mut catalogue = WebCatalogue::new(styles.as_bytes(), map, auto()).unwrap();
+    assert!(WebCatalogue::new(b"id,name\n1,x\n", map, auto()).is_err());
     assert_eq!(catalogue.ids(), ["1", "2"]);
     catalogue.add_photo("1", &png).unwrap();
     assert!(catalogue.add_photo("2", b"GIF89a broken").is_err());
-    let trainer = last.unwrap();
-    let result: serde_json::Value =
-        serde_json::from_str(&trainer.evaluate_catalogue(&catalogue).await.unwrap()).unwrap();
-    assert_eq!(result["evaluated"], 1);
-    assert_eq!(result["skipped"].as_array().unwrap().len(), 1);
-    assert_eq!(result["unmapped"][0][0], "Watches");
+    let progress = catalogue.progress().unwrap().js_value();
+    assert_eq!(
+        (number(&progress, "done"), number(&progress, "total")),
+        (2.0, 2.0)
+    );
+    let result = model
+        .evaluate_catalogue(&catalogue)
+        .await
+        .unwrap()
+        .js_value();
+    let result = field(&result, "result");
+    assert_eq!(number(&result, "evaluated"), 1.0);
+    assert_eq!(js_sys::Array::from(&field(&result, "skipped")).length(), 1);
 }

@@ -67,6 +67,24 @@ where
         .map_err(|e| js_err(format!("invalid {what}: {e}")))
 }
 
+/// The device a run or a model computes on, and why it was chosen.
+#[derive(Serialize, Tsify)]
+pub struct DeviceView {
+    /// `gpu` or `cpu`.
+    pub backend: String,
+    /// Why this backend is in use (`CPU backend (flex) chosen`, `no usable GPU (...)`).
+    pub reason: String,
+}
+
+impl DeviceView {
+    fn of(selected: &crate::device::SelectedDevice) -> Result<Ts<DeviceView>, JsError> {
+        to_ts(&DeviceView {
+            backend: selected.backend.to_string(),
+            reason: selected.reason.clone(),
+        })
+    }
+}
+
 /// A preset as the page lists it.
 #[derive(Serialize, Tsify)]
 pub struct PresetView {

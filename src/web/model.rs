@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
-use super::{DataStore, WebCatalogue, from_ts, js_err, to_ts};
+use super::{DataStore, DeviceView, WebCatalogue, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, EvalSplit, Fit, IMAGE_PIXELS, Splits};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
@@ -19,12 +19,14 @@ use crate::training::{Evaluator, TrainingConfig};
 /// Trained weights, ready to use.
 #[wasm_bindgen]
 pub struct WebModel {
-    model: LeNet,
-    architecture: LeNetConfig,
-    name: String,
-    label: String,
-    training: Option<TrainingConfig>,
-    selected: SelectedDevice,
+    pub(super) model: LeNet,
+    pub(super) architecture: LeNetConfig,
+    /// What the page calls it ([`model_name`]).
+    pub(super) name: String,
+    /// The label saved with the weights.
+    pub(super) label: String,
+    pub(super) training: Option<TrainingConfig>,
+    pub(super) selected: SelectedDevice,
 }
 
 /// Which images to evaluate on.
@@ -81,15 +83,14 @@ impl WebModel {
             .await
             .map_err(js_err)?;
         let model = checkpoint.build(&selected.device).map_err(js_err)?;
-        let label = checkpoint.label.clone();
-        Ok(Self::new(
+        Ok(Self {
             model,
-            checkpoint.model.clone(),
-            model_name(&label, best_epoch),
-            label,
-            checkpoint.training.clone(),
+            architecture: checkpoint.model.clone(),
+            name: model_name(&checkpoint.label, best_epoch),
+            label: checkpoint.label.clone(),
+            training: checkpoint.training.clone(),
             selected,
-        ))
+        })
     }
 
     /// What the page calls the model (`v1, best epoch 12`, or a file's label).
@@ -119,16 +120,10 @@ impl WebModel {
         self.training.as_ref().map(to_ts).transpose()
     }
 
-    /// `gpu` or `cpu`.
+    /// The device it computes on, and why.
     #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.selected.backend.to_string()
-    }
-
-    /// Why this backend is in use.
-    #[wasm_bindgen(getter, js_name = backendReason)]
-    pub fn backend_reason(&self) -> String {
-        self.selected.reason.clone()
+    pub fn device(&self) -> Result<Ts<DeviceView>, JsError> {
+        DeviceView::of(&self.selected)
     }
 
     /// Class probabilities of 28x28 images (784 `u8` pixels each, light object on black, as
@@ -213,26 +208,5 @@ pub(super) fn model_name(label: &str, best_epoch: Option<usize>) -> String {
     match best_epoch {
         Some(epoch) if epoch > 0 => format!("{label}, best epoch {epoch}"),
         _ => label.to_string(),
-    }
-}
-
-impl WebModel {
-    /// A model of `model`'s weights, called `name` in the page and saved as `label`.
-    pub(super) fn new(
-        model: LeNet,
-        architecture: LeNetConfig,
-        name: String,
-        label: String,
-        training: Option<TrainingConfig>,
-        selected: SelectedDevice,
-    ) -> Self {
-        Self {
-            model,
-            architecture,
-            name,
-            label,
-            training,
-            selected,
-        }
     }
 }

@@ -151,14 +151,14 @@ impl WebStudy {
         .await
         .map_err(js_err)?;
         self.study.record(finished.result.clone()).map_err(js_err)?;
-        Ok(WebModel::new(
-            finished.model,
-            spec.config.model.clone(),
-            model_name(&spec.id, Some(finished.result.best_epoch)),
-            spec.id.clone(),
-            Some(spec.config.clone()),
-            trainer.selected.clone(),
-        ))
+        Ok(WebModel {
+            model: finished.model,
+            architecture: spec.config.model.clone(),
+            name: model_name(&spec.id, Some(finished.result.best_epoch)),
+            label: spec.id.clone(),
+            training: Some(spec.config.clone()),
+            selected: trainer.selected.clone(),
+        })
     }
 
     /// The study's remaining time while its current run is at `progress`, as `mm:ss`, or

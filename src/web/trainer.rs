@@ -7,7 +7,7 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use super::model::model_name;
-use super::{DataStore, WebModel, from_ts, js_err, to_ts};
+use super::{DataStore, DeviceView, WebModel, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Splits};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
@@ -153,16 +153,10 @@ impl WebTrainer {
         to_ts(&self.config)
     }
 
-    /// `gpu` or `cpu`.
+    /// The device it trains on, and why.
     #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.selected.backend.to_string()
-    }
-
-    /// Why this backend is in use.
-    #[wasm_bindgen(getter, js_name = backendReason)]
-    pub fn backend_reason(&self) -> String {
-        self.selected.reason.clone()
+    pub fn device(&self) -> Result<Ts<DeviceView>, JsError> {
+        DeviceView::of(&self.selected)
     }
 
     /// Runs up to `max_batches` batches and says where the run is; after an epoch, with the
@@ -211,14 +205,14 @@ impl WebTrainer {
     #[wasm_bindgen(js_name = bestModel)]
     pub fn best_model(&self) -> Option<WebModel> {
         let (epoch, model) = self.trainer.best()?;
-        Some(WebModel::new(
+        Some(WebModel {
             model,
-            self.config.model.clone(),
-            model_name(&self.label, Some(epoch)),
-            self.label.clone(),
-            Some(self.config.clone()),
-            self.selected.clone(),
-        ))
+            architecture: self.config.model.clone(),
+            name: model_name(&self.label, Some(epoch)),
+            label: self.label.clone(),
+            training: Some(self.config.clone()),
+            selected: self.selected.clone(),
+        })
     }
 }
 

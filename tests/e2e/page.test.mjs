@@ -5,33 +5,14 @@
 // 127.0.0.1. Screenshots go to $SCREENSHOTS (default: tests/e2e/screenshots).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
-const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-mkdirSync(SHOTS, { recursive: true });
+import { BASE, SHOTS, launch, newPage } from './browser.mjs';
 
 test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async () => {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
-  });
+  const browser = await launch({ webgpu: true });
   try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const outside = [];
-  context.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
-      outside.push(request.url());
-    }
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') console.log('[page console]', m.text()); });
+  const { page, outside, errors } = await newPage(browser);
 
   await page.goto(`${BASE}?limit=600`);
   // Ready to train once the shards are in and the wasm trainer is loaded.
@@ -85,11 +66,9 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
 });
 
 test('a run cut off by a reload resumes from its last finished epoch', { timeout: 600_000 }, async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await launch();
   try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { page, errors } = await newPage(browser);
   await page.goto(`${BASE}?limit=1200`);
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
   await page.selectOption('#backend', 'cpu');

@@ -10,41 +10,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { zipSync, strToU8 } from 'fflate';
+import { BASE, CLI, PRODUCTS, SHOTS, launch, newPage } from './browser.mjs';
 
-const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
-const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ROOT = new URL('../../', import.meta.url).pathname;
-const PRODUCTS = process.env.PRODUCTS_DIR ?? join(ROOT, '..', 'shared', 'data', 'fashion-products');
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'fashion-trainer', 'target');
-const CLI = join(TARGET, 'release', 'fashion-trainer');
 const photo = (id) => join(PRODUCTS, 'images', `${id}.jpg`);
-mkdirSync(SHOTS, { recursive: true });
 
 // Two photos from the first rows of styles.csv (a shirt and trousers) and a third one (sports shoes).
 const PHOTOS = ['15984', '10257'];
 const LATER_PHOTO = '12993';
 
 async function openPage({ limit = 6000 } = {}) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const outside = [];
-  context.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
-      outside.push(request.url());
-    }
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') console.log('[page console]', m.text()); });
-  await page.goto(`${BASE}?limit=${limit}`);
-  return { browser, page, outside, errors };
+  const browser = await launch();
+  const opened = await newPage(browser);
+  await opened.page.goto(`${BASE}?limit=${limit}`);
+  return { browser, ...opened };
 }
 
 async function train(page, epochs = 2) {

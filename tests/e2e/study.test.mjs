@@ -9,20 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { strToU8, zipSync } from 'fflate';
-
-const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
-const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ROOT = new URL('../../', import.meta.url).pathname;
-const PRODUCTS = process.env.PRODUCTS_DIR ?? join(ROOT, '..', 'shared', 'data', 'fashion-products');
-const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'fashion-trainer', 'target');
-const CLI = join(TARGET, 'release', 'fashion-trainer');
-mkdirSync(SHOTS, { recursive: true });
+import { BASE, CLI, PRODUCTS, SHOTS, launch, newPage } from './browser.mjs';
 
 // A small catalogue as a .zip: styles.csv with its first `rows` rows and their photos.
 function catalogueZip(rows = 24) {
@@ -41,21 +31,12 @@ function catalogueZip(rows = 24) {
 // One browser for both tests: the second study replaces the first one in the same storage.
 let browser;
 let page;
-const outside = [];
-const errors = [];
+let outside;
+let errors;
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  context.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
-      outside.push(request.url());
-    }
-  });
-  page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') console.log('[page console]', m.text()); });
+  browser = await launch();
+  ({ page, outside, errors } = await newPage(browser));
   page.on('dialog', (dialog) => dialog.accept()); // "Replace the finished study?"
 });
 

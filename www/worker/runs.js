@@ -67,8 +67,8 @@ export async function begin(create, options = {}) {
     label: created.label,
     description: created.description,
     config: created.config,
-    backend: created.backend,
-    backendReason: created.backendReason,
+    backend: created.device.backend,
+    backendReason: created.device.reason,
     studyRun,
     spec: options.spec ?? null,
     resumed: created.history().length > 0,
@@ -166,7 +166,8 @@ export async function setModel(next, runId = null) {
 function modelInfo() {
   if (!model) return null;
   const m = model.model;
-  return { name: m.name, description: m.description, backend: m.backend, backendReason: m.backendReason, runId: model.runId };
+  const { backend, reason } = m.device;
+  return { name: m.name, description: m.description, backend, backendReason: reason, runId: model.runId };
 }
 
 // The trainer's best epoch so far becomes the model, so photos get its predictions while training.

@@ -1,0 +1,45 @@
+// What every end-to-end test shares: where the page, Chromium, the photos and the native CLI
+// are, and a page opened in Debian's headless Chromium (playwright-core, never a downloaded
+// browser) that records every request leaving 127.0.0.1 and every uncaught page error.
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
+export const SHOTS = process.env.SCREENSHOTS ?? new URL('./screenshots', import.meta.url).pathname;
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ROOT = new URL('../../', import.meta.url).pathname;
+export const PRODUCTS = process.env.PRODUCTS_DIR ?? join(ROOT, '..', 'shared', 'data', 'fashion-products');
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'fashion-trainer', 'target');
+export const CLI = join(TARGET, 'release', 'fashion-trainer');
+mkdirSync(SHOTS, { recursive: true });
+
+/** Chromium, with SwiftShader's WebGPU adapter when `webgpu`. */
+export function launch({ webgpu = false } = {}) {
+  const args = ['--no-sandbox'];
+  if (webgpu) args.push('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader');
+  return chromium.launch({ executablePath: CHROMIUM, args });
+}
+
+/**
+ * A page of `browser` at 1280x800 that accepts downloads; `outside` collects the requests that
+ * leave 127.0.0.1 and `errors` the uncaught page errors (both must stay empty).
+ */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const outside = [];
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
+      outside.push(request.url());
+    }
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log('[page console]', m.text());
+  });
+  return { page, outside, errors };
+}
