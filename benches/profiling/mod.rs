@@ -1,58 +1,26 @@
 //! Where a training step's time goes (base LeNet-5, batch 64, Adam), phase by phase, shared by
-//! the in-browser profile (tests/bench_browser.rs) and the native one (tests/profile.rs).
+//! the in-browser profile (benches/browser.rs) and the native one (benches/profile.rs).
 //!
-//! `LeNet`'s layers are private, so the step runs on [`Net`], a copy of the base model built from
-//! the same Burn layers with the same configs (src/model.rs) in the same order; the step is the
-//! one `Trainer::train_batches` runs (src/training.rs): `Dataset::batch`, forward, cross-entropy,
-//! the on-device loss/accuracy sums, backward, Adam (eps 1e-8) through `ModuleOptimizer`. After each
-//! phase, one element of its output is read back with `into_data_async` as a sync point (flex runs
-//! eagerly, so this also bounds lazy backends); the Trainer's own readback (loss and accuracy sums
-//! through a `Transaction`) is done on every step here, where the Trainer does one per chunk of
-//! steps.
+//! The model is the real one (`Variant::Base`), stepped one layer at a time through
+//! `LeNet::layers`/`LeNet::apply`, the fold `LeNet::forward` runs; the rest of the step is the one
+//! `Trainer::train_batches` runs (src/training.rs): `Dataset::batch`, cross-entropy, the on-device
+//! loss/accuracy sums, backward, Adam (eps 1e-8) through `ModuleOptimizer`. After each phase, one
+//! element of its output is read back with `into_data_async` as a sync point (flex runs eagerly,
+//! so this also bounds lazy backends); the Trainer's own readback (loss and accuracy sums through
+//! a `Transaction`) is done on every step here, where the Trainer does one per chunk of steps.
 
 use std::sync::Arc;
 
-use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, Transaction};
 use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
+use fashion_trainer::model::{Activation, Layer};
+use fashion_trainer::presets::Variant;
 
 pub const BATCH: usize = 64;
-
-/// The base LeNet-5 of src/model.rs, with its layers reachable.
-#[derive(Module, Debug)]
-pub struct Net {
-    conv1: Conv2d,
-    pool1: AvgPool2d,
-    conv2: Conv2d,
-    pool2: AvgPool2d,
-    fc1: Linear,
-    fc2: Linear,
-    fc3: Linear,
-    relu: Relu,
-}
-
-impl Net {
-    pub fn new(device: &Device) -> Self {
-        let pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]);
-        Net {
-            conv1: Conv2dConfig::new([1, 6], [5, 5])
-                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
-                .init(device),
-            pool1: pool.init(),
-            conv2: Conv2dConfig::new([6, 16], [5, 5]).init(device),
-            pool2: pool.init(),
-            fc1: LinearConfig::new(16 * 5 * 5, 120).init(device),
-            fc2: LinearConfig::new(120, 84).init(device),
-            fc3: LinearConfig::new(84, 10).init(device),
-            relu: Relu::new(),
-        }
-    }
-}
 
 /// Random pixels and labels `i % 10`, as the in-browser benchmark uses.
 pub fn noise_dataset(n: usize) -> Dataset {
@@ -66,26 +34,14 @@ pub fn noise_dataset(n: usize) -> Dataset {
     Dataset::new(images, labels).unwrap()
 }
 
-/// Phases in step order.
-pub const PHASES: [&str; 17] = [
-    "batch",
-    "conv1",
-    "relu1",
-    "pool1",
-    "conv2",
-    "relu2",
-    "pool2",
-    "fc1",
-    "relu3",
-    "fc2",
-    "relu4",
-    "fc3",
-    "loss",
-    "metrics",
-    "backward",
-    "optimizer",
-    "readback",
-];
+/// Phases after the forward pass, in step order.
+const AFTER_FORWARD: [&str; 5] = ["loss", "metrics", "backward", "optimizer", "readback"];
+
+/// Whether a layer gets a phase of its own: flatten is a reshape with no arithmetic, so it has no
+/// sync point and its time counts toward the next layer's (fc1).
+fn timed(layer: Layer) -> bool {
+    layer != Layer::Flatten
+}
 
 /// Reads one element of `t` back: the sync point after a phase.
 async fn sync<const D: usize>(t: &Tensor<D>) {
@@ -93,8 +49,42 @@ async fn sync<const D: usize>(t: &Tensor<D>) {
     one.into_data_async().await.unwrap();
 }
 
-/// Milliseconds per step of each phase (in [`PHASES`] order), averaged over `steps` steps after
-/// `warmup` ones. `now` gives seconds; `between_steps` runs (untimed) after every step.
+async fn sync_activation(x: &Activation) {
+    match x {
+        Activation::Maps(t) => sync(t).await,
+        Activation::Flat(t) => sync(t).await,
+    }
+}
+
+/// The first element of a module's first parameter (conv1's weight), or of its gradient: the
+/// sync point after backward and after Adam.
+struct FirstParam<'a> {
+    grads: Option<&'a GradientsParams>,
+    value: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for FirstParam<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.value.is_none() {
+            let t = match self.grads {
+                Some(grads) => grads.get::<D>(param.id),
+                None => Some(param.val()),
+            };
+            self.value = t.map(|t| t.detach().flatten(0, D - 1).slice(0..1));
+        }
+    }
+}
+
+async fn sync_first_param(model: &impl Module, grads: Option<&GradientsParams>) {
+    let mut first = FirstParam { grads, value: None };
+    model.visit(&mut first);
+    sync(&first.value.expect("the model has parameters")).await;
+}
+
+/// Milliseconds per step of each phase, in step order (`batch`, the layers by
+/// `Layer::name`, then `loss`, `metrics`, `backward`, `optimizer`, `readback`), averaged over
+/// `steps` steps after `warmup` ones. `now` gives seconds; `between_steps` runs (untimed) after
+/// every step.
 pub async fn profile<F: Future<Output = ()>>(
     device: &Device,
     warmup: usize,
@@ -105,15 +95,33 @@ pub async fn profile<F: Future<Output = ()>>(
     let device = device.clone().autodiff();
     device.seed(42);
     let data = Arc::new(noise_dataset((warmup + steps) * BATCH));
-    let mut model = Net::new(&device).train();
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let config = Variant::Base.config();
+    let mut model = config.model.init(&device).train();
+    // The Adam of `TrainingConfig::optimizer` (private to the trainer).
+    let decay =
+        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+    let mut optimizer = AdamConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(decay)
+        .init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let mut totals = [0.0f64; PHASES.len()];
+    let layers = model.layers();
+    let phases: Vec<&'static str> = std::iter::once("batch")
+        .chain(
+            layers
+                .iter()
+                .copied()
+                .filter(|&l| timed(l))
+                .map(Layer::name),
+        )
+        .chain(AFTER_FORWARD)
+        .collect();
+    let mut totals = vec![0.0f64; phases.len()];
     for step in 0..warmup + steps {
-        let mut times = [0.0f64; PHASES.len()];
+        let mut times = vec![0.0f64; phases.len()];
         let mut phase = 0;
         let mut t = now();
-        let mut lap = |times: &mut [f64; PHASES.len()]| {
+        let mut lap = |times: &mut [f64]| {
             let n = now();
             times[phase] += n - t;
             t = n;
@@ -125,39 +133,15 @@ pub async fn profile<F: Future<Output = ()>>(
         sync(&images).await;
         lap(&mut times);
 
-        let x = model.conv1.forward(images);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.relu.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.pool1.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.conv2.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.relu.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.pool2.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.fc1.forward(x.flatten::<2>(1, 3));
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.relu.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.fc2.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let x = model.relu.forward(x);
-        sync(&x).await;
-        lap(&mut times);
-        let logits = model.fc3.forward(x);
-        sync(&logits).await;
-        lap(&mut times);
+        let mut x = Activation::Maps(images);
+        for &layer in &layers {
+            x = model.apply(layer, x);
+            if timed(layer) {
+                sync_activation(&x).await;
+                lap(&mut times);
+            }
+        }
+        let logits = x.into_flat();
 
         let loss = loss_fn.forward(logits.clone(), targets.clone());
         sync(&loss).await;
@@ -176,12 +160,11 @@ pub async fn profile<F: Future<Output = ()>>(
         lap(&mut times);
 
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let conv1_grad = grads.get::<4>(model.conv1.weight.id).unwrap();
-        sync(&conv1_grad).await;
+        sync_first_param(&model, Some(&grads)).await;
         lap(&mut times);
 
-        model = optimizer.step(1e-3, model, grads);
-        sync(&model.conv1.weight.val()).await;
+        model = optimizer.step(config.learning_rate, model, grads);
+        sync_first_param(&model, None).await;
         lap(&mut times);
 
         Transaction::default()
@@ -199,10 +182,10 @@ pub async fn profile<F: Future<Output = ()>>(
         }
         between_steps().await;
     }
-    PHASES
-        .iter()
+    phases
+        .into_iter()
         .zip(totals)
-        .map(|(&name, total)| (name, 1000.0 * total / steps as f64))
+        .map(|(name, total)| (name, 1000.0 * total / steps as f64))
         .collect()
 }
 
