@@ -201,8 +201,8 @@ test_e2e() {
   web_data
   setup_browser
   command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
-  [ -d tests/e2e/node_modules/playwright-core ] && [ -d tests/e2e/node_modules/fflate ] \
-    || (cd tests/e2e && npm install --no-audit --no-fund --silent)
+  [ -d node_modules/playwright-core ] && [ -d node_modules/fflate ] \
+    || npm install --no-audit --no-fund --silent
   local port=8765 server status
   log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
   (cd www && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
@@ -236,13 +236,13 @@ bench() {
   vendor_js
   web_data
   setup_browser
-  [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && npm install --no-audit --no-fund --silent)
+  [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --silent
   # TF.js (the reference benchmark only: ~290 MB) has its own package.json, out of the tests' way.
-  [ -d tests/e2e/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ] \
-    || (cd tests/e2e/tfjs && npm install --no-audit --no-fund --silent)
+  [ -d benches/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ] \
+    || (cd benches/tfjs && npm install --no-audit --no-fund --silent)
   data_dir
   log "benchmarks"
-  bash tests/bench.sh
+  bash benches/run.sh
 }
 
 # The independent PyTorch reference (tests/reference/pytorch_lenet.py), in its own virtualenv

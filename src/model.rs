@@ -97,6 +97,130 @@ pub struct LeNet {
     relu: Relu,
 }
 
+/// One step of the forward pass, in PyTorch's naming; [`LeNet::layers`] lists them in order and
+/// [`LeNet::apply`] runs one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// 5x5 convolution, padding 2: `[B, 1, 28, 28]` → `[B, c1, 28, 28]`.
+    Conv1,
+    /// ReLU after conv1.
+    Relu1,
+    /// 2x2 average pool: `[B, c1, 28, 28]` → `[B, c1, 14, 14]`.
+    Pool1,
+    /// 5x5 convolution, no padding: `[B, c1, 14, 14]` → `[B, c2, 10, 10]`.
+    Conv2,
+    /// ReLU after conv2.
+    Relu2,
+    /// 2x2 average pool: `[B, c2, 10, 10]` → `[B, c2, 5, 5]`.
+    Pool2,
+    /// Maps to vectors: `[B, c2, 5, 5]` → `[B, c2 * 25]`.
+    Flatten,
+    /// Fully connected: `[B, c2 * 25]` → `[B, 120]`.
+    Fc1,
+    /// ReLU after fc1.
+    Relu3,
+    /// Dropout after fc1 (listed only when the dropout probability is above 0).
+    Dropout1,
+    /// Fully connected: `[B, 120]` → `[B, 84]`.
+    Fc2,
+    /// ReLU after fc2.
+    Relu4,
+    /// Dropout after fc2 (listed only when the dropout probability is above 0).
+    Dropout2,
+    /// Fully connected: `[B, 84]` → `[B, 10]`, the class logits.
+    Fc3,
+}
+
+impl Layer {
+    /// Every layer in forward order, the dropout ones included.
+    pub const ALL: [Layer; 14] = [
+        Layer::Conv1,
+        Layer::Relu1,
+        Layer::Pool1,
+        Layer::Conv2,
+        Layer::Relu2,
+        Layer::Pool2,
+        Layer::Flatten,
+        Layer::Fc1,
+        Layer::Relu3,
+        Layer::Dropout1,
+        Layer::Fc2,
+        Layer::Relu4,
+        Layer::Dropout2,
+        Layer::Fc3,
+    ];
+
+    /// The layer's name: `conv1`, `relu1`, `pool1`, ..., `fc3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Conv1 => "conv1",
+            Layer::Relu1 => "relu1",
+            Layer::Pool1 => "pool1",
+            Layer::Conv2 => "conv2",
+            Layer::Relu2 => "relu2",
+            Layer::Pool2 => "pool2",
+            Layer::Flatten => "flatten",
+            Layer::Fc1 => "fc1",
+            Layer::Relu3 => "relu3",
+            Layer::Dropout1 => "dropout1",
+            Layer::Fc2 => "fc2",
+            Layer::Relu4 => "relu4",
+            Layer::Dropout2 => "dropout2",
+            Layer::Fc3 => "fc3",
+        }
+    }
+
+    /// The layer's type in PyTorch's naming: `Conv2d`, `ReLU`, `AvgPool2d`, `Flatten`, `Linear`
+    /// or `Dropout` (the model summary's rows).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Layer::Conv1 | Layer::Conv2 => "Conv2d",
+            Layer::Relu1 | Layer::Relu2 | Layer::Relu3 | Layer::Relu4 => "ReLU",
+            Layer::Pool1 | Layer::Pool2 => "AvgPool2d",
+            Layer::Flatten => "Flatten",
+            Layer::Fc1 | Layer::Fc2 | Layer::Fc3 => "Linear",
+            Layer::Dropout1 | Layer::Dropout2 => "Dropout",
+        }
+    }
+
+    fn is_dropout(self) -> bool {
+        matches!(self, Layer::Dropout1 | Layer::Dropout2)
+    }
+}
+
+/// What flows between layers: feature maps up to [`Layer::Flatten`], vectors after it.
+#[derive(Clone, Debug)]
+pub enum Activation {
+    /// Feature maps, `[batch, channels, height, width]`.
+    Maps(Tensor<4>),
+    /// One vector per image, `[batch, features]`.
+    Flat(Tensor<2>),
+}
+
+impl Activation {
+    /// The tensor's shape, batch dimension first.
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            Activation::Maps(x) => x.dims().to_vec(),
+            Activation::Flat(x) => x.dims().to_vec(),
+        }
+    }
+
+    /// The vectors (after [`Layer::Flatten`]).
+    ///
+    /// # Shapes
+    /// - output: `[batch, features]`
+    ///
+    /// # Panics
+    /// On feature maps: flatten them first.
+    pub fn into_flat(self) -> Tensor<2> {
+        match self {
+            Activation::Flat(x) => x,
+            Activation::Maps(x) => panic!("expected vectors, got feature maps {:?}", x.dims()),
+        }
+    }
+}
+
 /// One layer's output as seen by [`LeNet::forward_traced`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerOutput {
@@ -109,71 +233,93 @@ pub struct LayerOutput {
 }
 
 impl LeNet {
-    /// Class logits for a batch of images.
+    /// Class logits for a batch of images: [`apply`](Self::apply) folded over
+    /// [`layers`](Self::layers).
     ///
     /// # Shapes
     /// - images: `[batch, 1, 28, 28]`
     /// - output: `[batch, 10]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.run(images, None)
+        self.steps()
+            .fold(Activation::Maps(images), |x, layer| self.apply(layer, x))
+            .into_flat()
     }
 
     /// Like [`forward`](Self::forward), also recording every layer's output shape and parameter
     /// count in execution order (the model summary is built from this, not from a list).
+    ///
+    /// # Shapes
+    /// - images: `[batch, 1, 28, 28]`
+    /// - output: `[batch, 10]`, and one [`LayerOutput`] per layer, shapes without the batch
     pub fn forward_traced(&self, images: Tensor<4>) -> (Tensor<2>, Vec<LayerOutput>) {
         let mut trace = Vec::new();
-        let out = self.run(images, Some(&mut trace));
-        (out, trace)
+        let out = self.steps().fold(Activation::Maps(images), |x, layer| {
+            let x = self.apply(layer, x);
+            trace.push(LayerOutput {
+                kind: layer.kind().to_string(),
+                shape: x.dims()[1..].to_vec(),
+                params: self.layer_params(layer),
+            });
+            x
+        });
+        (out.into_flat(), trace)
     }
 
-    fn run(&self, x: Tensor<4>, mut trace: Option<&mut Vec<LayerOutput>>) -> Tensor<2> {
-        let mut note = |kind: &str, dims: &[usize], params: usize| {
-            if let Some(t) = trace.as_deref_mut() {
-                t.push(LayerOutput {
-                    kind: kind.to_string(),
-                    shape: dims[1..].to_vec(),
-                    params,
-                });
-            }
-        };
-        // Dropout is listed (and applied) only when it does something, as in the study's tables.
-        let dropout_layer = |x: Tensor<2>, note: &mut dyn FnMut(&str, &[usize], usize)| {
-            if self.dropout.prob > 0.0 {
-                let x = self.dropout.forward(x);
-                note("Dropout", &x.dims(), 0);
-                x
-            } else {
-                x
-            }
-        };
+    /// The layers [`forward`](Self::forward) runs, in order. Dropout is listed (and applied) only
+    /// when it does something, as in the study's tables.
+    pub fn layers(&self) -> Vec<Layer> {
+        self.steps().collect()
+    }
 
-        let x = self.conv1.forward(x); // [B, c1, 28, 28]
-        note("Conv2d", &x.dims(), self.conv1.num_params());
-        let x = self.relu.forward(x);
-        note("ReLU", &x.dims(), 0);
-        let x = self.pool1.forward(x); // [B, c1, 14, 14]
-        note("AvgPool2d", &x.dims(), 0);
-        let x = self.conv2.forward(x); // [B, c2, 10, 10]
-        note("Conv2d", &x.dims(), self.conv2.num_params());
-        let x = self.relu.forward(x);
-        note("ReLU", &x.dims(), 0);
-        let x = self.pool2.forward(x); // [B, c2, 5, 5]
-        note("AvgPool2d", &x.dims(), 0);
-        let x: Tensor<2> = x.flatten(1, 3); // [B, c2 * 25]
-        note("Flatten", &x.dims(), 0);
-        let x = self.fc1.forward(x); // [B, 120]
-        note("Linear", &x.dims(), self.fc1.num_params());
-        let x = self.relu.forward(x);
-        note("ReLU", &x.dims(), 0);
-        let x = dropout_layer(x, &mut note);
-        let x = self.fc2.forward(x); // [B, 84]
-        note("Linear", &x.dims(), self.fc2.num_params());
-        let x = self.relu.forward(x);
-        note("ReLU", &x.dims(), 0);
-        let x = dropout_layer(x, &mut note);
-        let x = self.fc3.forward(x); // [B, 10]
-        note("Linear", &x.dims(), self.fc3.num_params());
-        x
+    /// Runs one layer (all layers use the same [`Relu`]; the dropout ones this model's [`Dropout`]).
+    ///
+    /// # Shapes
+    /// - x: [`Activation::Maps`] for the layers up to and including [`Layer::Flatten`],
+    ///   [`Activation::Flat`] after it; `[batch, 1, 28, 28]` into [`Layer::Conv1`]
+    /// - output: as documented on each [`Layer`]; `[batch, 10]` out of [`Layer::Fc3`]
+    ///
+    /// # Panics
+    /// When `x` is maps where the layer takes vectors or the other way round.
+    pub fn apply(&self, layer: Layer, x: Activation) -> Activation {
+        use Activation::{Flat, Maps};
+        match (layer, x) {
+            (Layer::Conv1, Maps(x)) => Maps(self.conv1.forward(x)),
+            (Layer::Relu1 | Layer::Relu2, Maps(x)) => Maps(self.relu.forward(x)),
+            (Layer::Pool1, Maps(x)) => Maps(self.pool1.forward(x)),
+            (Layer::Conv2, Maps(x)) => Maps(self.conv2.forward(x)),
+            (Layer::Pool2, Maps(x)) => Maps(self.pool2.forward(x)),
+            (Layer::Flatten, Maps(x)) => Flat(x.flatten(1, 3)),
+            (Layer::Fc1, Flat(x)) => Flat(self.fc1.forward(x)),
+            (Layer::Relu3 | Layer::Relu4, Flat(x)) => Flat(self.relu.forward(x)),
+            (Layer::Dropout1 | Layer::Dropout2, Flat(x)) => Flat(self.dropout.forward(x)),
+            (Layer::Fc2, Flat(x)) => Flat(self.fc2.forward(x)),
+            (Layer::Fc3, Flat(x)) => Flat(self.fc3.forward(x)),
+            (layer, x) => panic!(
+                "{} cannot take an input of shape {:?}",
+                layer.name(),
+                x.dims()
+            ),
+        }
+    }
+
+    /// [`layers`](Self::layers) without the allocation, for the per-step forward pass.
+    fn steps(&self) -> impl Iterator<Item = Layer> {
+        let dropout = self.dropout.prob > 0.0;
+        Layer::ALL
+            .into_iter()
+            .filter(move |layer| dropout || !layer.is_dropout())
+    }
+
+    /// Parameters owned by `layer`.
+    fn layer_params(&self, layer: Layer) -> usize {
+        match layer {
+            Layer::Conv1 => self.conv1.num_params(),
+            Layer::Conv2 => self.conv2.num_params(),
+            Layer::Fc1 => self.fc1.num_params(),
+            Layer::Fc2 => self.fc2.num_params(),
+            Layer::Fc3 => self.fc3.num_params(),
+            _ => 0,
+        }
     }
 }
 
@@ -184,6 +330,7 @@ pub const INPUT_SHAPE: [usize; 3] = [1, IMAGE_SIDE, IMAGE_SIDE];
 mod tests {
     use super::*;
     use crate::presets::Variant;
+    use burn::tensor::Distribution;
 
     #[test]
     fn parameter_counts_of_the_presets() {
@@ -207,6 +354,70 @@ mod tests {
         let model = LeNetConfig::new().with_conv1_kernels(3).init(&device);
         let out = model.forward(Tensor::zeros([5, 1, 28, 28], &device));
         assert_eq!(out.dims(), [5, 10]);
+    }
+
+    #[test]
+    fn stepping_layer_by_layer_gives_the_logits_of_forward() {
+        let device = Device::flex();
+        device.seed(7);
+        let model = Variant::Base.config().model.init(&device);
+        let images = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
+        let stepped = model
+            .layers()
+            .into_iter()
+            .fold(Activation::Maps(images.clone()), |x, layer| {
+                model.apply(layer, x)
+            })
+            .into_flat();
+        let logits = model.forward(images.clone());
+        stepped
+            .into_data()
+            .assert_eq(&logits.clone().into_data(), true);
+        let (traced, _) = model.forward_traced(images);
+        traced.into_data().assert_eq(&logits.into_data(), true);
+    }
+
+    #[test]
+    fn layers_list_dropout_only_when_it_is_on() {
+        let device = Device::flex();
+        let names = |variant: Variant| -> Vec<&str> {
+            let model = variant.config().model.init(&device);
+            model.layers().into_iter().map(Layer::name).collect()
+        };
+        assert_eq!(
+            names(Variant::Base),
+            [
+                "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3",
+                "fc2", "relu4", "fc3"
+            ]
+        );
+        let v2 = names(Variant::V2);
+        assert_eq!(v2.len(), Layer::ALL.len());
+        assert_eq!(&v2[9..13], ["dropout1", "fc2", "relu4", "dropout2"]);
+    }
+
+    #[test]
+    fn the_trace_follows_the_layers() {
+        let device = Device::flex();
+        let model = Variant::V2.config().model.init(&device);
+        let (_, trace) = model.forward_traced(Tensor::zeros([2, 1, 28, 28], &device));
+        let kinds: Vec<&str> = trace.iter().map(|l| l.kind.as_str()).collect();
+        let expected: Vec<&str> = model.layers().into_iter().map(Layer::kind).collect();
+        assert_eq!(kinds, expected);
+        assert_eq!(trace[6].shape, [650]);
+        let params: usize = trace.iter().map(|l| l.params).sum();
+        assert_eq!(params, model.num_params());
+    }
+
+    #[test]
+    #[should_panic(expected = "fc1 cannot take an input of shape [2, 6, 28, 28]")]
+    fn a_layer_refuses_the_wrong_kind_of_activation() {
+        let device = Device::flex();
+        let model = LeNetConfig::new().init(&device);
+        model.apply(
+            Layer::Fc1,
+            Activation::Maps(Tensor::zeros([2, 6, 28, 28], &device)),
+        );
     }
 
     #[test]

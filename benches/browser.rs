@@ -1,8 +1,9 @@
-//! In-browser training speed (run by `./build.sh bench`, not by the test suite): base LeNet-5,
+//! In-browser training speed (run by `./build.sh bench`, not by the test suite: the test target
+//! `bench_browser` in Cargo.toml, as `wasm-pack test` runs only test targets): base LeNet-5,
 //! batch 64, on flex (wasm SIMD: 20 warm-up batches, then the median of 3 runs of 200 timed ones,
 //! as the native bench and the TF.js reference page do) and on WebGPU (10 warm-up batches, then
-//! 100 timed ones); where a flex training step's time goes, phase by phase (tests/profiling); and
-//! the photo path's time.
+//! 100 timed ones); where a flex training step's time goes, phase by phase (benches/profiling);
+//! and the photo path's time.
 #![cfg(target_family = "wasm")]
 
 #[allow(dead_code)]

@@ -1,18 +1,14 @@
-//! Where a native flex training step's time goes, phase by phase (run by `./build.sh bench`:
-//! `cargo test --release --test profile -- --ignored --nocapture`); the in-browser profile is in
-//! tests/bench_browser.rs, both from tests/profiling.
-#![cfg(not(target_family = "wasm"))]
+//! Where a native flex training step's time goes, phase by phase (`cargo bench --bench profile`,
+//! run by `./build.sh bench`); the in-browser profile is in benches/browser.rs, both from
+//! benches/profiling.
 
-#[allow(dead_code)]
 mod profiling;
 
 use burn::tensor::Device;
 use fashion_trainer::clock::now_seconds;
 
 /// Per-phase milliseconds of a flex training step: 10 warm-up steps, then 100 timed ones.
-#[test]
-#[ignore = "a benchmark: run by ./build.sh bench"]
-fn profile_training_step() {
+fn main() {
     let phases = pollster::block_on(profiling::profile(
         &Device::flex(),
         10,

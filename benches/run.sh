@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Training-speed benchmark (./build.sh bench): base LeNet-5, batch 64, Adam, 20 warm-up batches
 # then 200 timed ones, median of 3 runs, on every backend this machine has, and the same model
-# trained by TF.js's wasm backend in the same headless Chromium (tests/e2e/tfjs) for reference;
+# trained by TF.js's wasm backend in the same headless Chromium (benches/tfjs) for reference;
 # then where a training step's time goes, phase by phase, in the browser and natively
-# (tests/profiling). Results go to bench-results/ (git-ignored) and tables on stdout.
+# (benches/profiling). Results go to bench-results/ (git-ignored) and tables on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$CARGO_TARGET_DIR/release/fashion-trainer"
@@ -75,21 +75,21 @@ fi
 if [ "${SKIP_PAGE_BENCH:-}" != 1 ]; then
   (cd www && exec python3 -m http.server 8766 --bind 127.0.0.1 >/dev/null 2>&1) &
   server=$!
-  out=$(PAGE_URL=http://127.0.0.1:8766/ CHROMIUM=$(command -v chromium) node tests/e2e/page-bench.mjs 2>&1 \
+  out=$(PAGE_URL=http://127.0.0.1:8766/ CHROMIUM=$(command -v chromium) node benches/page-bench.mjs 2>&1 \
         | tee bench-results/page.log) || true
   kill "$server" 2>/dev/null || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
 fi
-# TF.js 4.22.0 (tests/e2e/tfjs/node_modules) training the same model on its wasm backend (SIMD, one
-# thread) in the same Chromium, served from tests/e2e by a local server; nothing is fetched from
+# TF.js 4.22.0 (benches/tfjs/node_modules) training the same model on its wasm backend (SIMD, one
+# thread) in the same Chromium, served from benches by a local server; nothing is fetched from
 # elsewhere. Its missing Conv2DBackpropFilter kernel is registered and checked by the page.
 if [ "${SKIP_TFJS_BENCH:-}" != 1 ]; then
-  if [ -d tests/e2e/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ]; then
-    (cd tests/e2e && exec python3 -m http.server 8767 --bind 127.0.0.1 >/dev/null 2>&1) &
+  if [ -d benches/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ]; then
+    (cd benches && exec python3 -m http.server 8767 --bind 127.0.0.1 >/dev/null 2>&1) &
     server=$!
     sleep 1
     out=$(TFJS_URL=http://127.0.0.1:8767/tfjs/index.html CHROMIUM=$(command -v chromium) \
-          node tests/e2e/tfjs/run.mjs 2>&1 | tee bench-results/tfjs.log) || true
+          node benches/tfjs/run.mjs 2>&1 | tee bench-results/tfjs.log) || true
     kill "$server" 2>/dev/null || true
     # What was registered and how it was checked, then the timings.
     grep -v '^BENCH ' <<<"$out" || true
@@ -101,10 +101,10 @@ fi
 
 # Per-phase profile of a native flex training step.
 if [ "${SKIP_PROFILE:-}" != 1 ]; then
-  profile_native=$(cargo test --release --test profile -- --ignored --nocapture 2>&1 \
+  profile_native=$(cargo bench --bench profile 2>&1 \
                    | tee bench-results/profile-native.log | grep -o 'PROFILE [^ ]* [^ ]* [^ ]*' || true)
   # The flex ops of that step one by one (the numbers behind vendor/burn-flex/PATCH.md).
-  ops_native=$(cargo test --release --test opbench -- --ignored --nocapture 2>&1 \
+  ops_native=$(cargo bench --bench opbench 2>&1 \
                | tee bench-results/ops-native.log | grep -o 'OP [^ ]* [^ ]*' || true)
 fi
 

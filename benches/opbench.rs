@@ -1,7 +1,6 @@
 //! Milliseconds per call of each flex op a base LeNet-5 training step (batch 64) runs, forward and
 //! backward, natively: the numbers behind the burn-flex patch (vendor/burn-flex/PATCH.md). Run by
-//! `./build.sh bench` (`cargo test --release --test opbench -- --ignored --nocapture`).
-#![cfg(not(target_family = "wasm"))]
+//! `./build.sh bench` (`cargo bench --bench opbench`).
 
 use burn::tensor::module::{
     avg_pool2d, avg_pool2d_backward, conv_transpose2d, conv2d, conv2d_weight_backward,
@@ -32,9 +31,8 @@ fn time<const D: usize>(name: &str, op: impl Fn() -> Tensor<D>) {
     println!("OP {name} {ms:.3}");
 }
 
-#[test]
-#[ignore = "a benchmark: run by ./build.sh bench"]
-fn lenet_op_times() {
+/// Every op of the step with LeNet's shapes, one `OP` line each.
+fn main() {
     let device = Device::flex();
     let random = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Default, &device);
     let conv1 = ConvOptions::new([1, 1], [2, 2], [1, 1], 1);

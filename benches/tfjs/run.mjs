@@ -1,6 +1,6 @@
 // Runs the TF.js reference benchmark page (index.html beside this file) in Debian's headless
-// Chromium and prints its lines ("BENCH name value" ones for tests/bench.sh). TFJS_URL is the page
-// as served by a local http.server rooted at tests/e2e; CHROMIUM as for the e2e test.
+// Chromium and prints its lines ("BENCH name value" ones for benches/run.sh). TFJS_URL is the page
+// as served by a local http.server rooted at benches; CHROMIUM as for the e2e test.
 import { chromium } from 'playwright-core';
 
 const url = process.env.TFJS_URL ?? 'http://127.0.0.1:8767/tfjs/index.html';

@@ -1,6 +1,6 @@
 // Page benchmark (./build.sh bench): navigation → "ready to train" with a cold and a warm cache,
 // and the page's own training speed (the Web Worker path) on the CPU and on WebGPU. Prints
-// "BENCH name value" lines for tests/bench.sh. PAGE_URL and CHROMIUM as for the e2e test.
+// "BENCH name value" lines for benches/run.sh. PAGE_URL and CHROMIUM as for the e2e test.
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';

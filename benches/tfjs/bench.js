@@ -3,7 +3,7 @@
 //
 // Model: conv 5x5x6 'same' + ReLU, avgpool 2x2, conv 5x5x16 'valid' + ReLU, avgpool 2x2, flatten,
 // dense 120 ReLU, dense 84 ReLU, dense 10; softmax cross-entropy; Adam lr 1e-3, eps 1e-8; batch
-// 64. Data: random u8 pixels (the same generator as tests/bench_browser.rs), standardised to f32
+// 64. Data: random u8 pixels (the same generator as benches/profiling/mod.rs), standardised to f32
 // on every batch as the project's Dataset::batch does, labels i % 10. The loss is read back once
 // every 10 batches, with a yield to the event loop, as the project's Trainer::step(10) does.
 //
@@ -33,7 +33,7 @@ const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // ---- data ---------------------------------------------------------------------------------------
 
-/// Random pixels and labels i % 10, from the LCG tests/bench_browser.rs uses.
+/// Random pixels and labels i % 10, from the LCG of benches/profiling/mod.rs (noise_dataset).
 function noiseDataset(n) {
   let state = 1;
   const images = new Uint8Array(n * 784);
