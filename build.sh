@@ -2,12 +2,13 @@
 # Every build, serve, test and bench entry point of the project.
 #
 #   ./build.sh serve        set up, build, prepare data and serve the page on http://127.0.0.1:8080
-#   ./build.sh test         run every test (native, wasm in headless Chromium, the page end to end)
+#   ./build.sh test         run every test (native, wasm in headless Chromium, types, the page end to end)
 #   ./build.sh bench        print training-speed benchmarks
 #   ./build.sh setup        install missing tools (wasm target, wasm-pack, wasm-bindgen, Chromium)
 #   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
 #   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
 #   ./build.sh wasm         build the wasm package into www/pkg
+#   ./build.sh typecheck    check the page's JavaScript against the wasm package's types (tsc)
 #   ./build.sh cli ARGS...  run the CLI with ARGS
 #   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
 set -euo pipefail
@@ -194,15 +195,30 @@ web_data() {
   fi
 }
 
+# The pinned node packages of package.json (playwright-core, fflate, typescript), installed at
+# the root once.
+node_packages() {
+  command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
+  [ -d node_modules/playwright-core ] && [ -d node_modules/fflate ] && [ -x node_modules/.bin/tsc ] \
+    || npm install --no-audit --no-fund --silent
+}
+
+# The page's and the worker's JavaScript checked against js/protocol.js and the wasm package's
+# generated TypeScript definitions (www/pkg/fashion_trainer.d.ts).
+check_types() {
+  node_packages
+  log "type-checking the page and the worker (tsc --noEmit)"
+  node_modules/.bin/tsc -p www/tsconfig.json
+  node_modules/.bin/tsc -p www/tsconfig.worker.json
+}
+
 test_e2e() {
   build_native
   build_wasm
   vendor_js
   web_data
   setup_browser
-  command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
-  [ -d node_modules/playwright-core ] && [ -d node_modules/fflate ] \
-    || npm install --no-audit --no-fund --silent
+  check_types
   local port=8765 server status
   log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
   (cd www && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
@@ -236,7 +252,7 @@ bench() {
   vendor_js
   web_data
   setup_browser
-  [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --silent
+  node_packages
   # TF.js (the reference benchmark only: ~290 MB) has its own package.json, out of the tests' way.
   [ -d benches/tfjs/node_modules/@tensorflow/tfjs-backend-wasm ] \
     || (cd benches/tfjs && npm install --no-audit --no-fund --silent)
@@ -272,11 +288,12 @@ case "$cmd" in
     test_e2e
     ;;
   test-e2e) test_e2e ;;
+  typecheck) build_wasm; check_types ;;
   test-native) test_native ;;
   test-browser) test_browser ;;
   bench) bench ;;
   reference) reference "$@" ;;
   serve) serve "${1:-}" ;;
-  help|-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac
