@@ -204,12 +204,13 @@ node_packages() {
 }
 
 # The page's and the worker's JavaScript checked against js/protocol.js and the wasm package's
-# generated TypeScript definitions (www/pkg/fashion_trainer.d.ts).
+# generated TypeScript definitions (www/pkg/fashion_trainer.d.ts), and their imports for cycles.
 check_types() {
   node_packages
   log "type-checking the page and the worker (tsc --noEmit)"
   node_modules/.bin/tsc -p www/tsconfig.json
   node_modules/.bin/tsc -p www/tsconfig.worker.json
+  node --test --test-reporter=dot tests/e2e/modules.test.mjs
 }
 
 test_e2e() {

@@ -18,7 +18,26 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
   // Ready to train once the shards are in and the wasm trainer is loaded.
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
   await page.selectOption('#backend', 'cpu');
+  // The form's fields, their ranges and checks come from the core: a preset fills them and
+  // names them, and each bad value is named with its range.
+  await page.selectOption('#preset', 'v1');
+  assert.equal(await page.inputValue('#conv1-kernels'), '16');
+  await page.waitForFunction(() => /99,976 parameters/.test(document.querySelector('#param-count').textContent));
+  assert.equal(await page.getAttribute('#learning-rate', 'max'), '1');
+  await page.fill('#learning-rate', '0');
+  await page.fill('#epochs', '');
+  await page.click('#start');
+  await page.waitForFunction(() => /Learning rate: enter a number above 0 and at most 1, got 0/.test(document.querySelector('#form-error').textContent));
+  assert.match(await page.textContent('#form-error'), /Epochs: enter a whole number from 1 to 1000 \(it is empty\)/);
+  assert.equal(await page.getAttribute('#learning-rate', 'aria-invalid'), 'true');
+  assert.equal(await page.getAttribute('#epochs', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'learning-rate', 'focus on the first bad field');
+  assert.equal(await page.locator('#results tbody tr[data-run-id]').count(), 0, 'nothing started');
+  await page.selectOption('#preset', 'base');
+  await page.waitForFunction(() => document.querySelector('#form-error').hidden);
+  assert.equal(await page.getAttribute('#learning-rate', 'aria-invalid'), null);
   await page.fill('#epochs', '2');
+  await page.waitForFunction(() => document.querySelector('#preset').value === 'custom');
   await page.screenshot({ path: join(SHOTS, 'ready.png'), fullPage: true });
 
   await page.click('#start');

@@ -83,10 +83,11 @@ test('a tiny study runs to the end and its report matches the page', { timeout: 
     assert.ok(await page.isDisabled(selector), `${selector} waits for a finished run`);
   }
 
-  // No variant: a clear message, nothing starts.
+  // No variant: a clear message (the core checks the form), nothing starts.
   for (const v of ['base', 'v1', 'v2', 'v3', 'v4']) await page.uncheck(`#study-variant-${v}`);
   await page.click('#study-start');
-  assert.match(await page.textContent('#study-error'), /choose at least one/);
+  await page.waitForFunction(() => /Variants: choose at least one/.test(document.querySelector('#study-error').textContent));
+  assert.equal(await page.getAttribute('#study-variant-base', 'aria-invalid'), 'true');
   assert.equal(await studyState(), 'none');
 
   // Two variants, one epoch, on the CPU; the refit can only be one of the two.

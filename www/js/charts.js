@@ -120,13 +120,13 @@ export class TrainingCurves {
     this.epochs = new Map();
     this.xMax = 1;
     this.queued = false;
-    const lines = (/** @type {string} */ name) => [
+    const lines = () => [
       { label: 'train', stroke: cssVar('--train') || '#1f6fb4', points: false },
-      { label: 'validation', stroke: cssVar('--val') || '#d55e00', dash: [6, 4], points: true, name },
+      { label: 'validation', stroke: cssVar('--val') || '#d55e00', dash: [6, 4], points: true },
     ];
     const common = { xRange: () => /** @type {[number, number]} */ ([0, this.xMax]), xFormat: (v) => v.toFixed(2) };
-    this.loss = lineChart(boxes.loss, { ...common, yLabel: 'loss', format: (v) => v.toFixed(2), lines: lines('loss') });
-    this.acc = lineChart(boxes.acc, { ...common, yLabel: 'top-1 %', format: (v) => v.toFixed(1), lines: lines('acc') });
+    this.loss = lineChart(boxes.loss, { ...common, yLabel: 'loss', format: (v) => v.toFixed(2), lines: lines() });
+    this.acc = lineChart(boxes.acc, { ...common, yLabel: 'top-1 %', format: (v) => v.toFixed(1), lines: lines() });
   }
 
   /** Starts over for a run of `epochs` epochs, with the epochs it already has. */
