@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Int, Tensor, Transaction};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, Transaction};
 use fashion_trainer::data::{Dataset, IMAGE_PIXELS};
 use fashion_trainer::model::{Activation, Layer};
 use fashion_trainer::presets::Variant;
+use fashion_trainer::training::correct_count;
 
 pub const BATCH: usize = 64;
 
@@ -97,13 +97,7 @@ pub async fn profile<F: Future<Output = ()>>(
     let data = Arc::new(noise_dataset((warmup + steps) * BATCH));
     let config = Variant::Base.config();
     let mut model = config.model.init(&device).train();
-    // The Adam of `TrainingConfig::optimizer` (private to the trainer).
-    let decay =
-        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
-    let mut optimizer = AdamConfig::new()
-        .with_epsilon(1e-8)
-        .with_weight_decay(decay)
-        .init();
+    let mut optimizer = config.optimizer();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let layers = model.layers();
     let phases: Vec<&'static str> = std::iter::once("batch")
@@ -147,13 +141,7 @@ pub async fn profile<F: Future<Output = ()>>(
         sync(&loss).await;
         lap(&mut times);
 
-        let hits: Tensor<1, Int> = logits
-            .detach()
-            .argmax(1)
-            .flatten::<1>(0, 1)
-            .equal(targets)
-            .int()
-            .sum();
+        let hits = correct_count(&logits, targets);
         let loss_sum = loss.clone().detach() * BATCH as f32;
         hits.clone().into_data_async().await.unwrap();
         sync(&loss_sum).await;

@@ -239,7 +239,7 @@ mod tests {
             let mut out = Vec::new();
             image.write_to(&mut Cursor::new(&mut out), format).unwrap();
             let steps = preprocess(&out, Preprocess::Auto).unwrap();
-            assert!(steps.object_found, "{format:?}");
+            assert!(steps.found.object_found, "{format:?}");
             assert!(steps.input[14 * 28 + 14] > 100, "{format:?}");
         }
     }

@@ -189,10 +189,10 @@ mod tests {
         assert!(is_skin(beige));
         for (shirt, brightness) in [(Rgb([200, 30, 40]), 100), (beige, 30)] {
             let steps = preprocess_image(&person_in_a_t_shirt(shirt), Preprocess::Auto);
-            assert!(steps.worn && steps.object_found && !steps.mirrored);
+            assert!(steps.found.worn && steps.found.object_found && !steps.found.mirrored);
             // From the shoulders down, as wide as the shirt (not the arms), to the person's bottom.
             assert_eq!(
-                steps.crop,
+                steps.found.crop,
                 CropBox {
                     x: 40,
                     y: 70,
@@ -210,7 +210,11 @@ mod tests {
             }
             assert!(at(1, 6) < 20 && at(26, 6) < 20, "arms left");
             // `center` keeps the seed's behaviour: the whole person.
-            assert!(!preprocess_image(&person_in_a_t_shirt(shirt), Preprocess::Center).worn);
+            assert!(
+                !preprocess_image(&person_in_a_t_shirt(shirt), Preprocess::Center)
+                    .found
+                    .worn
+            );
         }
     }
 }

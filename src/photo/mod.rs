@@ -127,9 +127,10 @@ pub struct CropBox {
     pub height: u32,
 }
 
-/// Every stage of the pipeline, for display and for the model.
-#[derive(Clone, Debug)]
-pub struct PhotoSteps {
+/// What preprocessing found in a photo, besides the images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct PhotoFindings {
     /// Width of the photo after EXIF orientation.
     pub width: u32,
     /// Height of the photo after EXIF orientation.
@@ -144,6 +145,13 @@ pub struct PhotoSteps {
     /// [`Preprocess::Auto`]): the crop runs from the shoulders to the bottom of the person, as wide
     /// as the garment, with the skin and what is below the garment painted over.
     pub worn: bool,
+}
+
+/// Every stage of the pipeline, for display and for the model.
+#[derive(Clone, Debug)]
+pub struct PhotoSteps {
+    /// The photo's size, the crop and what was done to it.
+    pub found: PhotoFindings,
     /// The square that is resized, scaled down to at most [`PREVIEW_SIDE`] for display.
     pub square_preview: RgbImage,
     /// The square resized to 28x28, in colour.
@@ -221,12 +229,14 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
     let input: Vec<u8> = grayscale.as_raw().iter().map(|&v| 255 - v).collect();
     debug_assert_eq!(input.len(), IMAGE_PIXELS);
     PhotoSteps {
-        width,
-        height,
-        crop,
-        object_found,
-        mirrored,
-        worn,
+        found: PhotoFindings {
+            width,
+            height,
+            crop,
+            object_found,
+            mirrored,
+            worn,
+        },
         square_preview: shrink_to(&square, PREVIEW_SIDE),
         resized,
         grayscale,
@@ -287,7 +297,7 @@ mod tests {
         let photo = photo_with_box((300, 200), (0, 0, 10, 10));
         let steps = preprocess_image(&photo, Preprocess::Center);
         assert_eq!(
-            steps.crop,
+            steps.found.crop,
             CropBox {
                 x: 50,
                 y: 0,
@@ -315,8 +325,8 @@ mod tests {
     fn blank_photo_falls_back_to_the_whole_frame() {
         let photo = RgbImage::from_pixel(40, 30, Rgb([255, 255, 255]));
         let steps = preprocess_image(&photo, Preprocess::Auto);
-        assert!(!steps.object_found);
-        assert_eq!((steps.crop.width, steps.crop.height), (40, 30));
+        assert!(!steps.found.object_found);
+        assert_eq!((steps.found.crop.width, steps.found.crop.height), (40, 30));
         assert!(steps.input.iter().all(|&v| v == 0));
     }
 }

@@ -150,10 +150,10 @@ mod tests {
     fn auto_finds_a_known_object_box() {
         let photo = photo_with_box((300, 200), (170, 40, 60, 120));
         let steps = preprocess_image(&photo, Preprocess::Auto);
-        assert!(steps.object_found);
-        assert!(!steps.worn, "a box with no head is not a person");
+        assert!(steps.found.object_found);
+        assert!(!steps.found.worn, "a box with no head is not a person");
         assert_eq!(
-            steps.crop,
+            steps.found.crop,
             CropBox {
                 x: 170,
                 y: 40,
@@ -189,15 +189,19 @@ mod tests {
     fn auto_turns_wide_objects_to_face_left() {
         let right_facing = preprocess_image(&shoe(true), Preprocess::Auto);
         let left_facing = preprocess_image(&shoe(false), Preprocess::Auto);
-        assert!(right_facing.mirrored);
-        assert!(!left_facing.mirrored);
+        assert!(right_facing.found.mirrored);
+        assert!(!left_facing.found.mirrored);
         // Both end up with the heel on the right, like Fashion-MNIST's shoes.
         assert_eq!(right_facing.input, left_facing.input);
         let at = |x: usize, y: usize| left_facing.input[y * IMAGE_SIDE + x];
         assert!(at(23, 12) > 150 && at(5, 12) < 20, "heel right, toe left");
         // A tall object is never mirrored, and `center` never mirrors.
         let tall = photo_with_box((100, 200), (10, 10, 40, 150));
-        assert!(!preprocess_image(&tall, Preprocess::Auto).mirrored);
-        assert!(!preprocess_image(&shoe(true), Preprocess::Center).mirrored);
+        assert!(!preprocess_image(&tall, Preprocess::Auto).found.mirrored);
+        assert!(
+            !preprocess_image(&shoe(true), Preprocess::Center)
+                .found
+                .mirrored
+        );
     }
 }

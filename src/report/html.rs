@@ -306,54 +306,52 @@ fn html_model(m: &ModelSection) -> String {
             pct(best.map(|e| e.train_accuracy))
         ),
     };
-    let best_marker = Some((m.best_epoch as f64, "kept".to_string()));
-    let curves = |name: &str, f: fn(&EpochRecord) -> Option<f64>, colour, dashed| Series {
-        name: name.to_string(),
-        colour,
-        dashed,
-        points: m
-            .history
-            .iter()
-            .filter_map(|e| Some((e.epoch as f64, f(e)?)))
-            .collect(),
-    };
-    let keep_nonempty = |s: Vec<Series>| s.into_iter().filter(|s| !s.points.is_empty()).collect();
-    let loss = Chart {
-        title: format!("{}: cross-entropy loss per epoch", m.id),
-        x_label: "epoch",
-        y_label: "loss",
-        unit: "",
-        series: keep_nonempty(vec![
-            curves("training", |e| Some(e.train_loss), TRAIN_COLOUR, false),
-            curves("validation", |e| e.val_loss, VAL_COLOUR, true),
-        ]),
-        width: 420.0,
-        height: 290.0,
-        marker: best_marker.clone(),
-    };
-    let accuracy = Chart {
-        title: format!("{}: top-1 accuracy per epoch", m.id),
-        x_label: "epoch",
-        y_label: "top-1 (%)",
-        unit: " %",
-        series: keep_nonempty(vec![
-            curves(
-                "training",
-                |e| Some(100.0 * e.train_accuracy),
-                TRAIN_COLOUR,
-                false,
-            ),
-            curves(
-                "validation",
-                |e| e.val_accuracy.map(|a| 100.0 * a),
-                VAL_COLOUR,
-                true,
-            ),
-        ]),
-        width: 420.0,
-        height: 290.0,
-        marker: best_marker,
-    };
+    // One chart per measure, training solid and validation dashed, the kept epoch marked.
+    type Measure = fn(&EpochRecord) -> Option<f64>;
+    let chart =
+        |what: &str, y_label: &'static str, unit: &'static str, train: Measure, val: Measure| {
+            let series = [
+                ("training", train, TRAIN_COLOUR, false),
+                ("validation", val, VAL_COLOUR, true),
+            ]
+            .into_iter()
+            .map(|(name, f, colour, dashed)| Series {
+                name: name.to_string(),
+                colour,
+                dashed,
+                points: m
+                    .history
+                    .iter()
+                    .filter_map(|e| Some((e.epoch as f64, f(e)?)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+            Chart {
+                title: format!("{}: {what} per epoch", m.id),
+                x_label: "epoch",
+                y_label,
+                unit,
+                series,
+                width: 420.0,
+                height: 290.0,
+                marker: Some((m.best_epoch as f64, "kept".to_string())),
+            }
+        };
+    let loss = chart(
+        "cross-entropy loss",
+        "loss",
+        "",
+        |e| Some(e.train_loss),
+        |e| e.val_loss,
+    );
+    let accuracy = chart(
+        "top-1 accuracy",
+        "top-1 (%)",
+        " %",
+        |e| Some(100.0 * e.train_accuracy),
+        |e| e.val_accuracy.map(|a| 100.0 * a),
+    );
     let id = format!("model-{}", slug(&m.id));
     format!(
         "<article class=\"model\" aria-labelledby=\"{id}\">\n<h3 id=\"{id}\">{} — {}</h3>\n\

@@ -126,7 +126,7 @@ impl TrainingConfig {
     }
 
     /// The Adam optimizer this config asks for. Epsilon 1e-8 as in PyTorch and Keras.
-    pub(crate) fn optimizer(&self) -> ModuleOptimizer {
+    pub fn optimizer(&self) -> ModuleOptimizer {
         let decay =
             (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
         AdamConfig::new()

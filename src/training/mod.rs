@@ -7,7 +7,7 @@ mod trainer;
 
 pub use config::{FormValues, TrainingConfig};
 pub use evaluator::{Evaluation, Evaluator};
-pub use trainer::{EpochRecord, Phase, Progress, Trainer};
+pub use trainer::{EpochRecord, Phase, Progress, Trainer, correct_count};
 
 use thiserror::Error;
 

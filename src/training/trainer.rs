@@ -337,13 +337,7 @@ impl Trainer {
 
             let logits = model.forward(images);
             let loss = loss_fn.forward(logits.clone(), targets.clone());
-            let hits = logits
-                .detach()
-                .argmax(1)
-                .flatten::<1>(0, 1)
-                .equal(targets)
-                .int()
-                .sum();
+            let hits = correct_count(&logits, targets);
             let weighted = loss.clone().detach() * indices.len() as f32;
             loss_sum = Some(match loss_sum {
                 Some(sum) => sum + weighted,
@@ -465,6 +459,24 @@ impl Trainer {
             finished_epoch,
         }
     }
+}
+
+/// How many of a batch's predictions are right, counted on the device (read back later, once
+/// per chunk).
+///
+/// # Shapes
+/// - logits: `[batch, 10]`
+/// - targets: `[batch]`
+/// - output: `[1]`
+pub fn correct_count(logits: &Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, Int> {
+    logits
+        .clone()
+        .detach()
+        .argmax(1)
+        .flatten::<1>(0, 1)
+        .equal(targets)
+        .int()
+        .sum()
 }
 
 fn lost_model() -> TrainingError {

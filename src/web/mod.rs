@@ -33,7 +33,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::CLASS_NAMES;
 use crate::limits::{FieldError, FieldLimit, TRAINING_FIELDS};
-use crate::photo::{self, CropBox, Preprocess};
+use crate::photo::{self, PhotoFindings, Preprocess};
 use crate::presets::Variant;
 use crate::products::BUILTIN_LABEL_MAP;
 use crate::study::{StudyConfig, StudyForm};
@@ -248,18 +248,9 @@ impl RgbaImage {
 /// Every step of a photo's preprocessing, for display, and the model input.
 #[derive(Serialize, Tsify)]
 pub struct PhotoView {
-    /// Width of the photo after EXIF orientation.
-    pub width: u32,
-    /// Height of the photo after EXIF orientation.
-    pub height: u32,
-    /// The part of the photo kept.
-    pub crop: CropBox,
-    /// False when `auto` found no object and used the whole photo.
-    pub object_found: bool,
-    /// True when a wide object was mirrored to face left.
-    pub mirrored: bool,
-    /// True when a person was found and only the garment kept.
-    pub worn: bool,
+    /// The photo's size, the crop and what was done to it.
+    #[serde(flatten)]
+    pub found: PhotoFindings,
     /// The square crop (at most 224 px a side).
     pub square: RgbaImage,
     /// 28x28 in colour.
@@ -280,12 +271,7 @@ pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoVi
     let steps = photo::preprocess(bytes, from_ts(mode, "preprocessing mode")?).map_err(js_err)?;
     let (sw, sh) = steps.square_preview.dimensions();
     to_ts(&PhotoView {
-        width: steps.width,
-        height: steps.height,
-        crop: steps.crop,
-        object_found: steps.object_found,
-        mirrored: steps.mirrored,
-        worn: steps.worn,
+        found: steps.found,
         square: RgbaImage::rgb(sw, sh, steps.square_preview.as_raw()),
         resized: RgbaImage::rgb(28, 28, steps.resized.as_raw()),
         grayscale: RgbaImage::gray(28, steps.grayscale.as_raw()),
