@@ -247,6 +247,8 @@ impl RgbaImage {
 
 /// Every step of a photo's preprocessing, for display, and the model input.
 #[derive(Serialize, Tsify)]
+// serde serialises a flattened struct as a map: a plain object in JS, not a `Map`.
+#[tsify(hashmap_as_object)]
 pub struct PhotoView {
     /// The photo's size, the crop and what was done to it.
     #[serde(flatten)]
