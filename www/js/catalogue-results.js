@@ -47,7 +47,7 @@ export function renderCatalogueResult(reply) {
   el.summary.replaceChildren(
     cell('strong', `Top-1 accuracy ${pct(result.accuracy)}`),
     document.createTextNode(
-      ` on ${int(result.evaluated)} photos of ${reply.source} (${result.preprocess} crop, model ${reply.model}). ` +
+      ` on ${int(result.evaluated)} photos of ${reply.source} (${result.preprocess} crop, model ${reply.modelName}). ` +
         `${int(result.rows)} rows in styles.csv; ${int(left)} left out by the label map; ` +
         `${int(result.skipped.length)} photo${result.skipped.length === 1 ? '' : 's'} skipped.`,
     ),

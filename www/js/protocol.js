@@ -93,8 +93,9 @@
  * @property {number} imageCount
  */
 
-/** A catalogue evaluated: the result, its text, the 28x28 inputs of the mistakes, the model.
- * @typedef {CatalogueView & {inputs: (RgbaImage | null)[], model: string, source: string}} CatalogueReply */
+/** A catalogue evaluated: the result, its text, the 28x28 inputs of the mistakes, the model's label
+ * (for a study report) and name (`v1, best epoch 12`), and the catalogue's name.
+ * @typedef {CatalogueView & {inputs: (RgbaImage | null)[], model: string, modelName: string, source: string}} CatalogueReply */
 
 /**
  * Where the worker's study stands; `study` is what the page stores.

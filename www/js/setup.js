@@ -65,6 +65,7 @@ export function fillSetup(info) {
   for (const limit of info.training_fields) {
     el.fields.insertBefore(numberField(limit, { id: limit.field.replace(/_/g, '-') }), el.fit);
   }
+  el.fields.querySelector('.fields-loading')?.remove();
   el.preset.replaceChildren(
     ...info.presets.map((p) => new Option(`${p.name} — ${p.description}`, p.name)),
     new Option('custom', 'custom'),

@@ -72,6 +72,7 @@ export function fillStudyForm(info) {
     const limit = info.training_fields.find((f) => f.field === field);
     el.fields.insertBefore(numberField(limit, { id: `study-${field}`, label }), el.variants);
   }
+  el.fields.querySelector('.fields-loading')?.remove();
   el.variantList.replaceChildren(
     ...info.presets.map((p) => {
       const label = document.createElement('label');

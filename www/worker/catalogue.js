@@ -4,7 +4,7 @@
 // mapped photo (a .zip entry by entry), preprocesses it in the core and evaluates the model.
 
 import { loadApi, messageOf, ownBytes, post, serial, wasm } from './core.js';
-import { currentModel, modelLabel, modelQueue } from './runs.js';
+import { currentModel, modelLabel, modelName, modelQueue } from './runs.js';
 import { openZip } from './zip.js';
 
 /** @typedef {import('../js/protocol.js').Requests} Requests */
@@ -89,7 +89,7 @@ export async function catalogueEvaluate({ labelMap, mode }) {
     }
   });
   last = { model: modelLabel(), result: view.result };
-  return { ...view, inputs, model: last.model, source: source.name };
+  return { ...view, inputs, model: last.model, modelName: modelName(), source: source.name };
 }
 
 async function collect(from, key, labelMap, mode, mine) {

@@ -250,6 +250,9 @@ export const modelQueue = queue;
 /** The label saved with the model's weights (a study run's id), for reports. */
 export const modelLabel = () => model?.model.label ?? 'model';
 
+/** What the page calls the model (`v1, best epoch 12`). */
+export const modelName = () => model?.model.name ?? 'model';
+
 /** The finished study run `t` has been recorded: its model becomes the page's model. */
 export async function useStudyModel(next) {
   modelEpoch = 0;
