@@ -444,6 +444,27 @@ impl std::fmt::Display for EvalSplit {
     }
 }
 
+/// Where the validation images start in the official training set: its last sixth.
+fn validation_start(len: usize) -> usize {
+    len - len / VALIDATION_FRACTION_DENOMINATOR
+}
+
+/// The first `limit` images of `split` (`None`: all), copied out of the official training and
+/// test sets without copying the rest.
+pub fn eval_images(
+    train_all: &Dataset,
+    test: &Dataset,
+    split: EvalSplit,
+    limit: Option<usize>,
+) -> Dataset {
+    let (set, start) = match split {
+        EvalSplit::Val => (train_all, validation_start(train_all.len())),
+        EvalSplit::Test => (test, 0),
+    };
+    let end = limit.map_or(set.len(), |n| (start + n).min(set.len()));
+    set.slice(start..end)
+}
+
 /// The three Fashion-MNIST splits used by the study.
 #[derive(Clone, Debug, Default)]
 pub struct Splits {
@@ -459,7 +480,7 @@ impl Splits {
     /// Splits the official training set (60,000: the first 50,000 fit, the last 10,000
     /// validate) and keeps the test set.
     pub fn new(train_all: Dataset, test: Dataset, fit: Fit) -> Splits {
-        let cut = train_all.len() - train_all.len() / VALIDATION_FRACTION_DENOMINATOR;
+        let cut = validation_start(train_all.len());
         match fit {
             Fit::Train => Splits {
                 train: train_all.slice(0..cut),
@@ -481,19 +502,6 @@ impl Splits {
             train: self.train.limited(limit_train),
             val: self.val.map(|v| v.limited(limit_eval)),
             test: self.test.limited(limit_eval),
-        }
-    }
-
-    /// The images of `split`; asking for the validation images of a split without them (fitted
-    /// on train+val) is an error saying so.
-    pub fn eval_set(&self, split: EvalSplit) -> Result<&Dataset, DataError> {
-        match split {
-            EvalSplit::Test => Ok(&self.test),
-            EvalSplit::Val => self.val.as_ref().ok_or_else(|| DataError::Invalid {
-                file: "validation split".into(),
-                reason: "the model was fitted on train+val, so there is no held-out validation set"
-                    .into(),
-            }),
         }
     }
 }
@@ -726,6 +734,15 @@ mod tests {
         assert_eq!(s.val.unwrap().labels()[0], 0); // image 50 has label 0
         let s = Splits::new(set.clone(), test.clone(), Fit::TrainVal);
         assert_eq!((s.train.len(), s.val.is_none()), (60, true));
+        let val = eval_images(&set, &test, EvalSplit::Val, Some(4));
+        assert_eq!(
+            val.labels(),
+            &Splits::new(set.clone(), test.clone(), Fit::Train)
+                .val
+                .unwrap()
+                .labels()[..4]
+        );
+        assert_eq!(eval_images(&set, &test, EvalSplit::Test, None).len(), 5);
         let quick = Splits::new(set, test, Fit::Train).limited(Some(7), Some(3));
         assert_eq!(
             (

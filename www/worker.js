@@ -70,9 +70,17 @@ async function resumeRun({ label, config, backend, limit, resume }) {
 const handlers = {
   init,
   'check-config': async ({ form }) => (await loadApi()).checkConfig(form),
-  describe: async ({ configs }) => {
+  describe: async ({ runs }) => {
     const api = await loadApi();
-    return { descriptions: configs.map((c) => api.describeConfig(c)) };
+    // One unreadable stored config must not take the others' descriptions with it.
+    const describe = ({ config, limit }) => {
+      try {
+        return api.describeRun(config, limit ?? undefined);
+      } catch {
+        return '';
+      }
+    };
+    return { descriptions: runs.map(describe) };
   },
   'check-study': async ({ form }) => (await loadApi()).checkStudy(form),
   start,

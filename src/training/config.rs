@@ -7,6 +7,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 
 use crate::data::Fit;
+use crate::format::thousands;
 use crate::limits::{self, ConfigError, FieldError, FieldLimit, collect_errors};
 use crate::model::LeNetConfig;
 
@@ -113,6 +114,15 @@ impl TrainingConfig {
         )
     }
 
+    /// The description of a run of this config, with its image limit when it has one
+    /// (`..., fit train, limit 600`).
+    pub fn describe_run(&self, limit: Option<usize>) -> String {
+        match limit {
+            Some(n) => format!("{}, limit {}", self.describe(), thousands(n)),
+            None => self.describe(),
+        }
+    }
+
     /// True when two configs describe the same run. Floats are compared with a tolerance, so a
     /// config that went through a JSON file (or a browser) still matches.
     pub fn same_run(&self, other: &TrainingConfig) -> bool {
@@ -198,6 +208,12 @@ mod tests {
         assert_eq!(
             Variant::V4.config().describe(),
             "conv 16/26 kernels, dropout 0.3, wd 0.0001, lr 0.0005, batch 64, seed 42, fit train"
+        );
+        assert!(
+            Variant::Base
+                .config()
+                .describe_run(Some(6000))
+                .ends_with("fit train, limit 6,000")
         );
         let base = Variant::Base.config();
         let mut through_json = base.clone();

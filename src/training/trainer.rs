@@ -83,6 +83,21 @@ pub struct Progress {
     pub finished_epoch: Option<EpochRecord>,
 }
 
+impl EpochRecord {
+    /// The epoch in words: `train top-1 90.12 %, validation top-1 89.00 % (12.3 s)`.
+    pub fn summary(&self) -> String {
+        let val = self
+            .val_accuracy
+            .map(|a| format!(", validation top-1 {}", format::percent(a)))
+            .unwrap_or_default();
+        format!(
+            "train top-1 {}{val} ({})",
+            format::percent(self.train_accuracy),
+            format::duration(self.seconds)
+        )
+    }
+}
+
 impl Phase {
     /// The phase in words: `training`, `validating`, `done`.
     pub fn describe(self) -> &'static str {
@@ -223,6 +238,9 @@ impl Trainer {
         val: Option<Arc<Dataset>>,
     ) -> Result<Self, TrainingError> {
         config.validate()?;
+        if train.is_empty() {
+            return Err(TrainingError::EmptyTrainingSet);
+        }
         if history.len() > config.epochs {
             return Err(TrainingError::LongerThanPlanned {
                 saved: history.len(),
@@ -595,5 +613,28 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("Batch size"), "{err}");
+    }
+
+    #[test]
+    fn an_epoch_reads_in_words() {
+        let record = EpochRecord {
+            epoch: 2,
+            train_loss: 0.5,
+            train_accuracy: 0.9012,
+            val_loss: Some(0.6),
+            val_accuracy: Some(0.89),
+            seconds: 12.34,
+            images_per_second: 1000.0,
+        };
+        assert_eq!(
+            record.summary(),
+            "train top-1 90.12 %, validation top-1 89.00 % (12.3 s)"
+        );
+        let no_val = EpochRecord {
+            val_loss: None,
+            val_accuracy: None,
+            ..record
+        };
+        assert_eq!(no_val.summary(), "train top-1 90.12 % (12.3 s)");
     }
 }

@@ -69,6 +69,60 @@ pub struct PlanView {
     pub description: String,
 }
 
+/// A label map and `styles.csv` checked: what would be evaluated, or which of the two is at
+/// fault and why.
+#[derive(Serialize, Tsify)]
+pub struct CatalogueCheck {
+    /// What would be evaluated, when both can be read.
+    pub plan: Option<PlanView>,
+    /// What is wrong with the label map.
+    pub label_map_error: Option<String>,
+    /// What is wrong with `styles.csv`.
+    pub styles_error: Option<String>,
+}
+
+/// Checks a label map (CSV text) and, when one is chosen, a catalogue's `styles.csv`.
+#[wasm_bindgen(js_name = checkCatalogue)]
+pub fn check_catalogue(
+    styles_csv: Option<Vec<u8>>,
+    label_map_csv: &str,
+) -> Result<Ts<CatalogueCheck>, JsError> {
+    let check = match LabelMap::parse(label_map_csv) {
+        Err(err) => CatalogueCheck {
+            plan: None,
+            label_map_error: Some(err.to_string()),
+            styles_error: None,
+        },
+        Ok(map) => {
+            match CataloguePlan::new(styles_csv.as_deref().unwrap_or(b"id,articleType\n"), &map) {
+                Ok(plan) => CatalogueCheck {
+                    plan: Some(PlanView::of(&plan)),
+                    label_map_error: None,
+                    styles_error: None,
+                },
+                Err(err) => CatalogueCheck {
+                    plan: None,
+                    label_map_error: None,
+                    styles_error: Some(err.to_string()),
+                },
+            }
+        }
+    };
+    to_ts(&check)
+}
+
+impl PlanView {
+    fn of(plan: &CataloguePlan) -> Self {
+        PlanView {
+            rows: plan.rows,
+            mapped: plan.items.len(),
+            class_counts: plan.class_counts(),
+            unmapped: plan.unmapped.clone(),
+            description: plan.describe(),
+        }
+    }
+}
+
 /// A product catalogue being collected for evaluation (Fashion Product Images layout).
 #[wasm_bindgen]
 pub struct WebCatalogue {
@@ -90,18 +144,6 @@ impl WebCatalogue {
         let plan = CataloguePlan::new(styles_csv, &map).map_err(js_err)?;
         Ok(WebCatalogue {
             run: CatalogueRun::new(plan, preprocess),
-        })
-    }
-
-    /// What would be evaluated.
-    pub fn plan(&self) -> Result<Ts<PlanView>, JsError> {
-        let plan = self.run.plan();
-        to_ts(&PlanView {
-            rows: plan.rows,
-            mapped: plan.items.len(),
-            class_counts: plan.class_counts(),
-            unmapped: plan.unmapped.clone(),
-            description: plan.describe(),
         })
     }
 

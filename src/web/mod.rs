@@ -21,7 +21,7 @@ mod model;
 mod study;
 mod trainer;
 
-pub use catalogue::{WebCatalogue, WebCatalogueLayout};
+pub use catalogue::{WebCatalogue, WebCatalogueLayout, check_catalogue};
 pub use data_store::DataStore;
 pub use model::WebModel;
 pub use study::WebStudy;
@@ -180,10 +180,11 @@ pub fn check_config(
     to_ts(&check)
 }
 
-/// The description of a config (for runs stored before descriptions were).
-#[wasm_bindgen(js_name = describeConfig)]
-pub fn describe_config(config: Ts<TrainingConfig>) -> Result<String, JsError> {
-    Ok(from_ts(config, "configuration")?.describe())
+/// The description of a run of `config` with image limit `limit` (for runs stored before
+/// descriptions were).
+#[wasm_bindgen(js_name = describeRun)]
+pub fn describe_run(config: Ts<TrainingConfig>, limit: Option<usize>) -> Result<String, JsError> {
+    Ok(from_ts(config, "configuration")?.describe_run(limit.filter(|&n| n > 0)))
 }
 
 /// A study form checked: the plan it makes, or every bad field.

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{DataStore, DeviceView, WebCatalogue, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
-use crate::data::{Dataset, EvalSplit, Fit, IMAGE_PIXELS, Splits};
+use crate::data::{Dataset, EvalSplit, IMAGE_PIXELS, eval_images};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
 use crate::metrics::ClassificationReport;
 use crate::model::{LeNet, LeNetConfig};
@@ -153,9 +153,7 @@ impl WebModel {
     ) -> Result<Ts<EvaluationView>, JsError> {
         let request = from_ts(request, "evaluation request")?;
         let (train_all, test) = store.loaded()?;
-        let splits =
-            Splits::new(train_all.clone(), test.clone(), Fit::Train).limited(None, request.limit);
-        let set = splits.eval_set(request.split).map_err(js_err)?.clone();
+        let set = eval_images(train_all, test, request.split, request.limit);
         let evaluation = Evaluator::new(&self.model, Arc::new(set), EVAL_BATCH)
             .run()
             .await
@@ -205,6 +203,11 @@ impl WebModel {
 
 /// What the page calls a model: its label, and the epoch its weights are from when known.
 pub(super) fn model_name(label: &str, best_epoch: Option<usize>) -> String {
+    let label = if label.is_empty() {
+        "unnamed weights"
+    } else {
+        label
+    };
     match best_epoch {
         Some(epoch) if epoch > 0 => format!("{label}, best epoch {epoch}"),
         _ => label.to_string(),

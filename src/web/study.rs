@@ -6,13 +6,12 @@ use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
-use super::model::model_name;
 use super::trainer::ResumePoint;
-use super::{DataStore, WebModel, WebTrainer, from_ts, js_err, to_ts};
+use super::{DataStore, WebTrainer, from_ts, js_err, to_ts};
 use crate::device::BackendChoice;
 use crate::format;
 use crate::report::{self, CatalogueSection, StudyReport};
-use crate::run::{RunSpec, finish_run};
+use crate::run::RunSpec;
 use crate::study::{QueueEntry, Study, StudyConfig};
 use crate::training::Progress;
 
@@ -108,7 +107,7 @@ impl WebStudy {
             .study
             .next_run()
             .ok_or_else(|| js_err("the study is finished"))?;
-        let resume = self.resume_point(&spec, saved)?;
+        let resume = self.resume_point(&spec, saved);
         let (train_all, test) = store.loaded()?;
         let splits = spec.splits(train_all, test);
         WebTrainer::start(
@@ -126,39 +125,19 @@ impl WebStudy {
     /// The epoch the next run would continue from, given the saved states `saved`, or
     /// `undefined` when it would start afresh.
     #[wasm_bindgen(js_name = resumeFrom)]
-    pub fn resume_from(&self, saved: Vec<Ts<ResumePoint>>) -> Result<Option<usize>, JsError> {
-        let Some(spec) = self.study.next_run() else {
-            return Ok(None);
-        };
-        Ok(self
-            .resume_point(&spec, saved)?
-            .map(|point| point.history.len() + 1))
+    pub fn resume_from(&self, saved: Vec<Ts<ResumePoint>>) -> Option<usize> {
+        let spec = self.study.next_run()?;
+        self.resume_point(&spec, saved)
+            .map(|point| point.history.len() + 1)
     }
 
-    /// Tests the finished run `trainer` (the best epoch's weights on the test set) and records
-    /// it; returns its weights as a model.
-    pub async fn record(&mut self, trainer: &WebTrainer) -> Result<WebModel, JsError> {
-        let spec = trainer
-            .spec
-            .as_ref()
-            .ok_or_else(|| js_err("this run is not part of a study"))?;
-        let finished = finish_run(
-            spec,
-            &trainer.trainer,
-            trainer.test.clone(),
-            trainer.selected.backend,
-        )
-        .await
-        .map_err(js_err)?;
-        self.study.record(finished.result.clone()).map_err(js_err)?;
-        Ok(WebModel {
-            model: finished.model,
-            architecture: spec.config.model.clone(),
-            name: model_name(&spec.id, Some(finished.result.best_epoch)),
-            label: spec.id.clone(),
-            training: Some(spec.config.clone()),
-            selected: trainer.selected.clone(),
-        })
+    /// Records the study run `trainer`, once `trainer.finish()` has tested it.
+    pub fn record(&mut self, trainer: &WebTrainer) -> Result<(), JsError> {
+        let result = trainer
+            .result
+            .clone()
+            .ok_or_else(|| js_err("the run has not been finished (tested) yet"))?;
+        self.study.record(result).map_err(js_err)
     }
 
     /// The study's remaining time while its current run is at `progress`, as `mm:ss`, or
@@ -194,18 +173,17 @@ impl WebStudy {
 impl WebStudy {
     /// The saved state among `saved` that continues run `spec`: the same run with the same
     /// settings, with some but not all of its epochs done.
-    fn resume_point(
-        &self,
-        spec: &RunSpec,
-        saved: Vec<Ts<ResumePoint>>,
-    ) -> Result<Option<ResumePoint>, JsError> {
+    fn resume_point(&self, spec: &RunSpec, saved: Vec<Ts<ResumePoint>>) -> Option<ResumePoint> {
         for point in saved {
-            let point = from_ts(point, "saved run")?;
+            // A saved state that cannot be read (stored by an older page) is not resumed.
+            let Ok(point) = point.to_rust() else {
+                continue;
+            };
             let done = point.history.len();
             if point.spec.as_ref() == Some(spec) && done > 0 && done < spec.config.epochs {
-                return Ok(Some(point));
+                return Some(point);
             }
         }
-        Ok(None)
+        None
     }
 }

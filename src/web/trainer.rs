@@ -11,9 +11,10 @@ use super::{DataStore, DeviceView, WebModel, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Splits};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
-use crate::format::{self, thousands};
+use crate::format;
 use crate::model::LeNet;
-use crate::run::RunSpec;
+use crate::run::{RunResult, RunSpec, finish_run};
+use crate::summary::ModelSummary;
 use crate::training::{EpochRecord, Progress, Trainer, TrainingConfig};
 
 /// A run to start: its settings, where to train, and on how many images.
@@ -74,6 +75,8 @@ pub struct StepReport {
     pub metrics: String,
     /// The short form for a study's queue (`Epoch 3/15 · 17 % · ETA 01:23`).
     pub short_line: String,
+    /// The epoch this chunk finished, in words (`train top-1 90.12 %, ... (12.3 s)`).
+    pub epoch_summary: Option<String>,
     /// The time left, `mm:ss` (`--:--` before there is a pace to go by).
     pub eta: String,
     /// The best epoch so far (0: none).
@@ -106,6 +109,8 @@ pub struct WebTrainer {
     pub(super) test: Arc<Dataset>,
     /// The study run this is, when it is one.
     pub(super) spec: Option<RunSpec>,
+    /// Its result, once [`finish`](Self::finish)ed.
+    pub(super) result: Option<RunResult>,
 }
 
 #[wasm_bindgen]
@@ -137,14 +142,16 @@ impl WebTrainer {
         self.label.clone()
     }
 
-    /// The run's settings in one line, with its image limits when it has them.
+    /// The run's settings in one line, with its image limit when it has one.
     #[wasm_bindgen(getter)]
     pub fn description(&self) -> String {
-        let mut text = self.config.describe();
-        if let (Some(n), _) | (None, Some(n)) = self.limits {
-            text.push_str(&format!(", limit {}", thousands(n)));
-        }
-        text
+        self.config.describe_run(self.limits.0.or(self.limits.1))
+    }
+
+    /// The model summary table (torchsummary style).
+    #[wasm_bindgen(getter, js_name = summaryText)]
+    pub fn summary_text(&self) -> String {
+        ModelSummary::new(&self.config.model).to_text()
     }
 
     /// The run's settings.
@@ -176,6 +183,7 @@ impl WebTrainer {
             line: progress.line(),
             metrics: progress.metrics_line(),
             short_line: progress.short_line(),
+            epoch_summary: progress.finished_epoch.as_ref().map(EpochRecord::summary),
             eta: format::clock(progress.eta_seconds),
             progress,
             best_epoch,
@@ -198,6 +206,33 @@ impl WebTrainer {
     #[wasm_bindgen(getter, js_name = bestEpoch)]
     pub fn best_epoch(&self) -> usize {
         self.trainer.best().map_or(0, |(e, _)| e)
+    }
+
+    /// Finishes a study's run whose epochs are done: its kept weights evaluated on the test set
+    /// (kept for `WebStudy.record`); returns those weights as a model.
+    pub async fn finish(&mut self) -> Result<WebModel, JsError> {
+        let spec = self
+            .spec
+            .clone()
+            .ok_or_else(|| js_err("this run is not part of a study"))?;
+        let finished = finish_run(
+            &spec,
+            &self.trainer,
+            self.test.clone(),
+            self.selected.backend,
+        )
+        .await
+        .map_err(js_err)?;
+        let model = WebModel {
+            model: finished.model,
+            architecture: spec.config.model.clone(),
+            name: model_name(&spec.id, Some(finished.result.best_epoch)),
+            label: spec.id.clone(),
+            training: Some(spec.config.clone()),
+            selected: self.selected.clone(),
+        };
+        self.result = Some(finished.result);
+        Ok(model)
     }
 
     /// The best weights so far as a model (for predictions, evaluation and export), or
@@ -228,6 +263,9 @@ impl WebTrainer {
         resume: Option<ResumePoint>,
     ) -> Result<WebTrainer, JsError> {
         config.validate().map_err(js_err)?;
+        if limits.0 == Some(0) || limits.1 == Some(0) {
+            return Err(js_err("image limits must be at least 1"));
+        }
         let selected = select_device(backend).await.map_err(js_err)?;
         let train = Arc::new(splits.train);
         let val = splits.val.map(Arc::new);
@@ -265,6 +303,7 @@ impl WebTrainer {
             trainer,
             test: Arc::new(splits.test),
             spec,
+            result: None,
         })
     }
 

@@ -309,3 +309,47 @@ test('a study cut off by a reload continues without redoing its finished runs', 
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
   assert.deepEqual(errors, [], 'no uncaught page errors');
 });
+
+test('a study stored by the page before the worker owned it still opens', { timeout: 300_000 }, async () => {
+  // The finished study of the test before, rewritten as the older page stored it: the study as a
+  // JSON string whose results have one `seconds`, and each run's plan as a JSON string too.
+  await page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('fashion-trainer', 2);
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const tx = (name, mode, fn) => new Promise((resolve, reject) => {
+      const t = db.transaction(name, mode);
+      const req = fn(t.objectStore(name));
+      t.oncomplete = () => resolve(req.result);
+      t.onerror = () => reject(t.error);
+    });
+    const saved = await tx('studies', 'readonly', (s) => s.get('current'));
+    for (const r of saved.study.results) {
+      r.seconds = r.train_seconds + r.test_seconds;
+      delete r.train_seconds;
+      delete r.test_seconds;
+    }
+    const legacy = { id: 'current', key: saved.key, json: JSON.stringify(saved.study), backend: saved.backend, createdAt: saved.createdAt };
+    await tx('studies', 'readwrite', (s) => s.put(legacy));
+    const runs = await tx('runs', 'readonly', (s) => s.getAll());
+    for (const run of runs.filter((r) => r.study?.spec)) {
+      run.study.spec = JSON.stringify(run.study.spec);
+      delete run.description;
+      await tx('runs', 'readwrite', (s) => s.put(run));
+    }
+    db.close();
+  });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#study').dataset.state === 'finished', null, { timeout: 120_000 });
+  assert.match(await page.textContent('#study-status'), /Study finished: 3 runs/);
+  const rows = await queueRows();
+  assert.deepEqual(rows.map((r) => r.status), ['done', 'done', 'done']);
+  // Runs stored without a description get the core's.
+  await page.waitForFunction(() => [...document.querySelectorAll('#results .run-config')].some((c) => /conv 6\/16 kernels/.test(c.textContent)),
+    null, { timeout: 60_000 });
+  const json = JSON.parse((await download('#study-report-json')).text);
+  assert.equal(json.results.length, 3);
+  assert.deepEqual(errors, [], 'no uncaught page errors');
+});

@@ -121,25 +121,15 @@ let planTimer = 0;
 async function refreshPlan() {
   const seq = ++cat.planSeq;
   try {
-    const plan = await request('catalogue-plan', { labelMap: el.labelMap.value, mode: chosenMode() });
+    // The core says which file is at fault, the label map or styles.csv.
+    const check = await request('catalogue-plan', { labelMap: el.labelMap.value });
     if (seq !== cat.planSeq) return;
-    setMapError('');
-    cat.stylesError = '';
-    showError(el.error, '');
-    el.plan.textContent = cat.chosen ? plan.description : '';
+    setMapError(check.label_map_error ?? '');
+    cat.stylesError = check.styles_error ?? '';
+    showError(el.error, cat.stylesError);
+    el.plan.textContent = cat.chosen && check.plan ? check.plan.description : '';
   } catch (error) {
-    if (seq !== cat.planSeq) return;
-    // The core says which file is at fault: "label map: …" or "styles.csv: …".
-    if (/^label map/.test(error.message)) {
-      setMapError(error.message);
-      cat.stylesError = '';
-      showError(el.error, '');
-    } else {
-      setMapError('');
-      cat.stylesError = error.message;
-      showError(el.error, error.message);
-    }
-    el.plan.textContent = '';
+    if (seq === cat.planSeq) showError(el.error, error.message);
   }
   renderCatalogueControls();
 }

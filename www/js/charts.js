@@ -26,7 +26,7 @@ export function cssVar(name) {
 /**
  * @typedef {object} Line
  * @property {string} label
- * @property {string} stroke
+ * @property {string | (() => string)} stroke A colour, or where to read it (made again in dark mode).
  * @property {number[]} [dash] A dash pattern, so lines differ by more than colour.
  * @property {boolean} points Dots at the data points.
  */
@@ -64,7 +64,7 @@ export function lineChart(box, spec) {
           { label: 'epoch', value: (u, v) => (v == null ? '—' : spec.xFormat(v)) },
           ...spec.lines.map((line) => ({
             label: line.label,
-            stroke: line.stroke,
+            stroke: typeof line.stroke === 'function' ? line.stroke() : line.stroke,
             dash: line.dash,
             width: 2,
             spanGaps: true,
@@ -121,8 +121,8 @@ export class TrainingCurves {
     this.xMax = 1;
     this.queued = false;
     const lines = () => [
-      { label: 'train', stroke: cssVar('--train') || '#1f6fb4', points: false },
-      { label: 'validation', stroke: cssVar('--val') || '#d55e00', dash: [6, 4], points: true },
+      { label: 'train', stroke: () => cssVar('--train') || '#1f6fb4', points: false },
+      { label: 'validation', stroke: () => cssVar('--val') || '#d55e00', dash: [6, 4], points: true },
     ];
     const common = { xRange: () => /** @type {[number, number]} */ ([0, this.xMax]), xFormat: (v) => v.toFixed(2) };
     this.loss = lineChart(boxes.loss, { ...common, yLabel: 'loss', format: (v) => v.toFixed(2), lines: lines() });

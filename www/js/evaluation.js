@@ -39,12 +39,21 @@ export async function withBusy(message, fn) {
   }
 }
 
+/** The model whose evaluation is shown, if any. */
+let evaluated = /** @type {string | null} */ (null);
+
 /** Forgets the last evaluation (a new model is coming). */
 export function clearEvaluation() {
+  evaluated = null;
   el.report.textContent = 'Train or load a model, then evaluate it.';
   el.confusion.replaceChildren();
   el.gallery.hidden = true;
 }
+
+// An evaluation belongs to its model: another model (a new run's, loaded weights) clears it.
+store.subscribe((state) => {
+  if (evaluated !== null && state.model?.name !== evaluated) clearEvaluation();
+});
 
 /** Enables the buttons for what the page can do now. */
 export function renderEvaluation() {
@@ -59,15 +68,17 @@ export function renderEvaluation() {
 el.evaluate.addEventListener('click', () =>
   withBusy('Evaluating on the test set…', async () => {
     try {
-      const result = await request('evaluate', { limit: LIMIT || null });
       const model = store.get().model;
+      // A stored run is tested on the images it was trained with (its ?limit), others on the page's.
+      const run = model?.runId ? store.get().runs.get(model.runId) : null;
+      const result = await request('evaluate', { limit: (run ? run.limit : LIMIT) || null });
+      evaluated = model?.name ?? null;
       el.report.textContent = `${model?.name ?? 'model'}: test top-1 ${pct(result.accuracy)}, loss ${num(result.loss)}\n\n${result.text}`;
       renderConfusion(el.confusion, result.report.confusion.counts, {
         noun: 'test images',
         caption: 'Confusion matrix of the test set: rows true class, columns predicted class',
       });
       el.gallery.hidden = true;
-      const run = model?.runId ? store.get().runs.get(model.runId) : null;
       if (run) await saveRun({ ...run, testAccuracy: result.accuracy });
       setStatus(`Test top-1 of ${model?.name ?? 'the model'}: ${pct(result.accuracy)}.`);
     } catch (error) {

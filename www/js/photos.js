@@ -5,7 +5,7 @@
 
 import { $, button, cell, classNames, drawImage, probabilityItems } from './dom.js';
 import { store } from './state.js';
-import { request } from './worker-client.js';
+import { on, request } from './worker-client.js';
 
 /**
  * @typedef {object} Photo
@@ -327,6 +327,9 @@ async function refreshPredictions() {
 /** Lets photos in once the worker runs, and follows the model. */
 export function initPhotos() {
   el.files.disabled = false;
+  // A run that starts or stops changes what the photos can be told, even without a new model.
+  on('started', refreshPredictions);
+  on('cancelled', refreshPredictions);
   let model = store.get().model;
   store.subscribe((state) => {
     if (state.model === model) return;

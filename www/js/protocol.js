@@ -20,7 +20,7 @@
 /** @typedef {import('../pkg/fashion_trainer.js').EvaluationView} EvaluationView */
 /** @typedef {import('../pkg/fashion_trainer.js').CellImages} CellImages */
 /** @typedef {import('../pkg/fashion_trainer.js').PhotoView} PhotoView */
-/** @typedef {import('../pkg/fashion_trainer.js').PlanView} PlanView */
+/** @typedef {import('../pkg/fashion_trainer.js').CatalogueCheck} CatalogueCheck */
 /** @typedef {import('../pkg/fashion_trainer.js').CatalogueView} CatalogueView */
 /** @typedef {import('../pkg/fashion_trainer.js').CatalogueProgress} CatalogueProgress */
 /** @typedef {import('../pkg/fashion_trainer.js').StudyView} StudyView */
@@ -50,6 +50,7 @@
  * @typedef {object} RunStarted
  * @property {string} label
  * @property {string} description Its settings in one line, with its image limit.
+ * @property {string} summaryText The model summary table.
  * @property {TrainingConfig} config
  * @property {string} backend
  * @property {string} backendReason
@@ -68,6 +69,7 @@
  * @property {number} bestEpoch
  * @property {Uint8Array} latest Weights after this epoch.
  * @property {Uint8Array | null} best The same when this epoch is the best so far.
+ * @property {string} summary The epoch in words (`train top-1 90.12 %, ... (12.3 s)`).
  */
 
 /**
@@ -117,7 +119,7 @@
  * @typedef {{
  *   'init': {},
  *   'check-config': {form: Record<string, string>},
- *   'describe': {configs: TrainingConfig[]},
+ *   'describe': {runs: {config: TrainingConfig, limit: number | null}[]},
  *   'check-study': {form: StudyForm},
  *   'start': {label: string, config: TrainingConfig, backend: BackendChoice, limit: number | null},
  *   'resume-run': {label: string, config: TrainingConfig, backend: BackendChoice, limit: number | null, resume: SavedRun},
@@ -132,7 +134,7 @@
  *   'photo': {file: Blob, mode: Preprocess},
  *   'predict-inputs': {inputs: Uint8Array[]},
  *   'catalogue-source': {name: string, files: FolderFile[]} | {name: string, zip: File},
- *   'catalogue-plan': {labelMap: string, mode: Preprocess},
+ *   'catalogue-plan': {labelMap: string},
  *   'catalogue-evaluate': {labelMap: string, mode: Preprocess},
  *   'catalogue-cancel': {},
  *   'catalogue-photos': {ids: string[]},
@@ -155,7 +157,7 @@
  *   'resume-run': {},
  *   'pause': {},
  *   'resume': {},
- *   'cancel': {},
+ *   'cancel': {finishing: boolean},
  *   'evaluate': EvaluationSummary,
  *   'test-images': CellImages,
  *   'export': {bytes: Uint8Array, name: string},
@@ -164,7 +166,7 @@
  *   'photo': PhotoReply,
  *   'predict-inputs': {probs: Float32Array[] | null, noPrediction: NoPrediction},
  *   'catalogue-source': CatalogueSourceInfo,
- *   'catalogue-plan': PlanView,
+ *   'catalogue-plan': CatalogueCheck,
  *   'catalogue-evaluate': CatalogueReply,
  *   'catalogue-cancel': {},
  *   'catalogue-photos': {photos: {id: string, bytes: Uint8Array}[]},

@@ -39,8 +39,8 @@ function confirmDelete(run) {
 export async function describeOldRuns() {
   const old = [...store.get().runs.values()].filter((r) => !r.description);
   if (!old.length) return;
-  const { descriptions } = await request('describe', { configs: old.map((r) => r.config) });
-  old.forEach((run, i) => saveRun({ ...run, description: descriptions[i] }));
+  const { descriptions } = await request('describe', { runs: old.map((r) => ({ config: r.config, limit: r.limit || null })) });
+  old.forEach((run, i) => descriptions[i] && saveRun({ ...run, description: descriptions[i] }));
 }
 
 /** Redraws the table, keeping keyboard focus on the button that had it. */
@@ -85,7 +85,7 @@ function row(run, state, busy, isCurrent) {
     button('weights', 'Weights', `Download the weights of ${run.label}`, () => downloadWeights(run.weights, run.label, run.bestEpoch), !run.weights),
     button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live),
   );
-  if (run.status === 'interrupted' && run.resumeWeights && run.history.length < run.config.epochs && !run.study) {
+  if (run.status === 'interrupted' && run.resumeWeights && !run.study) {
     buttons.prepend(
       button('resume-run', 'Resume', `Resume ${run.label} from epoch ${run.history.length + 1}`, () => actions.resume(run),
         isTraining(state) || state.run === 'paused' || state.data !== 'ready'),

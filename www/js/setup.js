@@ -74,6 +74,13 @@ export function fillSetup(info) {
   check();
 }
 
+/** Shows a model summary (the form's, or the run's that started). */
+export function showSummary(text, totalParams = null) {
+  el.summary.textContent = text;
+  el.summary.classList.remove('error');
+  if (totalParams != null) el.paramCount.textContent = `(${int(totalParams)} parameters)`;
+}
+
 /**
  * Asks the core about the form as it stands: the config, the preset, the summary, bad fields.
  * A newer check makes an older one's answer moot (null).
@@ -93,9 +100,7 @@ async function check({ focus = false } = {}) {
     el.summary.classList.add('error');
     el.paramCount.textContent = '';
   } else {
-    el.summary.textContent = result.summary_text;
-    el.summary.classList.remove('error');
-    el.paramCount.textContent = `(${int(result.total_params)} parameters)`;
+    showSummary(result.summary_text, result.total_params);
   }
   // Fields are marked as soon as something was submitted once; before, only the summary says it.
   if (focus || el.form.dataset.submitted) markFields(el.form, result.errors, el.error, focus);

@@ -109,21 +109,22 @@ el.variantList.addEventListener('change', () => {
 /** The saved states of this study's runs cut off, for the worker to resume the next one from. */
 function savedRuns() {
   const { runs, studyKey } = store.get();
+  // Pages before the worker owned the study stored a run's plan as a JSON string.
+  const plan = (spec) => (typeof spec === 'string' ? JSON.parse(spec) : spec);
   return [...runs.values()]
     .filter((r) => r.study?.key === studyKey && r.study.spec && r.resumeWeights && r.history.length)
-    .map((r) => ({ history: r.history, best_epoch: r.bestEpoch, latest: r.resumeWeights, best: r.weights ?? undefined, spec: r.study.spec }));
+    .map((r) => ({ history: r.history, best_epoch: r.bestEpoch, latest: r.resumeWeights, best: r.weights ?? undefined, spec: plan(r.study.spec) }));
 }
 
-/** Takes the worker's word on the study and stores it. @param {StudyState} state */
-async function apply(state) {
+/** Takes the worker's word on the study, shows it and stores it. @param {StudyState} state */
+function apply(state) {
   study.shown = state;
-  store.set({ studyActive: state.active });
   if (study.saved) {
     study.saved.study = state.study;
-    await saveStudy(study.saved).catch((error) => setStudyStatus(`Could not store the study in this browser: ${error?.message ?? error}`, 'warn'));
+    saveStudy(study.saved).catch((error) => setStudyStatus(`Could not store the study in this browser: ${error?.message ?? error}`, 'warn'));
   }
   writeSettings(state.view.config);
-  renderStudy();
+  store.set({ studyActive: state.active }); // renders the study too
 }
 
 el.form.addEventListener('submit', async (event) => {
@@ -150,7 +151,7 @@ el.form.addEventListener('submit', async (event) => {
     study.saved = { id: 'current', key: newId(), study: null, backend: chosenBackend(), createdAt: Date.now() };
     store.set({ studyKey: study.saved.key, studyActive: true, run: 'starting' });
     begin(`Starting ${check.config.variants[0]}`);
-    await apply(await request('study-start', { config: check.config, backend: chosenBackend() }));
+    apply(await request('study-start', { config: check.config, backend: chosenBackend() }));
   } catch (error) {
     showError(el.error, `These settings cannot make a study: ${error.message}`);
     store.set({ studyActive: false, run: 'idle' });
@@ -176,7 +177,7 @@ el.continue.addEventListener('click', async () => {
   const next = study.shown.view.next;
   begin(study.shown.resumeFrom ? `Resuming ${next.id} from epoch ${study.shown.resumeFrom}` : `Starting ${next.id}`);
   try {
-    await apply(await request('study-continue', { backend: chosenBackend(), saved: savedRuns() }));
+    apply(await request('study-continue', { backend: chosenBackend(), saved: savedRuns() }));
   } catch (error) {
     store.set({ studyActive: false, run: 'idle' });
     setStudyStatus(`The study could not continue: ${error.message}`, 'error');
@@ -236,6 +237,8 @@ store.subscribe((state) => {
 
 on('error', (msg) => {
   if (!study.shown || !['study-run', 'train', 'study-start', 'study-continue'].includes(msg.where)) return;
+  const run = store.get().currentRun ? store.get().runs.get(store.get().currentRun) : null;
+  if (msg.where === 'train' && !run?.study) return; // a plain run's failure is not the study's
   setStudyStatus(`The study stopped: ${msg.message} ${describe()}`, 'error');
   renderStudy();
 });
@@ -316,7 +319,12 @@ for (const b of el.downloads) {
 el.discard.addEventListener('click', async () => {
   if (!study.shown || store.get().studyActive) return;
   if (!confirm('Discard the saved study? Its runs stay in the runs table, but its report can no longer be made.')) return;
-  await request('study-discard', {}).catch(() => {});
+  try {
+    await request('study-discard', {});
+  } catch (error) {
+    setStudyStatus(`Could not discard the study: ${error.message}`, 'error');
+    return;
+  }
   study.saved = null;
   study.shown = null;
   store.set({ studyKey: null });
@@ -340,7 +348,8 @@ export async function openSavedStudy() {
   store.set({ studyKey: saved.key });
   if (saved.backend) el.backend.value = saved.backend;
   try {
-    await apply(await request('study-open', { study: saved.study, saved: savedRuns() }));
+    const state = await request('study-open', { study: saved.study, saved: savedRuns() });
+    apply(state);
     setStudyStatus(study.shown.view.is_finished ? describe() : `This study stopped when the page closed. ${describe()}`);
   } catch (error) {
     study.saved = null;

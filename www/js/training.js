@@ -5,10 +5,10 @@
 
 import { TrainingCurves, chartsAvailable } from './charts.js';
 import { $, keepFocus, pct, setStatus } from './dom.js';
-import { chosenBackend } from './setup.js';
+import { chosenBackend, showSummary } from './setup.js';
 import { LIMIT, currentRun, store } from './state.js';
 import { newId, saveRun } from './storage.js';
-import { on, send } from './worker-client.js';
+import { on, request, send } from './worker-client.js';
 
 /** @typedef {import('./state.js').RunRecord} RunRecord */
 
@@ -73,7 +73,7 @@ export function showCurves(run) {
 
 /** Everything the page does when a run (or a study's next run) is about to start. */
 export function prepareRun(run, waiting) {
-  store.set({ run: 'starting', model: null, currentRun: run.id });
+  store.set({ run: 'starting', currentRun: run.id });
   curves.reset(run.config.epochs, run.history);
   el.chartsNote.textContent = run.study
     ? `Study run ${run.study.runId}: running training values per chunk; validation at each epoch end.`
@@ -129,14 +129,21 @@ function resumeTraining() {
   send('resume', {});
 }
 
-/** Cancels the run in progress; a study stops too and keeps its finished runs. */
-export function cancelRun() {
+/**
+ * Cancels the run in progress; a study stops too and keeps its finished runs. A study's run that
+ * is already being tested is let finish and recorded; the study stops after it.
+ */
+export async function cancelRun() {
   const run = currentRun();
-  send('cancel', {});
-  if (run && run.status === 'running') saveRun({ ...run, status: 'cancelled' });
-  store.set({ run: 'idle', model: null, studyActive: false });
+  store.set({ studyActive: false, run: 'idle' });
   setStatus('Run cancelled.');
-  keepFocus(runControls().start);
+  keepFocus(runControls().start); // Cancel is disabled now
+  const { finishing } = await request('cancel', {}).catch(() => ({ finishing: false }));
+  if (finishing) {
+    setStatus(`Stopping the study once ${run?.study?.runId ?? 'the finished run'} is recorded…`);
+  } else if (run && run.status === 'running') {
+    saveRun({ ...run, status: 'cancelled' });
+  }
 }
 
 // The setup card's and the study's pause/resume/cancel drive the same run; which set was used
@@ -175,6 +182,7 @@ on('started', (msg) => {
   if (!run) return;
   saveRun({ ...run, description: msg.description, config: msg.config, status: 'running', error: undefined });
   store.set({ run: 'running', currentRun: run.id });
+  showSummary(msg.summaryText);
   setBackendNotice(msg.backend, msg.backendReason);
   setStatus(`Training ${msg.label} on the ${msg.backend === 'gpu' ? 'GPU' : 'CPU'}…`);
   keepFocus(runControls().pause);
@@ -196,7 +204,7 @@ on('progress', (msg) => {
   curves.addChunk(p);
 });
 
-on('epoch', ({ record, bestEpoch, latest, best }) => {
+on('epoch', ({ record, bestEpoch, latest, best, summary }) => {
   const run = currentRun();
   if (!run) return;
   curves.addEpoch(record);
@@ -208,16 +216,13 @@ on('epoch', ({ record, bestEpoch, latest, best }) => {
     resumeWeights: latest,
     weights: best ?? run.weights,
   });
-  const val = record.val_accuracy != null ? `, validation top-1 ${pct(record.val_accuracy)}` : '';
-  setStatus(
-    `Epoch ${record.epoch}/${run.config.epochs} of ${run.label} done: ` +
-      `train top-1 ${pct(record.train_accuracy)}${val} (${record.seconds.toFixed(1)} s).`,
-  );
+  setStatus(`Epoch ${record.epoch}/${run.config.epochs} of ${run.label} done: ${summary}.`);
 });
 
 on('done', ({ history, bestEpoch, studyRun, testTop1 }) => {
   const run = currentRun();
-  if (!run || store.get().run === 'idle') return; // cancelled as it finished
+  // A cancelled plain run never ends; a study's run cancelled while being tested is recorded.
+  if (!run || (store.get().run === 'idle' && !studyRun)) return;
   const test = testTop1 != null ? `; test top-1 ${pct(testTop1)}` : '';
   saveRun({ ...run, history, bestEpoch, status: 'done', resumeWeights: null, testAccuracy: testTop1 ?? run.testAccuracy });
   el.progress.value = 1;
@@ -247,7 +252,7 @@ on('error', (msg) => {
   if (['start', 'train', 'resume-run', 'study-run', 'study-start', 'study-continue'].includes(msg.where)) {
     const run = currentRun();
     if (run && run.status === 'running') saveRun({ ...run, status: 'error', error: text });
-    store.set({ run: 'idle', model: null, studyActive: false });
+    store.set({ run: 'idle', studyActive: false });
     resetProgress('The run stopped.');
     keepFocus(runControls().start);
   }

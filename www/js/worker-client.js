@@ -47,7 +47,10 @@ export function request(type, data, transfer = []) {
  * @param {Requests[K]} data
  */
 export function send(type, data) {
-  request(type, data).catch((error) => emit('error', { where: error.where ?? type, message: error.message }));
+  request(type, data).catch((error) => {
+    // A worker that stopped is reported once, by startWorker's onFailure.
+    if (error.where !== 'worker') emit('error', { where: error.where ?? type, message: error.message });
+  });
 }
 
 /**

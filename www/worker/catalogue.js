@@ -12,7 +12,6 @@ import { openZip } from './zip.js';
 /** @typedef {import('../pkg/fashion_trainer.js').WebCatalogue} WebCatalogue */
 /** @typedef {{path: string, read: () => Promise<Uint8Array>}} Entry */
 
-const EMPTY_STYLES = new TextEncoder().encode('id,articleType\n');
 const PROGRESS_INTERVAL_MS = 150;
 
 /** The chosen catalogue: its files, where styles.csv and the photos are, and styles.csv. */
@@ -40,7 +39,13 @@ export async function catalogueSource(msg) {
     entries = msg.files.map(({ path, file }) => ({ path, read: async () => new Uint8Array(await file.arrayBuffer()) }));
   }
   const layout = new (wasm().WebCatalogueLayout)(entries.map((e) => e.path), msg.name);
-  const styles = await entries[layout.styles].read();
+  let styles;
+  try {
+    styles = await entries[layout.styles].read();
+  } catch (error) {
+    layout.free();
+    throw error;
+  }
   await queue(() => {
     forget();
     source?.layout.free();
@@ -55,14 +60,8 @@ function forget() {
 }
 
 /** Checks the label map (and styles.csv when a catalogue is chosen) and counts what maps. */
-export async function cataloguePlan({ labelMap, mode }) {
-  await loadApi();
-  const cat = new (wasm().WebCatalogue)(source?.styles ?? EMPTY_STYLES, labelMap, mode);
-  try {
-    return cat.plan();
-  } finally {
-    cat.free();
-  }
+export async function cataloguePlan({ labelMap }) {
+  return (await loadApi()).checkCatalogue(source?.styles, labelMap);
 }
 
 /**
@@ -73,11 +72,12 @@ export async function cataloguePlan({ labelMap, mode }) {
  */
 export async function catalogueEvaluate({ labelMap, mode }) {
   if (!source) throw new Error('choose a catalogue folder or .zip file first');
-  const model = currentModel();
+  currentModel(); // no model, no point reading thousands of photos
   const mine = ++token;
   const key = JSON.stringify([source.seq, labelMap, mode]);
   if (collected?.key !== key) await collect(source, key, labelMap, mode, mine);
   const { cat } = collected;
+  const model = currentModel(); // the model now: it may have changed while the photos were read
   const view = await queue(() => modelQueue(() => model.evaluateCatalogue(cat)));
   if (mine !== token) throw new Cancelled('cancelled');
   // The 28x28 inputs of the mistakes, for the gallery.
@@ -127,6 +127,7 @@ async function collect(from, key, labelMap, mode, mine) {
       }
     }
     post('catalogue-progress', { progress: cat.progress() });
+    if (mine !== token || from !== source) throw new Cancelled('cancelled');
   } catch (error) {
     cat.free();
     throw error;
@@ -144,10 +145,10 @@ export async function catalogueCancel() {
 export async function cataloguePhotos({ ids }) {
   const from = source;
   if (!from) throw new Error('no catalogue is chosen');
+  // The entries are looked up first: a new catalogue may free this layout while photos are read.
+  const wanted = ids.map((id) => [id, from.layout.imageOf(id)]).filter(([, index]) => index !== undefined);
   const photos = [];
-  for (const id of ids) {
-    const index = from.layout.imageOf(id);
-    if (index === undefined) continue;
+  for (const [id, index] of wanted) {
     try {
       photos.push({ id, bytes: ownBytes(await from.entries[index].read()) });
     } catch {

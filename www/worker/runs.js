@@ -20,9 +20,10 @@ let trainer = null;
 /** @type {'idle' | 'running' | 'paused' | 'done'} */
 let mode = 'idle';
 let generation = 0; // bumped by every start and cancel, so a trainer made after a cancel is dropped
-let looping = false;
-/** What to do once the run's epochs are done (a study records the run), and after it. */
-let onFinished = /** @type {{finished: (t: WebTrainer) => Promise<number | null>, next: () => void} | null} */ (null);
+/** What a study does once its run's epochs are done, after it, and when it fails. */
+let hooks = /** @type {StudyHooks | null} */ (null);
+/** True while a finished study run is being tested and recorded. */
+let finishing = false;
 /** The study run being trained, if any. */
 let studyRun = null;
 /** The study's remaining time for a progress report, when the run is a study's. */
@@ -42,16 +43,18 @@ export const isBusy = () => mode === 'running' || mode === 'paused';
 
 /**
  * Starts a run from `create()` (a new WebTrainer). For a study's run, `then.finished(trainer)`
- * runs once every epoch is done, before the `done` event (the study records the run there,
- * through `modelQueue`, and returns its test top-1), and `then.next()` after it.
+ * runs once every epoch is done, before the `done` event (the study tests and records the run
+ * there and returns its test top-1), `then.next()` after it, and `then.failed()` when the run
+ * stops on an error.
  * @param {() => Promise<WebTrainer>} create
- * @param {{studyRun?: string | null, spec?: import('../js/protocol.js').RunSpec | null, eta?: ((p: any) => string | null) | null, then?: {finished: (t: WebTrainer) => Promise<number | null>, next: () => void} | null}} [options]
+ * @param {{studyRun?: string | null, spec?: import('../js/protocol.js').RunSpec | null, eta?: ((p: any) => string | null) | null, then?: StudyHooks | null}} [options]
  */
 export async function begin(create, options = {}) {
   if (mode === 'running') throw new Error('a run is already in progress: pause or cancel it first');
   dataStore();
   const gen = ++generation;
   await dropTrainer();
+  await setModel(null);
   const created = await create();
   if (gen !== generation) {
     created.free(); // cancelled while the trainer was being created
@@ -59,61 +62,87 @@ export async function begin(create, options = {}) {
   }
   trainer = created;
   mode = 'running';
-  onFinished = options.then ?? null;
+  hooks = options.then ?? null;
   studyRun = options.studyRun ?? null;
   studyEta = options.eta ?? null;
-  await setModel(null);
+  modelEpoch = 0;
+  const { backend, reason } = created.device;
   post('started', {
     label: created.label,
     description: created.description,
+    summaryText: created.summaryText,
     config: created.config,
-    backend: created.device.backend,
-    backendReason: created.device.reason,
+    backend,
+    backendReason: reason,
     studyRun,
     spec: options.spec ?? null,
     resumed: created.history().length > 0,
   });
+  // A resumed run already has a best epoch: its weights are the model until a better one comes.
+  await refreshModelFromTrainer();
   runLoop();
 }
 
+/**
+ * @typedef {{finished: (t: WebTrainer) => Promise<number | null>, next: () => void, failed: () => void}} StudyHooks
+ */
+
+// One loop steps the trainer; a newer loop (a new run, a resume) makes an older one stop.
+let loopToken = 0;
+
 async function runLoop() {
-  if (looping) return; // the running loop sees mode === 'running' again and carries on
-  looping = true;
-  let t = null;
+  const mine = ++loopToken;
+  const t = trainer;
+  const live = () => mine === loopToken && t === trainer;
   try {
-    while (mode === 'running' && trainer) {
-      t = trainer;
+    while (mode === 'running' && live()) {
       const report = await queue(() => t.step(CHUNK_BATCHES));
-      if (t !== trainer) continue; // cancelled or replaced while stepping
+      if (!live()) return; // cancelled or replaced while stepping
       const { saved, ...progress } = report;
       post('progress', { ...progress, studyRun, studyEta: studyEta?.(progress.progress) ?? null });
       if (saved) {
         const record = progress.progress.finished_epoch;
         const best = saved.best ? ownBytes(saved.best) : null;
         const latest = ownBytes(saved.latest);
-        post('epoch', { record, bestEpoch: progress.best_epoch, latest, best }, [latest.buffer, ...(best ? [best.buffer] : [])]);
+        post('epoch', { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary }, [latest.buffer, ...(best ? [best.buffer] : [])]);
         if (best) await refreshModelFromTrainer();
       }
       if (t.isDone()) {
-        mode = 'done';
-        const finish = onFinished;
-        const testTop1 = finish ? await finish.finished(t) : null;
-        post('done', { history: t.history(), bestEpoch: t.bestEpoch, studyRun, testTop1 });
-        finish?.next();
-        break;
+        await finishRun(t);
+        return;
       }
       await wasm().yieldToEventLoop(); // let pause, cancel and other messages in
     }
   } catch (error) {
     // An error from a trainer that was already cancelled or replaced concerns nobody.
-    if (t === trainer) {
-      post('error', { where: 'train', message: `Training stopped: ${messageOf(error)}` });
-      await dropTrainer().catch(() => {});
-      await setModel(null).catch(() => {});
-    }
-  } finally {
-    looping = false;
+    if (!live()) return;
+    const where = finishing ? 'study-run' : 'train';
+    const message = finishing ? `The study run could not be tested and recorded: ${messageOf(error)}` : `Training stopped: ${messageOf(error)}`;
+    const failed = hooks?.failed;
+    await dropTrainer().catch(() => {});
+    await setModel(null).catch(() => {});
+    failed?.();
+    post('error', { where, message });
   }
+}
+
+// Every epoch is done: a study's run is tested and recorded first; then the page hears.
+async function finishRun(t) {
+  mode = 'done';
+  const study = hooks;
+  let testTop1 = null;
+  if (study) {
+    finishing = true;
+    try {
+      testTop1 = await study.finished(t);
+    } finally {
+      finishing = false;
+    }
+  } else {
+    await refreshModelFromTrainer();
+  }
+  post('done', { history: t.history(), bestEpoch: t.bestEpoch, studyRun, testTop1 });
+  study?.next();
 }
 
 /** Pauses after the chunk in flight. */
@@ -133,20 +162,25 @@ export async function resume() {
   return {};
 }
 
-/** Stops the run and forgets it. */
+/**
+ * Stops the run and forgets it; a study's run that is being tested is let finish (the study
+ * stops after it) and the reply says so.
+ */
 export async function cancel() {
+  if (finishing) return { finishing: true };
   generation++;
+  loopToken++;
   await dropTrainer();
   await setModel(null);
   post('cancelled', {});
-  return {};
+  return { finishing: false };
 }
 
 async function dropTrainer() {
   const old = trainer;
   trainer = null;
   mode = 'idle';
-  onFinished = null;
+  hooks = null;
   studyRun = null;
   studyEta = null;
   // Queued, so a step still in flight finishes before the memory goes.

@@ -1,9 +1,9 @@
 // @ts-check
-// The study in the worker: it holds the WebStudy, trains its runs one after the other, records
-// each (test set included) and tells the page after every run, which stores what it is told.
+// The study in the worker: it holds the WebStudy, trains its runs one after the other, tests and
+// records each, and tells the page after every run, which stores what it is told.
 
 import { dataStore } from './data.js';
-import { loadApi, post, wasm } from './core.js';
+import { loadApi, post, serial, wasm } from './core.js';
 import { begin, isBusy, modelQueue, useStudyModel } from './runs.js';
 import { catalogueSection } from './catalogue.js';
 
@@ -20,14 +20,19 @@ let backend = 'auto';
 /** @type {SavedRun[]} The page's saved states of cut-off runs; the next run resumes from its own. */
 let saved = [];
 
+// The study is never freed or replaced while its next run is being made (an async call).
+const queue = serial();
+
 /** Where the study stands, for the page. @returns {StudyState} */
 function state() {
   return { view: study.view(), study: study.study(), resumeFrom: study.resumeFrom(saved) ?? null, active };
 }
 
 function replace(next) {
-  study?.free();
-  study = next;
+  return queue(() => {
+    study?.free();
+    study = next;
+  });
 }
 
 /** A new study; its first run starts at once. @param {Requests['study-start']} msg */
@@ -35,7 +40,7 @@ export async function studyStart({ config, backend: choice }) {
   await loadApi();
   if (isBusy()) throw new Error('pause or cancel the run in progress first');
   dataStore();
-  replace(new (wasm().WebStudy)(config));
+  await replace(new (wasm().WebStudy)(config));
   saved = [];
   return go(choice);
 }
@@ -43,9 +48,9 @@ export async function studyStart({ config, backend: choice }) {
 /** A saved study, e.g. after a reload; it continues when asked. @param {Requests['study-open']} msg */
 export async function studyOpen({ study: stored, saved: points }) {
   await loadApi();
-  replace(wasm().WebStudy.restore(stored));
+  if (active) throw new Error('a study is running');
+  await replace(wasm().WebStudy.restore(stored));
   saved = points;
-  active = false;
   return state();
 }
 
@@ -80,7 +85,7 @@ async function nextRun() {
     return;
   }
   const spec = view.next;
-  await begin(() => study.trainNext(dataStore(), backend, saved), {
+  await begin(() => queue(() => study.trainNext(dataStore(), backend, saved)), {
     studyRun: spec.id,
     spec,
     eta: (progress) => study.etaText(progress) ?? null,
@@ -89,13 +94,15 @@ async function nextRun() {
       next: () => {
         if (active) nextRun().catch((error) => fail(error));
       },
+      failed: stopStudy,
     },
   });
 }
 
-// A finished run: tested, recorded and stored by the page; then the next one, unless stopped.
+// A finished run: tested (the trainer's async part), recorded and stored by the page.
 async function record(trainer, id) {
-  const model = await modelQueue(() => study.record(trainer));
+  const model = await modelQueue(() => trainer.finish());
+  study.record(trainer);
   await useStudyModel(model);
   saved = saved.filter((p) => p.spec?.id !== id);
   if (study.view().is_finished) active = false;
@@ -119,7 +126,7 @@ export async function studyReport({ format, catalogue }) {
 /** Forgets the study. */
 export async function studyDiscard() {
   if (active) throw new Error('stop the study first');
-  replace(null);
+  await replace(null);
   saved = [];
   return {};
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fashion_trainer::data::{self, Dataset, EvalSplit, Fit};
+use fashion_trainer::data::{self, Dataset, EvalSplit};
 use fashion_trainer::device::BackendChoice;
 use fashion_trainer::model::LeNet;
 use fashion_trainer::photo::{self, Preprocess};
@@ -14,7 +14,7 @@ use fashion_trainer::training::Evaluator;
 use fashion_trainer::{Error, Result, clock};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{BackendArg, DataArgs, LimitArgs, ModelArg};
+use crate::args::{BackendArg, DataArgs, ModelArg};
 
 /// Prints the classification report and confusion matrix of the weights on `split`.
 pub fn evaluate(
@@ -27,12 +27,8 @@ pub fn evaluate(
 ) -> Result<()> {
     let selected = backend.select()?;
     let (checkpoint, model) = load_model(model.path(), &selected.device)?;
-    let limits = LimitArgs {
-        limit_train: None,
-        limit_eval,
-    };
-    let splits = data.splits(Fit::Train, &limits)?;
-    let set = splits.eval_set(split)?.clone();
+    let (train_all, test) = data.load()?;
+    let set = data::eval_images(&train_all, &test, split, limit_eval);
     let evaluation = pollster::block_on(Evaluator::new(&model, Arc::new(set), EVAL_BATCH).run())?;
     let report = evaluation.report();
     if json {
