@@ -263,7 +263,8 @@ impl Dataset {
         labels_file: &str,
         labels: Vec<u8>,
     ) -> Result<Self, DataError> {
-        if images.len() % IMAGE_PIXELS != 0 || images.len() / IMAGE_PIXELS != labels.len() {
+        if !images.len().is_multiple_of(IMAGE_PIXELS) || images.len() / IMAGE_PIXELS != labels.len()
+        {
             return Err(DataError::CountMismatch {
                 images_file: images_file.to_string(),
                 images: images.len() / IMAGE_PIXELS,
@@ -573,7 +574,7 @@ impl SplitMix64 {
     /// A uniform index in `0..n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
         // Multiply-shift keeps the bias below 2^-32 for data-set sized n.
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }
 

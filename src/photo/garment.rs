@@ -122,7 +122,7 @@ pub(super) fn worn_garment(
                 let matching = (from..=to)
                     .filter(|&x| in_palette(garment.get_pixel(x, y)))
                     .count() as u32;
-                2 * matching >= to - from + 1
+                2 * matching > to - from
             });
             run = if covered { 0 } else { run + 1 };
             if run >= gap {

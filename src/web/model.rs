@@ -129,7 +129,7 @@ impl WebModel {
     /// Class probabilities of 28x28 images (784 `u8` pixels each, light object on black, as
     /// many as given): ten per image, in order.
     pub async fn predict(&self, pixels: Vec<u8>) -> Result<Vec<f32>, JsError> {
-        if pixels.is_empty() || pixels.len() % IMAGE_PIXELS != 0 {
+        if pixels.is_empty() || !pixels.len().is_multiple_of(IMAGE_PIXELS) {
             return Err(js_err(format!(
                 "expected 784 pixels per image, got {}",
                 pixels.len()
