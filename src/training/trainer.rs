@@ -186,10 +186,7 @@ impl Trainer {
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
     ) -> Result<Self, TrainingError> {
-        config.validate()?;
-        if train.is_empty() {
-            return Err(TrainingError::EmptyTrainingSet);
-        }
+        can_train(&config, &train)?;
         let device = device.clone().autodiff();
         device.seed(config.seed);
         let model = config.model.init(&device);
@@ -237,10 +234,7 @@ impl Trainer {
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
     ) -> Result<Self, TrainingError> {
-        config.validate()?;
-        if train.is_empty() {
-            return Err(TrainingError::EmptyTrainingSet);
-        }
+        can_train(&config, &train)?;
         if history.len() > config.epochs {
             return Err(TrainingError::LongerThanPlanned {
                 saved: history.len(),
@@ -495,6 +489,15 @@ pub fn correct_count(logits: &Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, I
         .equal(targets)
         .int()
         .sum()
+}
+
+/// A run can start: its config is good and it has images to fit.
+fn can_train(config: &TrainingConfig, train: &Dataset) -> Result<(), TrainingError> {
+    config.validate()?;
+    if train.is_empty() {
+        return Err(TrainingError::EmptyTrainingSet);
+    }
+    Ok(())
 }
 
 fn lost_model() -> TrainingError {
