@@ -266,6 +266,8 @@ pub struct PhotoView {
     #[serde(with = "serde_bytes")]
     #[tsify(type = "Uint8Array")]
     pub input: Vec<u8>,
+    /// Why the photo gets no prediction (it is blank), or `None`.
+    pub unclassifiable: Option<String>,
 }
 
 /// Decodes and preprocesses a photo (`auto` or `center` crop).
@@ -273,6 +275,7 @@ pub struct PhotoView {
 pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoView>, JsError> {
     let steps = photo::preprocess(bytes, from_ts(mode, "preprocessing mode")?).map_err(js_err)?;
     let (sw, sh) = steps.square_preview.dimensions();
+    let unclassifiable = steps.classifiable().err().map(|err| err.to_string());
     to_ts(&PhotoView {
         found: steps.found,
         square: RgbaImage::rgb(sw, sh, steps.square_preview.as_raw()),
@@ -280,6 +283,7 @@ pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoVi
         grayscale: RgbaImage::gray(28, steps.grayscale.as_raw()),
         inverted: RgbaImage::gray(28, &steps.input),
         input: steps.input,
+        unclassifiable,
     })
 }
 

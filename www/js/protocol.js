@@ -33,7 +33,7 @@
 /** @typedef {import('../pkg/fashion_trainer.js').RgbaImage} RgbaImage */
 
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
- * @typedef {'none' | 'training' | null} NoPrediction */
+ * @typedef {'none' | 'training' | 'blank' | null} NoPrediction */
 
 /**
  * The model the worker predicts with.
