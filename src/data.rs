@@ -12,6 +12,8 @@ use std::path::Path;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use thiserror::Error;
 
+use crate::bounded_read::read_file;
+
 /// Side length of a Fashion-MNIST image.
 pub const IMAGE_SIDE: usize = 28;
 /// Pixels per image.
@@ -141,13 +143,14 @@ pub enum DataError {
     },
 }
 
-/// Returns the bytes of `raw`, inflated when it starts with the gzip magic.
+/// Returns the bytes of `raw`, inflated when it starts with the gzip magic (every member of a
+/// multi-member file, as `gzip -d` does).
 pub fn maybe_gunzip(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
     if raw.len() < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
         return Ok(raw.to_vec());
     }
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(raw)
+    flate2::read::MultiGzDecoder::new(raw)
         .take(MAX_DECOMPRESSED_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|e| DataError::Decompress {
@@ -519,7 +522,7 @@ fn read_idx_file(dir: &Path, name: &str) -> Result<(String, Vec<u8>), DataError>
     for candidate in [format!("{name}.gz"), name.to_string()] {
         let path = dir.join(&candidate);
         if path.exists() {
-            let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
+            let bytes = read_file(&path, MAX_DECOMPRESSED_BYTES).map_err(|e| DataError::Io {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
@@ -779,5 +782,20 @@ mod tests {
         assert!((xs[1] + PIXEL_MEAN / PIXEL_STD).abs() < 1e-6);
         let ys = y.into_data().try_into_vec_as::<i64>().unwrap();
         assert_eq!(ys, vec![7, 4]);
+    }
+
+    #[test]
+    fn multi_member_gzip_inflates_every_member() {
+        use std::io::Write;
+        let member = |bytes: &[u8]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(bytes).unwrap();
+            gz.finish().unwrap()
+        };
+        let labels = encode_idx_labels(&[1, 2, 3, 4]);
+        let (head, tail) = labels.split_at(5);
+        let mut joined = member(head);
+        joined.extend(member(tail));
+        assert_eq!(maybe_gunzip("labels.gz", &joined).unwrap(), labels);
     }
 }

@@ -169,6 +169,23 @@ impl StudyConfig {
         errors
     }
 
+    /// The plan in a few words: "base, v1; 2 epochs; seed 42; refit best; limit 600/100".
+    pub fn describe(&self) -> String {
+        let limit = |l: Option<usize>| l.map_or("all".to_string(), |n| n.to_string());
+        let limits = match (self.limit_train, self.limit_eval) {
+            (None, None) => "all images".to_string(),
+            (train, eval) => format!("limit {}/{}", limit(train), limit(eval)),
+        };
+        format!(
+            "{}; {} epoch{}; seed {}; refit {}; {limits}",
+            names(&self.variants),
+            self.epochs,
+            if self.epochs == 1 { "" } else { "s" },
+            self.seed,
+            self.refit
+        )
+    }
+
     /// Checks the plan before any run starts ([`field_errors`](Self::field_errors)).
     pub fn validate(&self) -> Result<(), ConfigError> {
         ConfigError::check(self.field_errors())
