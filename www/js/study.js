@@ -341,13 +341,13 @@ export async function openSavedStudy() {
     renderStudy();
     return;
   }
-  // Studies stored before the worker owned them kept the study as a JSON string.
-  const legacy = /** @type {any} */ (saved);
-  if (!saved.study && typeof legacy.json === 'string') saved.study = JSON.parse(legacy.json);
   study.saved = saved;
   store.set({ studyKey: saved.key });
   if (saved.backend) el.backend.value = saved.backend;
   try {
+    // Studies stored before the worker owned them kept the study as a JSON string.
+    const legacy = /** @type {any} */ (saved);
+    if (!saved.study && typeof legacy.json === 'string') saved.study = JSON.parse(legacy.json);
     const state = await request('study-open', { study: saved.study, saved: savedRuns() });
     apply(state);
     setStudyStatus(study.shown.view.is_finished ? describe() : `This study stopped when the page closed. ${describe()}`);
