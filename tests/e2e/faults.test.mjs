@@ -145,10 +145,10 @@ test('storage: usage shown, a failed save named, and what was saved still resume
     await start(page, { label: 'quota', epochs: 3 });
     // The run goes on to its end; the status line says the last save failed.
     await page.waitForFunction(() => /its end \(marked done\)/.test(document.querySelector('#storage-error').textContent), null, { timeout: 120_000 });
-    assert.match(await text(page, '#status'), /“quota”: could not store its end \(marked done\) in this browser \(.*QuotaExceededError\)\); see under the runs table/);
+    assert.match(await text(page, '#status'), /“quota”: could not store its end \(marked done\) in this browser \(this browser's storage for the page is full: QuotaExceededError\); see under the runs table/);
     assert.match(await firstRow(page), /done.*3\/3/);
     const notice = await text(page, '#storage-error');
-    assert.match(notice, /^Not saved for “quota”: the weights and results of epoch 2; the weights and results of epoch 3; its end \(marked done\) \(this browser's storage for the page is full \(QuotaExceededError\)\)\. Stored: epoch 1, so after a reload the run resumes from epoch 2\./);
+    assert.match(notice, /^Not saved for “quota”: the weights and results of epoch 2; the weights and results of epoch 3; its end \(marked done\) \(this browser's storage for the page is full: QuotaExceededError\)\. Stored: epoch 1, so after a reload the run resumes from epoch 2\./);
     await shots(page, 'storage-full');
     // After a reload (the quota free again) the run is as stored: one epoch, resumable.
     await page.reload();

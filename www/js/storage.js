@@ -111,7 +111,7 @@ export async function saveRun(run, what = 'its record') {
 
 /** Why a save failed, in words. */
 function saveError(error) {
-  if (error?.name === 'QuotaExceededError') return "this browser's storage for the page is full (QuotaExceededError)";
+  if (error?.name === 'QuotaExceededError') return "this browser's storage for the page is full: QuotaExceededError";
   return `${error?.name ?? 'Error'}: ${error?.message ?? error}`;
 }
 
