@@ -8,6 +8,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use thiserror::Error;
@@ -248,13 +249,62 @@ fn check_labels(file: &str, labels: &[u8]) -> Result<(), DataError> {
 }
 
 /// A set of labelled 28x28 images, pixels as `u8`, row-major, one image after another.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// A set is a view of `len` images from `start` of shared buffers: cloning it, slicing it and
+/// limiting it copy nothing, so every run's splits share the one copy of the data (a run in the
+/// browser would otherwise copy 47 MB of training images each time it starts, and wasm memory
+/// never shrinks).
+#[derive(Clone, Debug, Default)]
 pub struct Dataset {
-    images: Vec<u8>,
-    labels: Vec<u8>,
+    images: Arc<Vec<u8>>,
+    labels: Arc<Vec<u8>>,
+    start: usize,
+    len: usize,
+}
+
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels() == other.labels() && self.pixels() == other.pixels()
+    }
 }
 
 impl Dataset {
+    /// A set owning `images` and `labels` (already checked to agree).
+    fn owned(images: Vec<u8>, labels: Vec<u8>) -> Self {
+        Self {
+            len: labels.len(),
+            images: Arc::new(images),
+            labels: Arc::new(labels),
+            start: 0,
+        }
+    }
+
+    /// The pixels of every image of the set, one image after another.
+    fn pixels(&self) -> &[u8] {
+        &self.images[self.start * IMAGE_PIXELS..(self.start + self.len) * IMAGE_PIXELS]
+    }
+
+    /// Its pixels and labels as vectors of its own: taken when nothing else shares them,
+    /// copied otherwise.
+    fn into_vecs(self) -> (Vec<u8>, Vec<u8>) {
+        let whole = self.start == 0 && self.len == self.labels.len();
+        let (range, pixels) = (
+            self.start..self.start + self.len,
+            self.start * IMAGE_PIXELS..(self.start + self.len) * IMAGE_PIXELS,
+        );
+        let images = match Arc::try_unwrap(self.images) {
+            Ok(images) if whole => images,
+            Ok(images) => images[pixels].to_vec(),
+            Err(shared) => shared[pixels].to_vec(),
+        };
+        let labels = match Arc::try_unwrap(self.labels) {
+            Ok(labels) if whole => labels,
+            Ok(labels) => labels[range].to_vec(),
+            Err(shared) => shared[range].to_vec(),
+        };
+        (images, labels)
+    }
+
     /// Builds a data set, checking that pixels and labels agree and labels are class ids.
     pub fn new(images: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
         Self::from_files("images", images, "labels", labels)
@@ -276,7 +326,7 @@ impl Dataset {
             });
         }
         check_labels(labels_file, &labels)?;
-        Ok(Self { images, labels })
+        Ok(Self::owned(images, labels))
     }
 
     /// Parses a pair of IDX files (raw or gzip).
@@ -293,30 +343,35 @@ impl Dataset {
 
     /// Number of images.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.len
     }
 
     /// True when there are no images.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len == 0
     }
 
     /// All labels.
     pub fn labels(&self) -> &[u8] {
-        &self.labels
+        &self.labels[self.start..self.start + self.len]
     }
 
     /// The pixels of image `index`.
     pub fn image(&self, index: usize) -> &[u8] {
-        &self.images[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+        assert!(index < self.len, "image {index} of a set of {}", self.len);
+        let at = (self.start + index) * IMAGE_PIXELS;
+        &self.images[at..at + IMAGE_PIXELS]
     }
 
-    /// Images `range` as a new data set.
+    /// Images `range` as a new data set (a view of the same images: nothing is copied).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
-        let range = range.start.min(self.len())..range.end.min(self.len());
+        let start = range.start.min(self.len);
+        let end = range.end.clamp(start, self.len);
         Dataset {
-            images: self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
-            labels: self.labels[range].to_vec(),
+            images: self.images.clone(),
+            labels: self.labels.clone(),
+            start: self.start + start,
+            len: end - start,
         }
     }
 
@@ -328,11 +383,22 @@ impl Dataset {
         }
     }
 
-    /// This set followed by `other`.
-    pub fn concat(mut self, other: &Dataset) -> Dataset {
-        self.images.extend_from_slice(&other.images);
-        self.labels.extend_from_slice(&other.labels);
-        self
+    /// This set followed by `other`: a view when `other` follows it in the same buffers (the
+    /// whole training set from its two parts), else a set of its own.
+    pub fn concat(self, other: &Dataset) -> Dataset {
+        let follows = Arc::ptr_eq(&self.images, &other.images)
+            && Arc::ptr_eq(&self.labels, &other.labels)
+            && self.start + self.len == other.start;
+        if follows || other.is_empty() {
+            return Dataset {
+                len: self.len + other.len,
+                ..self
+            };
+        }
+        let (mut images, mut labels) = self.into_vecs();
+        images.extend_from_slice(other.pixels());
+        labels.extend_from_slice(other.labels());
+        Dataset::owned(images, labels)
     }
 
     /// Builds the input and target tensors for the images at `indices`.
@@ -345,7 +411,7 @@ impl Dataset {
         let mut targets = Vec::with_capacity(indices.len());
         for &i in indices {
             pixels.extend(self.image(i).iter().map(|&p| normalize_pixel(p)));
-            targets.push(self.labels[i] as i64);
+            targets.push(self.labels()[i] as i64);
         }
         let n = indices.len();
         let images = Tensor::from_data(
@@ -379,7 +445,7 @@ pub fn toy_dataset(n: usize) -> Dataset {
         images[i * IMAGE_PIXELS + row * IMAGE_SIDE + 4..i * IMAGE_PIXELS + row * IMAGE_SIDE + 24]
             .fill(255);
     }
-    Dataset { images, labels }
+    Dataset::owned(images, labels)
 }
 
 /// Which images the model is fitted on.
@@ -453,8 +519,8 @@ fn validation_start(len: usize) -> usize {
     len - len / VALIDATION_FRACTION_DENOMINATOR
 }
 
-/// The first `limit` images of `split` (`None`: all), copied out of the official training and
-/// test sets without copying the rest.
+/// The first `limit` images of `split` (`None`: all): a view of the official training or test
+/// set.
 pub fn eval_images(
     train_all: &Dataset,
     test: &Dataset,
@@ -756,6 +822,36 @@ mod tests {
             ),
             (7, Some(3), 3)
         );
+    }
+
+    #[test]
+    fn splits_share_the_images_and_concat_joins_them() {
+        // Image i has every pixel i and label i % 10.
+        let n = 60;
+        let set = Dataset::new(
+            (0..n).flat_map(|i| [i as u8; IMAGE_PIXELS]).collect(),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
+        .unwrap();
+        let s = Splits::new(set.clone(), set.slice(0..5), Fit::Train);
+        let (train, val) = (s.train, s.val.unwrap());
+        assert!(Arc::ptr_eq(&train.images, &set.images), "a split is a view");
+        assert_eq!((val.image(2)[0], val.labels()[2]), (52, 2));
+        // The two parts joined again are the whole set, still a view.
+        let whole = train.clone().concat(&val);
+        assert!(Arc::ptr_eq(&whole.images, &set.images));
+        assert_eq!(whole, set);
+        // Parts that do not follow each other are copied into a set of their own.
+        let joined = val.slice(1..3).concat(&train.slice(4..5));
+        assert!(!Arc::ptr_eq(&joined.images, &set.images));
+        assert_eq!(joined.labels(), &[1, 2, 4]);
+        assert_eq!(joined.image(2), &[4; IMAGE_PIXELS][..]);
+        assert_eq!(
+            Dataset::default().concat(&val.slice(0..2)).labels(),
+            &[0, 1]
+        );
+        // A slice past the end is empty, never out of range.
+        assert!(val.slice(8..20).len() == 2 && val.slice(30..40).is_empty());
     }
 
     #[test]

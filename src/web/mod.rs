@@ -287,6 +287,22 @@ pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoVi
     })
 }
 
+/// Drops the cached GPU device after the browser lost it (the worker hears `GPUDevice.lost`):
+/// later runs and models compute on the CPU (`auto`) or say why they cannot (`gpu`) until the
+/// page is reloaded. `reason` is the browser's message.
+#[wasm_bindgen(js_name = dropGpuDevice)]
+pub fn drop_gpu_device(reason: &str) {
+    crate::device::forget_gpu(reason);
+}
+
+/// Test hook, called only by the worker's fault injection (`?faults=trap@N`, see README
+/// "Tests"): traps the module the way a bug or a failed allocation does, so that the page's
+/// recovery from a dead trainer can be tested.
+#[wasm_bindgen(js_name = faultTrap)]
+pub fn fault_trap() {
+    std::process::abort();
+}
+
 /// Resolves on the next turn of the event loop (a MessageChannel message, not a clamped
 /// `setTimeout(0)`): the Web Worker awaits it between training chunks so that pause, cancel and
 /// other messages get in.
