@@ -75,20 +75,27 @@ test('HTML and script in names, fields, labels and the report show as text and n
     await page.waitForFunction(() => /Loaded/.test(document.querySelector('#weights-message').textContent), null, { timeout: 60_000 });
     await visible('#weights-message', label);
 
-    // A catalogue whose file name, ids and article types are HTML, with a label map that is too.
-    const styles = 'id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage\n' +
-      `${ID},Men,Apparel,Topwear,${MAPPED},Blue,Fall,2011,Casual\n` +
-      `15970,Men,Apparel,Topwear,${TYPE},Blue,Fall,2011,Casual\n` +
-      '10257,Men,Apparel,Bottomwear,Trousers,Black,Fall,2011,Casual\n' +
-      `11111,Men,Apparel,Topwear,${MAPPED},Blue,Fall,2011,Casual\n`;
+    // A catalogue whose id is HTML: refused by line (an id names a photo file), shown as text.
+    const header = 'id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage\n';
+    const row = (id, type) => `${id},Men,Apparel,Topwear,${type},Blue,Fall,2011,Casual\n`;
+    const shirt = readFileSync(join(PRODUCTS, 'images', '15984.jpg'));
+    const badIds = zipSync({ 'styles.csv': strToU8(header + row(ID, MAPPED)), [`images/${ID}.jpg`]: shirt });
+    await page.setInputFiles('#catalogue-zip', { name: ZIP, mimeType: 'application/zip', buffer: Buffer.from(badIds) });
+    await page.waitForFunction(() => /is not a plain name/.test(document.querySelector('#catalogue-error').textContent), null, { timeout: 60_000 });
+    await visible('#catalogue-error', `line 2: product id '${ID}' is not a plain name`);
+
+    // A catalogue whose file name and article types are HTML, with a label map that is too.
+    const styles = header + row(15984, MAPPED) + row(15970, TYPE) +
+      '10257,Men,Apparel,Bottomwear,Trousers,Black,Fall,2011,Casual\n' + row(11111, MAPPED);
     const zip = zipSync({
       'styles.csv': strToU8(styles),
-      [`images/${ID}.jpg`]: readFileSync(join(PRODUCTS, 'images', '15984.jpg')),
+      'images/15984.jpg': shirt,
       'images/10257.jpg': readFileSync(join(PRODUCTS, 'images', '10257.jpg')),
       'images/11111.jpg': strToU8('not a photo'),
     });
     await page.setInputFiles('#catalogue-zip', { name: ZIP, mimeType: 'application/zip', buffer: Buffer.from(zip) });
-    await page.waitForFunction((name) => document.querySelector('#catalogue-source').textContent.startsWith(`${name} (.zip)`), ZIP, { timeout: 60_000 });
+    await page.waitForFunction((name) => document.querySelector('#catalogue-source').textContent.startsWith(`${name} (.zip)`)
+      && document.querySelector('#catalogue-error').hidden, ZIP, { timeout: 60_000 });
     await page.fill('#label-map', `articleType,class\n${MAPPED},${CLASS}\n`);
     await page.waitForFunction(() => !document.querySelector('#label-map-error').hidden, null, { timeout: 10_000 });
     await visible('#label-map-error', `unknown class '${CLASS}'`);
