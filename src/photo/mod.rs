@@ -138,6 +138,18 @@ pub struct CropBox {
     pub height: u32,
 }
 
+impl CropBox {
+    /// The whole of a `width` x `height` photo.
+    pub fn whole(width: u32, height: u32) -> Self {
+        Self {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+}
+
 /// What preprocessing found in a photo, besides the images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
@@ -228,12 +240,7 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
                     }
                 },
                 None => {
-                    let whole = CropBox {
-                        x: 0,
-                        y: 0,
-                        width,
-                        height,
-                    };
+                    let whole = CropBox::whole(width, height);
                     let square = pad_to_square(photo, whole, background);
                     (square, whole, false, false, false)
                 }
@@ -408,23 +415,12 @@ mod tests {
     fn the_padded_square_is_bounded_by_the_output() {
         // A white 20000 x 2000 photo: no object, so the whole frame is padded (it took 1.35 GB).
         let photo = RgbImage::from_pixel(20_000, 2_000, Rgb([255, 255, 255]));
-        let whole = CropBox {
-            x: 0,
-            y: 0,
-            width: 20_000,
-            height: 2_000,
-        };
+        let whole = CropBox::whole(20_000, 2_000);
         let square = pad_to_square(&photo, whole, Rgb([255, 255, 255]));
         assert_eq!(square.dimensions(), (MAX_SQUARE_SIDE, MAX_SQUARE_SIDE));
         // A photo that fits is padded pixel for pixel, as before.
         let small = photo_with_box((300, 120), (10, 10, 50, 50));
-        let crop = CropBox {
-            x: 0,
-            y: 0,
-            width: 300,
-            height: 120,
-        };
-        let square = pad_to_square(&small, crop, Rgb([250, 250, 250]));
+        let square = pad_to_square(&small, CropBox::whole(300, 120), Rgb([250, 250, 250]));
         assert_eq!(square.dimensions(), (300, 300));
         assert_eq!(*square.get_pixel(10, 100), Rgb([30, 40, 120]));
         assert_eq!(*square.get_pixel(10, 99), Rgb([250, 250, 250]));

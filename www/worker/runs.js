@@ -187,14 +187,19 @@ export async function cancel() {
   return { finishing: false };
 }
 
-async function dropTrainer() {
-  const old = trainer;
+/** Forgets the run in hand (its trainer, hooks and study run); the caller frees the trainer. */
+function forgetRun() {
   trainer = null;
   mode = 'idle';
   hooks = null;
   studyRun = null;
   studyEta = null;
   runBackend = '';
+}
+
+async function dropTrainer() {
+  const old = trainer;
+  forgetRun();
   // Queued, so a step still in flight finishes before the memory goes.
   if (old) await queue(() => old.free());
 }
@@ -213,12 +218,7 @@ export function onGpuLost(reason) {
     const failed = hooks?.failed;
     generation++;
     loopToken++;
-    trainer = null;
-    mode = 'idle';
-    hooks = null;
-    studyRun = null;
-    studyEta = null;
-    runBackend = '';
+    forgetRun();
     failed?.(); // a study stops; the page continues it
   }
   if (model?.backend === 'gpu') {
