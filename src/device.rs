@@ -50,6 +50,20 @@ pub struct SelectedDevice {
     pub backend: &'static str,
     /// A sentence for the user, e.g. why the CPU is used.
     pub reason: String,
+    /// Replicas that train each batch on the CPU (threads natively): 1 on a GPU.
+    pub threads: usize,
+}
+
+impl SelectedDevice {
+    /// Trains on `threads` CPU threads (a GPU keeps one) and says so in the reason.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        if self.backend == "cpu" {
+            self.threads = threads.max(1);
+            let plural = if self.threads == 1 { "" } else { "s" };
+            self.reason = format!("{}, {} thread{plural}", self.reason, self.threads);
+        }
+        self
+    }
 }
 
 fn cpu(reason: String) -> SelectedDevice {
@@ -57,6 +71,7 @@ fn cpu(reason: String) -> SelectedDevice {
         device: Device::flex(),
         backend: "cpu",
         reason,
+        threads: 1,
     }
 }
 
@@ -74,6 +89,7 @@ pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, Devi
             device,
             backend: "gpu",
             reason: "GPU via wgpu".into(),
+            threads: 1,
         }),
         Err(why) if choice == BackendChoice::Auto => Ok(cpu(format!(
             "no usable GPU ({why}); using the CPU backend (flex)"

@@ -295,6 +295,17 @@ impl Dataset {
         Dataset::owned(images, labels)
     }
 
+    /// The pixels and labels of the images at `indices`, as a share of a batch sent to
+    /// another replica.
+    pub fn gather(&self, indices: &[usize]) -> (Vec<u8>, Vec<u8>) {
+        let mut pixels = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
+        for &i in indices {
+            pixels.extend_from_slice(self.image(i));
+        }
+        let labels = indices.iter().map(|&i| self.labels()[i]).collect();
+        (pixels, labels)
+    }
+
     /// Builds the input and target tensors for the images at `indices`.
     ///
     /// # Shapes

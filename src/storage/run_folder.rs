@@ -116,6 +116,8 @@ impl RunFolder {
             Arc::new(splits.train),
             splits.val.map(Arc::new),
         )?;
+        #[cfg(not(target_family = "wasm"))]
+        trainer.share_with_threads(selected.threads).await?;
         while !trainer.is_done() {
             on_progress(&trainer.step(CHUNK_BATCHES).await?);
         }

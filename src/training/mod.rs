@@ -3,10 +3,14 @@
 
 mod config;
 mod evaluator;
+mod parallel;
 mod trainer;
 
 pub use config::{FormValues, TrainingConfig};
 pub use evaluator::{Evaluation, Evaluator};
+#[cfg(not(target_family = "wasm"))]
+pub use parallel::ThreadPeers;
+pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork, split_batch};
 pub use trainer::{EpochRecord, Phase, Progress, Trainer, correct_count};
 
 use thiserror::Error;

@@ -15,6 +15,9 @@ use burn::tensor::{Device, Int, Tensor, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::evaluator::{Evaluation, Evaluator, read_f64s, read_i64s};
+use super::parallel::{
+    Peers, ShardWork, add_gradient, apply_gradient, share_gradient, split_batch,
+};
 use super::{TrainingConfig, TrainingError};
 use crate::clock::now_seconds;
 use crate::data::{Dataset, epoch_order};
@@ -175,6 +178,10 @@ pub struct Trainer {
     /// time out, since a resumed run may be on another backend or machine.
     resumed_epochs: usize,
     best: Option<(usize, LeNet)>,
+    /// The replicas sharing each batch ([`Trainer::set_peers`]); `None` trains alone.
+    peers: Option<Box<dyn Peers>>,
+    /// The last step's summed gradient, which the peers apply with their next work.
+    pending: Option<Arc<[f32]>>,
 }
 
 impl Trainer {
@@ -219,6 +226,8 @@ impl Trainer {
             history: Vec::new(),
             resumed_epochs: 0,
             best: None,
+            peers: None,
+            pending: None,
         }
     }
 
@@ -250,6 +259,34 @@ impl Trainer {
         trainer.history = history;
         trainer.best = best;
         Ok(trainer)
+    }
+
+    /// Shares every training batch with `peers`, replicas of
+    /// [`replica_weights`](Self::replica_weights) made since the last step. The optimizer
+    /// starts afresh, as theirs do, so every replica takes the same steps.
+    pub fn set_peers(&mut self, peers: Box<dyn Peers>) {
+        self.optimizer = self.config.optimizer();
+        self.pending = None;
+        self.peers = Some(peers);
+    }
+
+    /// Replicas training each batch: 1 plus the peers.
+    pub fn replicas(&self) -> usize {
+        1 + self.peers.as_ref().map_or(0, |p| p.count())
+    }
+
+    /// The last step's summed gradient, which the peers have not applied yet.
+    #[cfg(test)]
+    pub(crate) fn pending_gradient(&self) -> Option<Arc<[f32]>> {
+        self.pending.clone()
+    }
+
+    /// The current weights as a checkpoint, for peers to replicate.
+    pub async fn replica_weights(&self) -> Result<Vec<u8>, TrainingError> {
+        let model = self.current_model().ok_or_else(lost_model)?;
+        crate::checkpoint::to_bytes(&model, &self.config.model, Some(&self.config), "replica")
+            .await
+            .map_err(|e| TrainingError::Device(e.to_string()))
     }
 
     /// The run's configuration.
@@ -332,6 +369,9 @@ impl Trainer {
     }
 
     async fn train_batches(&mut self, max_batches: usize) -> Result<(), TrainingError> {
+        if self.peers.is_some() {
+            return self.train_batches_shared(max_batches).await;
+        }
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         let mut model = self.model.take().ok_or_else(lost_model)?;
         let mut loss_sum: Option<Tensor<1>> = None;
@@ -372,6 +412,72 @@ impl Trainer {
             self.totals.loss_sum += read_f64s(&data[0])?[0];
             self.totals.correct += read_i64s(&data[1])?[0] as u64;
             self.totals.seen += seen;
+        }
+        Ok(())
+    }
+
+    /// [`train_batches`](Self::train_batches) with each batch split between this trainer and
+    /// its peers: they compute their shares' gradients while it computes its own, it sums them,
+    /// steps, and sends the sum with their next work.
+    async fn train_batches_shared(&mut self, max_batches: usize) -> Result<(), TrainingError> {
+        let mut peers = self.peers.take().ok_or_else(lost_model)?;
+        let result = self.share_batches(peers.as_mut(), max_batches).await;
+        self.peers = Some(peers);
+        result
+    }
+
+    async fn share_batches(
+        &mut self,
+        peers: &mut dyn Peers,
+        max_batches: usize,
+    ) -> Result<(), TrainingError> {
+        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        for _ in 0..max_batches {
+            if self.cursor >= self.order.len() {
+                break;
+            }
+            let end = (self.cursor + self.config.batch_size).min(self.order.len());
+            let indices = &self.order[self.cursor..end];
+            let shares = split_batch(indices, 1 + peers.count());
+            let work = shares[1..]
+                .iter()
+                .map(|share| {
+                    let (images, labels) = self.train.gather(share);
+                    ShardWork {
+                        apply: self.pending.clone(),
+                        images,
+                        labels,
+                        batch_len: indices.len(),
+                    }
+                })
+                .collect();
+            peers.send(work)?;
+            let (images, targets) = self.train.batch(shares[0], &self.device);
+            let model = self.model.as_ref().ok_or_else(lost_model)?;
+            let own = share_gradient(model, &loss_fn, images, targets, indices.len()).await;
+            // The peers' results are taken even when this share failed, so none is left
+            // waiting.
+            let others = peers.receive().await?;
+            let mut sum = own?;
+            for other in &others {
+                add_gradient(&mut sum.gradient, &other.gradient)?;
+                sum.loss_sum += other.loss_sum;
+                sum.correct += other.correct;
+            }
+            let seen = indices.len();
+            let model = self.model.take().ok_or_else(lost_model)?;
+            self.model = Some(apply_gradient(
+                &mut self.optimizer,
+                self.config.learning_rate,
+                model,
+                &sum.gradient,
+                &self.device,
+            )?);
+            self.pending = Some(sum.gradient.into());
+            self.totals.loss_sum += sum.loss_sum;
+            self.totals.correct += sum.correct;
+            self.totals.seen += seen;
+            self.cursor = end;
         }
         Ok(())
     }

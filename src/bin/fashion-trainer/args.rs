@@ -67,6 +67,24 @@ impl BackendArg {
     }
 }
 
+/// How many CPU threads train.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct ThreadsArg {
+    /// Threads training each batch on the CPU backend, each with a replica of the model
+    /// (data-parallel); default: every core.
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
+}
+
+impl ThreadsArg {
+    /// The threads asked for, or the cores this machine has.
+    pub fn count(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+}
+
 /// The weights to use.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArg {

@@ -9,7 +9,7 @@ mod train;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use args::{BackendArg, DataArgs, LimitArgs, ModelArg, positive};
+use args::{BackendArg, DataArgs, LimitArgs, ModelArg, ThreadsArg, positive};
 use clap::{Parser, Subcommand};
 use fashion_trainer::data::{EvalSplit, Fit};
 use fashion_trainer::format::printable;
@@ -62,6 +62,8 @@ enum Command {
         #[command(flatten)]
         backend: BackendArg,
         #[command(flatten)]
+        threads: ThreadsArg,
+        #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
         limits: LimitArgs,
@@ -85,6 +87,8 @@ enum Command {
         seed: u64,
         #[command(flatten)]
         backend: BackendArg,
+        #[command(flatten)]
+        threads: ThreadsArg,
         /// Comma-separated variants, in study order (default: base,v1,v2,v3,v4).
         #[arg(long, value_delimiter = ',')]
         variants: Vec<Variant>,
@@ -121,6 +125,8 @@ enum Command {
         variant: Variant,
         #[command(flatten)]
         backend: BackendArg,
+        #[command(flatten)]
+        threads: ThreadsArg,
         /// Batch size.
         #[arg(long, default_value_t = 64, value_parser = positive)]
         batch_size: usize,
@@ -237,6 +243,7 @@ fn run(command: Command) -> Result<()> {
             seed,
             fit,
             backend,
+            threads,
             data,
             limits,
             out,
@@ -259,6 +266,7 @@ fn run(command: Command) -> Result<()> {
                 &limits,
                 splits,
                 backend,
+                threads,
                 (&folder, &lock),
                 json,
             )
@@ -267,6 +275,7 @@ fn run(command: Command) -> Result<()> {
             epochs,
             seed,
             backend,
+            threads,
             variants,
             refit,
             data,
@@ -287,17 +296,28 @@ fn run(command: Command) -> Result<()> {
                 },
                 refit,
             };
-            train::study(plan, backend, &data, catalogue.as_deref(), &out, force)
+            train::study(
+                plan,
+                backend,
+                threads,
+                &data,
+                catalogue.as_deref(),
+                &out,
+                force,
+            )
         }
         Command::Report { from } => train::report(&from),
         Command::Bench {
             variant,
             backend,
+            threads,
             batch_size,
             batches,
             warmup,
             data,
-        } => train::bench(variant, backend, batch_size, batches, warmup, &data),
+        } => train::bench(
+            variant, backend, threads, batch_size, batches, warmup, &data,
+        ),
         Command::Shards { data, out } => {
             let (train, test) = data.load()?;
             let (manifest, files) = shards::make_shards(&train, &test);

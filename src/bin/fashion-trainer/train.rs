@@ -17,7 +17,7 @@ use fashion_trainer::training::{EpochRecord, Trainer, TrainingConfig};
 use fashion_trainer::{Error, Result, clock};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::{BackendArg, DataArgs, LimitArgs};
+use crate::args::{BackendArg, DataArgs, LimitArgs, ThreadsArg};
 use crate::inspect::catalogue_result;
 
 /// Trains `config` into the claimed `folder` and prints the result.
@@ -27,10 +27,11 @@ pub fn train(
     limits: &LimitArgs,
     splits: Splits,
     backend: BackendArg,
+    threads: ThreadsArg,
     (folder, lock): (&RunFolder, &FolderLock),
     json: bool,
 ) -> Result<()> {
-    let selected = backend.select()?;
+    let selected = backend.select()?.with_threads(threads.count());
     if !json {
         eprintln!(
             "training {variant} ({}) on {} train images, {} validation, backend {}",
@@ -128,6 +129,7 @@ fn train_with_bar(
 pub fn study(
     plan: StudyConfig,
     backend: BackendArg,
+    threads: ThreadsArg,
     data: &DataArgs,
     catalogue: Option<&Path>,
     out: &Path,
@@ -164,7 +166,7 @@ pub fn study(
         let lock = run.claim(true)?;
         let selected = match &selected {
             Some(s) => s,
-            None => selected.insert(backend.select()?),
+            None => selected.insert(backend.select()?.with_threads(threads.count())),
         };
         let (train_all, test) = match &images {
             Some(i) => i,
@@ -258,12 +260,13 @@ pub fn report(dir: &Path) -> Result<()> {
 pub fn bench(
     variant: Variant,
     backend: BackendArg,
+    threads: ThreadsArg,
     batch_size: usize,
     batches: usize,
     warmup: usize,
     data: &DataArgs,
 ) -> Result<()> {
-    let selected = backend.select()?;
+    let selected = backend.select()?.with_threads(threads.count());
     let needed = warmup
         .checked_add(batches)
         .and_then(|n| n.checked_mul(batch_size));
@@ -285,6 +288,7 @@ pub fn bench(
     }
     let config = variant.config().with_batch_size(batch_size).with_epochs(1);
     let mut trainer = Trainer::new(config, &selected.device, Arc::new(splits.train), None)?;
+    pollster::block_on(trainer.share_with_threads(selected.threads))?;
     let t0 = clock::now_seconds();
     if warmup > 0 {
         pollster::block_on(trainer.step(warmup))?;
@@ -295,6 +299,7 @@ pub fn bench(
     let result = serde_json::json!({
         "variant": variant.name(),
         "backend": selected.backend,
+        "threads": selected.threads,
         "batch_size": batch_size,
         "warmup_batches": warmup,
         "warmup_seconds": t1 - t0,

@@ -1,0 +1,524 @@
+//! Data-parallel training: the trainer splits every batch between itself and its peers (threads
+//! natively, Web Workers in the page), each replica computes the gradient of its share, the
+//! gradients are summed and every replica applies the same optimizer step, so all of them hold
+//! the same weights and the run is the training of one replica up to float rounding.
+//!
+//! Gradients cross between replicas as one flat `f32` vector, parameters in the order the model
+//! visits them, so replicas whose parameter ids differ (built from the same weights in another
+//! worker) agree on what each number is. The summed gradient of one step travels with the next
+//! step's work ([`ShardWork::apply`]): one message each way per peer and step.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
+
+use super::evaluator::{read_f64s, read_i64s};
+use super::trainer::correct_count;
+use super::{TrainingConfig, TrainingError};
+use crate::checkpoint::Checkpoint;
+use crate::data::Dataset;
+use crate::model::LeNet;
+
+/// One replica's share of a training batch.
+#[derive(Clone, Debug, Default)]
+pub struct ShardWork {
+    /// The summed gradient of the previous step, to apply before this share (`None` before the
+    /// first step).
+    pub apply: Option<Arc<[f32]>>,
+    /// The share's images, 784 `u8` pixels each, one after another.
+    pub images: Vec<u8>,
+    /// Their labels.
+    pub labels: Vec<u8>,
+    /// Images in the whole batch: a share's loss is weighted by its part of the batch, so the
+    /// replicas' gradients sum to the gradient of the batch's mean loss.
+    pub batch_len: usize,
+}
+
+/// What a replica computed on its share.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShardResult {
+    /// The gradient, flat, parameters in visiting order; empty for an empty share.
+    pub gradient: Vec<f32>,
+    /// The share's summed cross-entropy (mean loss times its images).
+    pub loss_sum: f64,
+    /// Right predictions in the share.
+    pub correct: u64,
+}
+
+/// A future of the peers' results (not `Send`: in a browser it awaits JS promises).
+pub type PeerResults<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<ShardResult>, TrainingError>> + 'a>>;
+
+/// The replicas that train beside a [`Trainer`](super::Trainer)'s own.
+pub trait Peers {
+    /// How many peers there are.
+    fn count(&self) -> usize;
+    /// Hands each peer its work, without waiting (`work.len() == count()`).
+    fn send(&mut self, work: Vec<ShardWork>) -> Result<(), TrainingError>;
+    /// The results of the last [`send`](Peers::send), in peer order.
+    fn receive(&mut self) -> PeerResults<'_>;
+}
+
+/// Splits `indices` into `parts` consecutive shares whose sizes differ by at most one, the
+/// larger ones first (so the trainer's own share is never empty when there is an image).
+pub fn split_batch(indices: &[usize], parts: usize) -> Vec<&[usize]> {
+    let parts = parts.max(1);
+    let (base, extra) = (indices.len() / parts, indices.len() % parts);
+    let mut start = 0;
+    (0..parts)
+        .map(|i| {
+            let len = base + usize::from(i < extra);
+            let share = &indices[start..start + len];
+            start += len;
+            share
+        })
+        .collect()
+}
+
+/// The gradient of `model`'s loss on one share of a batch of `batch_len` images, flat, with the
+/// share's loss sum and right predictions; one readback for all of them.
+///
+/// # Shapes
+/// - images: `[share, 1, 28, 28]`
+/// - targets: `[share]`
+pub(crate) async fn share_gradient(
+    model: &LeNet,
+    loss_fn: &CrossEntropyLoss,
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+    batch_len: usize,
+) -> Result<ShardResult, TrainingError> {
+    let share = targets.dims()[0];
+    let logits = model.forward(images);
+    let loss = loss_fn.forward(logits.clone(), targets.clone());
+    let hits = correct_count(&logits, targets);
+    // Gradients live off the autodiff graph; a transaction reads tensors of one backend.
+    let loss_sum = loss.clone().detach().inner() * share as f32;
+    let weighted = loss * (share as f32 / batch_len.max(1) as f32);
+    let mut grads = GradientsParams::from_grads(weighted.backward(), model);
+    let mut flat = Flatten {
+        grads: &mut grads,
+        parts: Vec::new(),
+    };
+    model.visit(&mut flat);
+    let data = Transaction::default()
+        .register(Tensor::cat(flat.parts, 0))
+        .register(loss_sum)
+        .register(hits)
+        .execute_async()
+        .await?;
+    Ok(ShardResult {
+        gradient: read_f32s(&data[0])?,
+        loss_sum: read_f64s(&data[1])?[0],
+        correct: read_i64s(&data[2])?[0] as u64,
+    })
+}
+
+/// Applies one optimizer step with the flat gradient `gradient` (visiting order) to `model`.
+pub(crate) fn apply_gradient(
+    optimizer: &mut ModuleOptimizer,
+    learning_rate: f64,
+    model: LeNet,
+    gradient: &[f32],
+    device: &Device,
+) -> Result<LeNet, TrainingError> {
+    let mut unflatten = Unflatten {
+        flat: gradient,
+        at: 0,
+        device: device.clone().inner(),
+        grads: GradientsParams::new(),
+    };
+    model.visit(&mut unflatten);
+    if unflatten.at != gradient.len() {
+        return Err(TrainingError::Device(format!(
+            "a replica's gradient has {} values but the model has {} parameters",
+            gradient.len(),
+            unflatten.at
+        )));
+    }
+    Ok(optimizer.step(learning_rate, model, unflatten.grads))
+}
+
+/// Adds `other` into `sum` (an empty `other` is a share without images).
+pub(crate) fn add_gradient(sum: &mut [f32], other: &[f32]) -> Result<(), TrainingError> {
+    if other.is_empty() {
+        return Ok(());
+    }
+    if other.len() != sum.len() {
+        return Err(TrainingError::Device(format!(
+            "a peer sent a gradient of {} values for a model of {}",
+            other.len(),
+            sum.len()
+        )));
+    }
+    sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
+    Ok(())
+}
+
+fn read_f32s(data: &TensorData) -> Result<Vec<f32>, TrainingError> {
+    data.try_to_vec_as::<f32>()
+        .map_err(|e| TrainingError::Device(format!("unexpected gradient data: {e:?}")))
+}
+
+/// Takes every parameter's gradient out of `grads`, flattened, in visiting order (zeros for a
+/// parameter that got none, so the layout never depends on the batch).
+struct Flatten<'a> {
+    grads: &'a mut GradientsParams,
+    parts: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for Flatten<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let part = match self.grads.remove::<D>(param.id) {
+            Some(grad) => grad.flatten::<1>(0, D - 1),
+            None => {
+                let value = param.val();
+                Tensor::zeros([value.shape().num_elements()], &value.device().inner())
+            }
+        };
+        self.parts.push(part);
+    }
+}
+
+/// Registers the slices of a flat gradient under the visited parameters' ids.
+struct Unflatten<'a> {
+    flat: &'a [f32],
+    at: usize,
+    device: Device,
+    grads: GradientsParams,
+}
+
+impl ModuleVisitor for Unflatten<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let shape = param.val().shape();
+        let end = self.at + shape.num_elements();
+        if let Some(values) = self.flat.get(self.at..end) {
+            let grad =
+                Tensor::<D>::from_data(TensorData::new(values.to_vec(), shape), &self.device);
+            self.grads.register(param.id, grad);
+        }
+        self.at = end;
+    }
+}
+
+/// A peer's copy of the model and its optimizer, fed [`ShardWork`] by the trainer.
+pub struct Replica {
+    config: TrainingConfig,
+    device: Device,
+    model: Option<LeNet>,
+    optimizer: ModuleOptimizer,
+    loss_fn: CrossEntropyLoss,
+}
+
+impl Replica {
+    /// A replica of the weights in `checkpoint` (the trainer's, from
+    /// [`Trainer::replica_weights`](super::Trainer::replica_weights)) on `device`, with a fresh
+    /// optimizer, as the trainer's own once it has peers. `seed` seeds its dropout.
+    pub fn new(
+        config: TrainingConfig,
+        device: &Device,
+        checkpoint: &[u8],
+        seed: u64,
+    ) -> Result<Self, TrainingError> {
+        let device = device.clone().autodiff();
+        device.seed(seed);
+        let model = Checkpoint::from_bytes(checkpoint)
+            .and_then(|c| c.build_as(&config.model, "", &device))
+            .map_err(|e| TrainingError::Device(format!("a replica's weights: {e}")))?;
+        Ok(Self {
+            optimizer: config.optimizer(),
+            loss_fn: CrossEntropyLossConfig::new().init(&device),
+            model: Some(model.train()),
+            device,
+            config,
+        })
+    }
+
+    /// Applies the gradient the work carries, then computes the gradient of its share.
+    pub async fn work(&mut self, work: ShardWork) -> Result<ShardResult, TrainingError> {
+        let mut model = self.model.take().ok_or(TrainingError::LostModel)?;
+        if let Some(gradient) = &work.apply {
+            model = apply_gradient(
+                &mut self.optimizer,
+                self.config.learning_rate,
+                model,
+                gradient,
+                &self.device,
+            )?;
+        }
+        self.model = Some(model);
+        if work.labels.is_empty() {
+            return Ok(ShardResult::default());
+        }
+        let share = Dataset::new(work.images, work.labels)
+            .map_err(|e| TrainingError::Device(format!("a replica's share: {e}")))?;
+        let indices: Vec<usize> = (0..share.len()).collect();
+        let (images, targets) = share.batch(&indices, &self.device);
+        let model = self.model.as_ref().ok_or(TrainingError::LostModel)?;
+        share_gradient(model, &self.loss_fn, images, targets, work.batch_len).await
+    }
+
+    /// The replica's weights, in inference mode (tests check they match the trainer's).
+    pub fn current_model(&self) -> Option<LeNet> {
+        self.model.as_ref().map(|m| m.valid())
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub use threads::ThreadPeers;
+
+#[cfg(not(target_family = "wasm"))]
+mod threads {
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::thread::JoinHandle;
+
+    use super::*;
+
+    type Reply = Result<ShardResult, String>;
+
+    /// Peers on threads of this process (the CLI's `--threads`), each with a [`Replica`] on the
+    /// CPU.
+    pub struct ThreadPeers {
+        workers: Vec<(Sender<ShardWork>, Receiver<Reply>, Option<JoinHandle<()>>)>,
+    }
+
+    impl ThreadPeers {
+        /// Starts `count` peers replicating `checkpoint` under `config`.
+        pub fn spawn(
+            count: usize,
+            config: &TrainingConfig,
+            checkpoint: &[u8],
+        ) -> Result<Self, TrainingError> {
+            let mut workers = Vec::with_capacity(count);
+            for peer in 0..count {
+                let (work_tx, work_rx) = channel::<ShardWork>();
+                let (reply_tx, reply_rx) = channel::<Reply>();
+                let (config, checkpoint) = (config.clone(), checkpoint.to_vec());
+                let seed = config.seed.wrapping_add(1 + peer as u64);
+                let handle = std::thread::Builder::new()
+                    .name(format!("replica-{}", peer + 1))
+                    .spawn(move || {
+                        let replica = Replica::new(config, &Device::flex(), &checkpoint, seed);
+                        let mut replica = match replica {
+                            Ok(replica) => replica,
+                            Err(e) => {
+                                let _ = reply_tx.send(Err(e.to_string()));
+                                return;
+                            }
+                        };
+                        for work in work_rx {
+                            let reply = pollster::block_on(replica.work(work));
+                            if reply_tx.send(reply.map_err(|e| e.to_string())).is_err() {
+                                return;
+                            }
+                        }
+                    })
+                    .map_err(|e| TrainingError::Device(format!("cannot start a thread: {e}")))?;
+                workers.push((work_tx, reply_rx, Some(handle)));
+            }
+            Ok(Self { workers })
+        }
+    }
+
+    impl Peers for ThreadPeers {
+        fn count(&self) -> usize {
+            self.workers.len()
+        }
+
+        fn send(&mut self, work: Vec<ShardWork>) -> Result<(), TrainingError> {
+            for ((tx, ..), work) in self.workers.iter().zip(work) {
+                tx.send(work).map_err(|_| peer_stopped())?;
+            }
+            Ok(())
+        }
+
+        fn receive(&mut self) -> PeerResults<'_> {
+            let results = self
+                .workers
+                .iter()
+                .map(|(_, rx, _)| match rx.recv() {
+                    Ok(reply) => reply.map_err(TrainingError::Device),
+                    Err(_) => Err(peer_stopped()),
+                })
+                .collect();
+            Box::pin(std::future::ready(results))
+        }
+    }
+
+    impl Drop for ThreadPeers {
+        fn drop(&mut self) {
+            for (tx, rx, handle) in &mut self.workers {
+                // Closing the work channel ends the thread's loop.
+                drop(std::mem::replace(tx, channel().0));
+                drop(std::mem::replace(rx, channel().1));
+                if let Some(handle) = handle.take() {
+                    let _ = handle.join();
+                }
+            }
+        }
+    }
+
+    impl crate::training::Trainer {
+        /// Trains each batch on `threads` threads: this one and `threads - 1` peers (none
+        /// for 1). Only the CPU backend replicates: on a GPU one device does the work.
+        pub async fn share_with_threads(&mut self, threads: usize) -> Result<(), TrainingError> {
+            if threads > 1 {
+                let weights = self.replica_weights().await?;
+                let peers = ThreadPeers::spawn(threads - 1, self.config(), &weights)?;
+                self.set_peers(Box::new(peers));
+            }
+            Ok(())
+        }
+    }
+
+    fn peer_stopped() -> TrainingError {
+        TrainingError::Device("a training thread stopped".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::toy_dataset;
+    use crate::model::LeNetConfig;
+    use crate::training::Trainer;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Peers in this thread, run one after another, shared with the test to inspect.
+    struct LocalPeers(Rc<RefCell<Vec<Replica>>>, Vec<ShardResult>);
+
+    impl Peers for LocalPeers {
+        fn count(&self) -> usize {
+            self.0.borrow().len()
+        }
+        fn send(&mut self, work: Vec<ShardWork>) -> Result<(), TrainingError> {
+            self.1 = Vec::new();
+            for (replica, work) in self.0.borrow_mut().iter_mut().zip(work) {
+                self.1.push(pollster::block_on(replica.work(work))?);
+            }
+            Ok(())
+        }
+        fn receive(&mut self) -> PeerResults<'_> {
+            Box::pin(std::future::ready(Ok(std::mem::take(&mut self.1))))
+        }
+    }
+
+    fn config(dropout: f64) -> TrainingConfig {
+        TrainingConfig::new(LeNetConfig::new().with_dropout(dropout))
+            .with_epochs(2)
+            .with_batch_size(32)
+            .with_learning_rate(3e-3)
+            .with_seed(7)
+    }
+
+    async fn weights(model: LeNet) -> Vec<u8> {
+        let config = config(0.0).model;
+        crate::checkpoint::to_bytes(&model, &config, None, "")
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn replicas_take_the_same_steps_as_the_trainer() {
+        let data = Arc::new(toy_dataset(200));
+        let device = Device::flex();
+        let mut trainer = Trainer::new(config(0.0), &device, data.clone(), None).unwrap();
+        let bytes = pollster::block_on(trainer.replica_weights()).unwrap();
+        let replicas: Vec<_> = (0..2)
+            .map(|i| Replica::new(config(0.0), &device, &bytes, i).unwrap())
+            .collect();
+        let replicas = Rc::new(RefCell::new(replicas));
+        trainer.set_peers(Box::new(LocalPeers(replicas.clone(), Vec::new())));
+        assert_eq!(trainer.replicas(), 3);
+        // 200 images in batches of 32: the last batch (8) gives each replica a smaller share.
+        while trainer.history().is_empty() {
+            pollster::block_on(trainer.step(3)).unwrap();
+        }
+        // The peers apply the last step with their next work: an empty share syncs them.
+        let sync = ShardWork {
+            apply: trainer.pending_gradient(),
+            ..ShardWork::default()
+        };
+        for replica in replicas.borrow_mut().iter_mut() {
+            pollster::block_on(replica.work(sync.clone())).unwrap();
+        }
+        let ours = pollster::block_on(weights(trainer.current_model().unwrap()));
+        for replica in replicas.borrow().iter() {
+            let theirs = pollster::block_on(weights(replica.current_model().unwrap()));
+            assert_eq!(
+                ours, theirs,
+                "a replica's weights drifted from the trainer's"
+            );
+        }
+    }
+
+    #[test]
+    fn training_on_threads_learns_like_training_alone() {
+        let data = Arc::new(toy_dataset(320));
+        let train = |threads: usize| {
+            let mut trainer = Trainer::new(
+                config(0.2),
+                &Device::flex(),
+                data.clone(),
+                Some(data.clone()),
+            )
+            .unwrap();
+            pollster::block_on(trainer.share_with_threads(threads)).unwrap();
+            while !trainer.is_done() {
+                pollster::block_on(trainer.step(4)).unwrap();
+            }
+            trainer.history().to_vec()
+        };
+        let (alone, shared) = (train(1), train(3));
+        assert_eq!(shared.len(), 2);
+        assert!(shared[1].train_loss < shared[0].train_loss, "{shared:?}");
+        let (a, b) = (
+            alone[1].val_accuracy.unwrap(),
+            shared[1].val_accuracy.unwrap(),
+        );
+        assert!(
+            b > 0.5 && (a - b).abs() < 0.1,
+            "alone {alone:?}\nshared {shared:?}"
+        );
+    }
+
+    #[test]
+    fn a_replica_refuses_weights_of_another_architecture() {
+        let device = Device::flex();
+        let trainer = Trainer::new(config(0.0), &device, Arc::new(toy_dataset(10)), None).unwrap();
+        let bytes = pollster::block_on(trainer.replica_weights()).unwrap();
+        let other = TrainingConfig::new(LeNetConfig::new().with_conv1_kernels(12));
+        let err = Replica::new(other, &device, &bytes, 0).err().unwrap();
+        assert!(err.to_string().contains("a replica's weights"), "{err}");
+        let err = Replica::new(config(0.0), &device, b"junk", 0)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("a replica's weights"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_splits_into_near_equal_shares_the_first_largest() {
+        let indices: Vec<usize> = (0..10).collect();
+        let shares = split_batch(&indices, 3);
+        assert_eq!(shares, vec![&[0, 1, 2, 3][..], &[4, 5, 6], &[7, 8, 9]]);
+        let shares = split_batch(&indices[..1], 3);
+        assert_eq!(shares, vec![&[0][..], &[], &[]]);
+        assert_eq!(split_batch(&indices, 1), vec![&indices[..]]);
+    }
+
+    #[test]
+    fn gradients_of_another_size_are_refused() {
+        let mut sum = vec![1.0, 2.0];
+        add_gradient(&mut sum, &[]).unwrap();
+        add_gradient(&mut sum, &[0.5, 0.5]).unwrap();
+        assert_eq!(sum, vec![1.5, 2.5]);
+        let err = add_gradient(&mut sum, &[1.0]).unwrap_err();
+        assert!(err.to_string().contains("gradient of 1 values"), "{err}");
+    }
+}
