@@ -281,10 +281,17 @@ mod threads {
 
     type Reply = Result<ShardResult, String>;
 
+    /// One peer's thread and its two channels.
+    struct PeerThread {
+        work: Sender<ShardWork>,
+        replies: Receiver<Reply>,
+        handle: Option<JoinHandle<()>>,
+    }
+
     /// Peers on threads of this process (the CLI's `--threads`), each with a [`Replica`] on the
     /// CPU.
     pub struct ThreadPeers {
-        workers: Vec<(Sender<ShardWork>, Receiver<Reply>, Option<JoinHandle<()>>)>,
+        workers: Vec<PeerThread>,
     }
 
     impl ThreadPeers {
@@ -319,7 +326,11 @@ mod threads {
                         }
                     })
                     .map_err(|e| TrainingError::Device(format!("cannot start a thread: {e}")))?;
-                workers.push((work_tx, reply_rx, Some(handle)));
+                workers.push(PeerThread {
+                    work: work_tx,
+                    replies: reply_rx,
+                    handle: Some(handle),
+                });
             }
             Ok(Self { workers })
         }
@@ -331,8 +342,8 @@ mod threads {
         }
 
         fn send(&mut self, work: Vec<ShardWork>) -> Result<(), TrainingError> {
-            for ((tx, ..), work) in self.workers.iter().zip(work) {
-                tx.send(work).map_err(|_| peer_stopped())?;
+            for (peer, work) in self.workers.iter().zip(work) {
+                peer.work.send(work).map_err(|_| peer_stopped())?;
             }
             Ok(())
         }
@@ -341,7 +352,7 @@ mod threads {
             let results = self
                 .workers
                 .iter()
-                .map(|(_, rx, _)| match rx.recv() {
+                .map(|peer| match peer.replies.recv() {
                     Ok(reply) => reply.map_err(TrainingError::Device),
                     Err(_) => Err(peer_stopped()),
                 })
@@ -352,11 +363,10 @@ mod threads {
 
     impl Drop for ThreadPeers {
         fn drop(&mut self) {
-            for (tx, rx, handle) in &mut self.workers {
+            for peer in &mut self.workers {
                 // Closing the work channel ends the thread's loop.
-                drop(std::mem::replace(tx, channel().0));
-                drop(std::mem::replace(rx, channel().1));
-                if let Some(handle) = handle.take() {
+                drop(std::mem::replace(&mut peer.work, channel().0));
+                if let Some(handle) = peer.handle.take() {
                     let _ = handle.join();
                 }
             }

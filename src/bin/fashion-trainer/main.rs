@@ -265,8 +265,7 @@ fn run(command: Command) -> Result<()> {
                 config,
                 &limits,
                 splits,
-                backend,
-                threads,
+                backend.select()?.with_threads(threads.count()),
                 (&folder, &lock),
                 json,
             )

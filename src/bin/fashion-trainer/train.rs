@@ -26,12 +26,10 @@ pub fn train(
     config: TrainingConfig,
     limits: &LimitArgs,
     splits: Splits,
-    backend: BackendArg,
-    threads: ThreadsArg,
+    selected: SelectedDevice,
     (folder, lock): (&RunFolder, &FolderLock),
     json: bool,
 ) -> Result<()> {
-    let selected = backend.select()?.with_threads(threads.count());
     if !json {
         eprintln!(
             "training {variant} ({}) on {} train images, {} validation, backend {}",
