@@ -56,11 +56,16 @@ pub struct SelectedDevice {
 
 impl SelectedDevice {
     /// Trains on `threads` CPU threads (a GPU keeps one) and says so in the reason.
-    pub fn with_threads(mut self, threads: usize) -> Self {
+    pub fn with_threads(self, threads: usize) -> Self {
+        self.with_replicas(threads, "thread")
+    }
+
+    /// Trains on `count` CPU replicas, each a `unit` (`thread`, `worker`), and says so.
+    pub fn with_replicas(mut self, count: usize, unit: &str) -> Self {
         if self.backend == "cpu" {
-            self.threads = threads.max(1);
+            self.threads = count.max(1);
             let plural = if self.threads == 1 { "" } else { "s" };
-            self.reason = format!("{}, {} thread{plural}", self.reason, self.threads);
+            self.reason = format!("{}, {} {unit}{plural}", self.reason, self.threads);
         }
         self
     }

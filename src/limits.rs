@@ -52,6 +52,11 @@ pub const EPOCHS: FieldLimit = FieldLimit::whole("epochs", "Epochs", 1, 1000);
 /// The seed of weights, shuffles and dropout; at most 2^53 - 1, the largest whole number a
 /// browser's numbers hold exactly, so a seed means the same run in the page and the CLI.
 pub const SEED: FieldLimit = FieldLimit::whole("seed", "Seed", 0, (1 << 53) - 1);
+/// Workers (or threads) sharing each batch on the CPU.
+pub const WORKERS: FieldLimit = FieldLimit {
+    hint: "Each worker trains a share of every batch on a core of its own.",
+    ..FieldLimit::whole("workers", "CPU workers", 1, 64)
+};
 
 /// The numbers of a training config, in the form's order.
 pub const TRAINING_FIELDS: [FieldLimit; 8] = [

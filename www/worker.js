@@ -89,6 +89,10 @@ const handlers = {
   'check-study': async ({ form }) => (await loadApi()).checkStudy(form),
   start,
   'resume-run': resumeRun,
+  workers: async (msg) => {
+    await loadApi();
+    return runs.setWorkers(msg);
+  },
   pause: runs.pause,
   resume: runs.resume,
   cancel: async () => {

@@ -18,12 +18,14 @@
 mod catalogue;
 mod data_store;
 mod model;
+mod replica;
 mod study;
 mod trainer;
 
 pub use catalogue::{WebCatalogue, WebCatalogueLayout, check_catalogue};
 pub use data_store::DataStore;
 pub use model::WebModel;
+pub use replica::{PeerGroup, WebReplica, WebShareResult, check_workers};
 pub use study::WebStudy;
 pub use trainer::WebTrainer;
 
@@ -32,7 +34,7 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use crate::data::CLASS_NAMES;
-use crate::limits::{FieldError, FieldLimit, TRAINING_FIELDS};
+use crate::limits::{FieldError, FieldLimit, TRAINING_FIELDS, WORKERS};
 use crate::photo::{self, PhotoFindings, Preprocess};
 use crate::presets::Variant;
 use crate::products::BUILTIN_LABEL_MAP;
@@ -106,6 +108,8 @@ pub struct PageInfo {
     pub class_names: Vec<String>,
     /// The setup form's number fields, in order, with their ranges.
     pub training_fields: Vec<FieldLimit>,
+    /// How many workers may train a run on the CPU.
+    pub workers_field: FieldLimit,
     /// The published study's plan (15 epochs, seed 42, all variants, refit the best).
     pub study_defaults: StudyConfig,
     /// `data/product-label-map.csv`, for editing.
@@ -126,6 +130,7 @@ pub fn page_info() -> Result<Ts<PageInfo>, JsError> {
             .collect(),
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         training_fields: TRAINING_FIELDS.to_vec(),
+        workers_field: WORKERS,
         study_defaults: StudyConfig::default(),
         default_label_map: BUILTIN_LABEL_MAP.to_string(),
     })

@@ -6,7 +6,7 @@
 import { $, int, showError } from './dom.js';
 import { markFields, numberField } from './fields.js';
 import { isBusyRunning, store } from './state.js';
-import { request } from './worker-client.js';
+import { request, setting } from './worker-client.js';
 
 /** @typedef {import('./protocol.js').ConfigCheck} ConfigCheck */
 /** @typedef {import('./protocol.js').TrainingConfig} TrainingConfig */
@@ -71,7 +71,34 @@ export function fillSetup(info) {
     new Option('custom', 'custom'),
   );
   writeConfig((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).config);
+  fillWorkers(info.workers_field);
   check();
+}
+
+/**
+ * The CPU workers field: how, not what, to train, so outside the model's fields; every core by
+ * default. It holds for the study too.
+ * @param {import('../pkg/fashion_trainer.js').FieldLimit} limit
+ */
+function fillWorkers(limit) {
+  const field = numberField(limit, { id: 'workers' });
+  field.classList.add('wide');
+  el.form.insertBefore(field, el.error);
+  const input = /** @type {HTMLInputElement} */ (field.querySelector('input'));
+  input.value = String(Math.min(navigator.hardwareConcurrency || 1, limit.max));
+  const apply = () =>
+    setting('workers', { count: Number(input.value) }).then(
+      () => {
+        input.removeAttribute('aria-invalid');
+        if (el.error.textContent?.startsWith(limit.label)) showError(el.error, '');
+      },
+      (error) => {
+        input.setAttribute('aria-invalid', 'true');
+        showError(el.error, error.message);
+      },
+    );
+  input.addEventListener('change', apply);
+  apply();
 }
 
 /** Shows a model summary (the form's, or the run's that started). */

@@ -82,6 +82,8 @@ export function startWorker({ onFailure, onCrash, faults = '' }) {
   Object.assign(handlers, { onFailure, onCrash });
   const me = new Worker(faults ? `./worker.js?faults=${encodeURIComponent(faults)}` : './worker.js', { type: 'module' });
   worker = me;
+  // A fresh worker (after a crash) gets the settings its predecessor had, before anything else.
+  for (const [type, data] of settings) request(type, data).catch(() => {});
   let running = false; // it has said something: a later error is a crash, not a load failure
   const crash = (message) => {
     if (worker !== me) return;
@@ -114,6 +116,21 @@ export function startWorker({ onFailure, onCrash, faults = '' }) {
     pending.clear();
     handlers.onFailure(event.message || 'the worker script failed to load');
   });
+}
+
+/** The last value of each setting request, sent again to a fresh worker. @type {Map<any, any>} */
+const settings = new Map();
+
+/**
+ * Sends a request that sets part of the worker's state (how many workers train), and
+ * remembers it for a fresh worker.
+ * @template {keyof Requests} K
+ * @param {K} type
+ * @param {Requests[K]} data
+ */
+export function setting(type, data) {
+  settings.set(type, data);
+  return request(type, data);
 }
 
 /** Starts a fresh worker after a crash (without fault injection), with the same handlers. */

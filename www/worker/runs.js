@@ -7,6 +7,7 @@ import { dataStore } from './data.js';
 import { isFatal, memoryUse, messageOf, ownBytes, post, serial, wasm } from './core.js';
 import { afterEpoch } from './faults.js';
 import { gpuLostWithin } from './gpu.js';
+import { WorkerPeers } from './peers.js';
 
 /** @typedef {import('../pkg/fashion_trainer.js').WebTrainer} WebTrainer */
 /** @typedef {import('../pkg/fashion_trainer.js').WebModel} WebModel */
@@ -32,6 +33,17 @@ let studyRun = null;
 let runBackend = '';
 /** The study's remaining time for a progress report, when the run is a study's. */
 let studyEta = null;
+
+/** Workers that train a CPU run (this one and its helpers), as the page's setting says. */
+let workerCount = 1;
+/** The helpers of the run in hand. @type {WorkerPeers | null} */
+let peers = null;
+
+/** Sets how many workers train the next CPU runs (checked by the core). @param {{count: number}} msg */
+export function setWorkers({ count }) {
+  workerCount = wasm().checkWorkers(count);
+  return {};
+}
 
 /** The model predictions and evaluations use, with the stored run it came from and its backend. */
 let model = /** @type {{model: WebModel, runId: string | null, backend: string} | null} */ (null);
@@ -65,6 +77,16 @@ export async function begin(create, options = {}) {
     created.free(); // cancelled while the trainer was being created
     return;
   }
+  try {
+    await sharePerCore(created, gen);
+  } catch (error) {
+    created.free();
+    throw error;
+  }
+  if (gen !== generation) {
+    created.free();
+    return;
+  }
   trainer = created;
   mode = 'running';
   hooks = options.then ?? null;
@@ -92,6 +114,30 @@ export async function begin(create, options = {}) {
 /**
  * @typedef {{finished: (t: WebTrainer) => Promise<number | null>, next: () => void, failed: () => void}} StudyHooks
  */
+
+/**
+ * A CPU run trains on `workerCount` workers: helpers with replicas of its weights share each
+ * batch. A GPU run keeps one.
+ * @param {WebTrainer} created
+ * @param {number} gen
+ */
+async function sharePerCore(created, gen) {
+  stopPeers();
+  if (workerCount < 2 || created.device.backend !== 'cpu') return;
+  const weights = await created.replicaWeights();
+  const started = await WorkerPeers.start(workerCount - 1, created.config, weights);
+  if (gen !== generation) {
+    started.stop();
+    return;
+  }
+  peers = started;
+  created.usePeers(started);
+}
+
+function stopPeers() {
+  peers?.stop();
+  peers = null;
+}
 
 // One loop steps the trainer; a newer loop (a new run, a resume) makes an older one stop.
 let loopToken = 0;
@@ -189,6 +235,7 @@ export async function cancel() {
 
 /** Forgets the run in hand (its trainer, hooks and study run); the caller frees the trainer. */
 function forgetRun() {
+  stopPeers();
   trainer = null;
   mode = 'idle';
   hooks = null;

@@ -67,12 +67,20 @@ impl BackendArg {
     }
 }
 
+/// A `--threads` value within the core's limit for workers.
+fn thread_count(text: &str) -> Result<usize, String> {
+    let count = fashion_trainer::limits::WORKERS
+        .parse(text)
+        .map_err(|e| e.message)?;
+    Ok(count as usize)
+}
+
 /// How many CPU threads train.
 #[derive(Args, Clone, Copy, Debug)]
 pub struct ThreadsArg {
     /// Threads training each batch on the CPU backend, each with a replica of the model
     /// (data-parallel); default: every core.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = thread_count)]
     pub threads: Option<usize>,
 }
 

@@ -1,0 +1,39 @@
+// @ts-check
+// A helper Web Worker of a run trained on several cores: it holds a replica of the model
+// (WebReplica) and, for each step, applies the trainer's summed gradient and computes the
+// gradient of its share of the batch. The training worker starts it (worker/peers.js).
+
+import init, { WebReplica } from './pkg/fashion_trainer.js';
+
+const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+const ready = init();
+/** @type {WebReplica | null} */
+let replica = null;
+
+/** @param {unknown} error */
+const messageOf = (error) => (error instanceof Error ? error.message : String(error));
+
+// Messages are handled one at a time, in order: each `work` builds on the one before.
+let queue = Promise.resolve();
+scope.addEventListener('message', ({ data: msg }) => {
+  queue = queue.then(async () => {
+    try {
+      await ready;
+      if (msg.type === 'init') {
+        replica?.free();
+        replica = null;
+        replica = WebReplica.create(msg.config, msg.weights, msg.seed);
+        scope.postMessage({ type: 'ready' });
+      } else if (msg.type === 'work') {
+        if (!replica) throw new Error('the replica has no weights yet');
+        const result = await replica.work(msg.apply, msg.images, msg.labels, msg.batchLen);
+        const reply = { type: 'reply', gradient: result.gradient, lossSum: result.lossSum, correct: result.correct };
+        result.free();
+        scope.postMessage(reply, [reply.gradient.buffer]);
+      }
+    } catch (error) {
+      // A trap leaves the module unusable: the trainer hears it and stops the run.
+      scope.postMessage({ type: 'error', message: messageOf(error), fatal: error instanceof WebAssembly.RuntimeError });
+    }
+  });
+});
