@@ -50,24 +50,47 @@ pub struct SelectedDevice {
     pub backend: &'static str,
     /// A sentence for the user, e.g. why the CPU is used.
     pub reason: String,
-    /// Replicas that train each batch on the CPU (threads natively): 1 on a GPU.
+    /// Replicas that train each batch on the CPU (threads natively, workers in a page): 1 on a
+    /// GPU.
     pub threads: usize,
+    /// What a replica is, for [`describe`](Self::describe) (`thread`, `worker`); empty: unsaid.
+    pub replica_unit: &'static str,
 }
 
 impl SelectedDevice {
-    /// Trains on `threads` CPU threads (a GPU keeps one) and says so in the reason.
+    /// Trains on `threads` CPU threads (a GPU keeps one).
     pub fn with_threads(self, threads: usize) -> Self {
         self.with_replicas(threads, "thread")
     }
 
-    /// Trains on `count` CPU replicas, each a `unit` (`thread`, `worker`), and says so.
-    pub fn with_replicas(mut self, count: usize, unit: &str) -> Self {
+    /// Trains on `count` CPU replicas, each a `unit` (`thread`, `worker`); a GPU keeps one.
+    pub fn with_replicas(mut self, count: usize, unit: &'static str) -> Self {
         if self.backend == "cpu" {
             self.threads = count.max(1);
-            let plural = if self.threads == 1 { "" } else { "s" };
-            self.reason = format!("{}, {} {unit}{plural}", self.reason, self.threads);
+            self.replica_unit = unit;
         }
         self
+    }
+
+    /// The same device for one replica, unsaid (a model predicting in one worker).
+    pub fn single(&self) -> Self {
+        Self {
+            threads: 1,
+            replica_unit: "",
+            ..self.clone()
+        }
+    }
+
+    /// The reason, with the replicas on the CPU: `CPU backend (flex) chosen, 2 workers`.
+    pub fn describe(&self) -> String {
+        if self.backend != "cpu" || self.replica_unit.is_empty() {
+            return self.reason.clone();
+        }
+        let plural = if self.threads == 1 { "" } else { "s" };
+        format!(
+            "{}, {} {}{plural}",
+            self.reason, self.threads, self.replica_unit
+        )
     }
 }
 
@@ -77,6 +100,7 @@ fn cpu(reason: String) -> SelectedDevice {
         backend: "cpu",
         reason,
         threads: 1,
+        replica_unit: "",
     }
 }
 
@@ -95,6 +119,7 @@ pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, Devi
             backend: "gpu",
             reason: "GPU via wgpu".into(),
             threads: 1,
+            replica_unit: "",
         }),
         Err(why) if choice == BackendChoice::Auto => Ok(cpu(format!(
             "no usable GPU ({why}); using the CPU backend (flex)"

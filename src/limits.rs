@@ -54,7 +54,7 @@ pub const EPOCHS: FieldLimit = FieldLimit::whole("epochs", "Epochs", 1, 1000);
 pub const SEED: FieldLimit = FieldLimit::whole("seed", "Seed", 0, (1 << 53) - 1);
 /// Workers (or threads) sharing each batch on the CPU.
 pub const WORKERS: FieldLimit = FieldLimit {
-    hint: "Each worker trains a share of every batch on a core of its own.",
+    hint: "Each trains a share of every batch on a core of its own; a change applies from the next run, the study's too.",
     ..FieldLimit::whole("workers", "CPU workers", 1, 64)
 };
 

@@ -82,7 +82,7 @@ impl DeviceView {
     fn of(selected: &crate::device::SelectedDevice) -> Result<Ts<DeviceView>, JsError> {
         to_ts(&DeviceView {
             backend: selected.backend.to_string(),
-            reason: selected.reason.clone(),
+            reason: selected.describe(),
         })
     }
 }

@@ -229,7 +229,7 @@ impl WebTrainer {
             name: model_name(&spec.id, Some(finished.result.best_epoch)),
             label: spec.id.clone(),
             training: Some(spec.config.clone()),
-            selected: self.selected.clone(),
+            selected: self.selected.single(),
         };
         self.result = Some(finished.result);
         Ok(model)
@@ -246,7 +246,7 @@ impl WebTrainer {
             name: model_name(&self.label, Some(epoch)),
             label: self.label.clone(),
             training: Some(self.config.clone()),
-            selected: self.selected.clone(),
+            selected: self.selected.single(),
         })
     }
 }
@@ -266,7 +266,11 @@ impl WebTrainer {
         if limits.0 == Some(0) || limits.1 == Some(0) {
             return Err(js_err("image limits must be at least 1"));
         }
-        let selected = select_device(backend).await.map_err(js_err)?;
+        // One worker until helpers join (`usePeers`).
+        let selected = select_device(backend)
+            .await
+            .map_err(js_err)?
+            .with_replicas(1, "worker");
         let train = Arc::new(splits.train);
         let val = splits.val.map(Arc::new);
         let trainer = match resume {

@@ -36,7 +36,7 @@ pub fn train(
             config.model.describe(),
             splits.train.len(),
             splits.val.as_ref().map_or(0, Dataset::len),
-            selected.reason
+            selected.describe()
         );
     }
     let spec = RunSpec {
@@ -180,7 +180,7 @@ pub fn study(
             spec.config.fit,
             splits.train.len(),
             splits.val.as_ref().map_or(0, Dataset::len),
-            selected.reason
+            selected.describe()
         );
         train_with_bar(&run, &lock, &spec, splits, selected, false)?;
         // Read back, so this report and a later `report --from` see the very same numbers.
