@@ -3,6 +3,8 @@
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
+
+use crate::format::thousands;
 use thiserror::Error;
 
 /// Why the device asked for cannot be used.
@@ -104,20 +106,121 @@ fn cpu(reason: String) -> SelectedDevice {
     }
 }
 
-/// Initialises the device asked for. `Gpu` fails when no adapter exists; `Auto` falls back to the
-/// CPU and says why.
+/// How fast base trains on each backend here (training images per second), measured by
+/// [`crate::training::measure_backends`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct BackendSpeeds {
+    /// On the GPU, when there is one.
+    pub gpu: Option<f64>,
+    /// On the CPU, one replica.
+    pub cpu: f64,
+}
+
+/// The share of one more replica's speed that data-parallel training keeps (the trainer waits
+/// for the slowest and sums gradients): a conservative figure from `./build.sh bench`.
+pub const REPLICA_EFFICIENCY: f64 = 0.8;
+
+impl BackendSpeeds {
+    /// The CPU's estimated speed with `replicas` replicas.
+    pub fn cpu_with(&self, replicas: usize) -> f64 {
+        let extra = replicas.saturating_sub(1) as f64;
+        self.cpu * (1.0 + REPLICA_EFFICIENCY * extra)
+    }
+
+    /// True when the GPU trains faster than the CPU with `replicas` replicas.
+    pub fn gpu_is_faster(&self, replicas: usize) -> bool {
+        self.gpu.is_some_and(|gpu| gpu > self.cpu_with(replicas))
+    }
+
+    /// What was measured and what `auto` does with it:
+    /// `WebGPU 125 img/s, CPU 5,500 img/s per worker (about 9,900 with 2): training on the CPU`.
+    pub fn summary(&self, replicas: usize, unit: &str) -> String {
+        let rate = |r: f64| format!("{} img/s", thousands(r.round() as usize));
+        let cpu = if replicas > 1 {
+            format!(
+                "CPU {} per {unit} (about {} with {replicas})",
+                rate(self.cpu),
+                thousands(self.cpu_with(replicas).round() as usize)
+            )
+        } else {
+            format!("CPU {}", rate(self.cpu))
+        };
+        let gpu = self
+            .gpu
+            .map_or("no GPU".to_string(), |g| format!("GPU {}", rate(g)));
+        let choice = if self.gpu_is_faster(replicas) {
+            "GPU"
+        } else {
+            "CPU"
+        };
+        format!("measured {gpu}, {cpu}: training on the {choice}")
+    }
+
+    /// Speeds that are finite and positive (a remembered value may be anything).
+    pub fn is_plausible(&self) -> bool {
+        let ok = |r: f64| r.is_finite() && r > 0.0;
+        ok(self.cpu) && self.gpu.is_none_or(ok)
+    }
+}
+
+/// The backend speeds measured in this process, which `auto` follows.
+static MEASURED: std::sync::Mutex<Option<BackendSpeeds>> = std::sync::Mutex::new(None);
+
+/// Makes `auto` follow `speeds` (measured now, or remembered from an earlier visit).
+pub fn remember_speeds(speeds: BackendSpeeds) {
+    if let Ok(mut measured) = MEASURED.lock() {
+        *measured = Some(speeds).filter(BackendSpeeds::is_plausible);
+    }
+}
+
+/// The speeds `auto` follows, if any.
+pub fn measured_speeds() -> Option<BackendSpeeds> {
+    MEASURED.lock().ok().and_then(|m| *m)
+}
+
+/// The GPU device for measuring it, when one can be initialised (and was not lost).
+pub async fn init_gpu_for_probe() -> Option<Device> {
+    if gpu_lost().is_some() {
+        return None;
+    }
+    init_gpu().await.ok()
+}
+
+/// Initialises the device asked for. `Gpu` fails when no adapter exists; `Auto` takes the faster
+/// backend when they were measured ([`remember_speeds`]; `replicas`: the CPU replicas a run
+/// would have), else the GPU when there is one, and says why.
 pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, DeviceError> {
+    select_device_for(choice, 1, "worker").await
+}
+
+/// [`select_device`] for a run on `replicas` CPU replicas, each a `unit`.
+pub async fn select_device_for(
+    choice: BackendChoice,
+    replicas: usize,
+    unit: &str,
+) -> Result<SelectedDevice, DeviceError> {
     if choice == BackendChoice::Cpu {
         return Ok(cpu("CPU backend (flex) chosen".into()));
     }
     if let Some(reason) = gpu_lost() {
         return after_gpu_loss(choice, &reason);
     }
+    if choice == BackendChoice::Auto
+        && let Some(speeds) = measured_speeds()
+        && !speeds.gpu_is_faster(replicas)
+    {
+        return Ok(cpu(speeds.summary(replicas, unit)));
+    }
+    let measured = match measured_speeds() {
+        Some(speeds) if choice == BackendChoice::Auto => speeds.summary(replicas, unit),
+        _ => "GPU via wgpu".into(),
+    };
     match init_gpu().await {
         Ok(device) => Ok(SelectedDevice {
             device,
             backend: "gpu",
-            reason: "GPU via wgpu".into(),
+            reason: measured,
             threads: 1,
             replica_unit: "",
         }),
@@ -231,6 +334,52 @@ mod tests {
         assert!(
             gpu.contains("the GPU device was lost (unknown); reload the page"),
             "{gpu}"
+        );
+    }
+
+    #[test]
+    fn auto_weighs_the_gpu_against_every_cpu_replica() {
+        let speeds = BackendSpeeds {
+            gpu: Some(8000.0),
+            cpu: 5000.0,
+        };
+        assert!(speeds.gpu_is_faster(1));
+        // 5,000 + 0.8 x 5,000 = 9,000 with two replicas: the CPU wins.
+        assert!(!speeds.gpu_is_faster(2));
+        assert_eq!(
+            speeds.summary(2, "worker"),
+            "measured GPU 8,000 img/s, CPU 5,000 img/s per worker (about 9,000 with 2): \
+             training on the CPU"
+        );
+        assert_eq!(
+            speeds.summary(1, "thread"),
+            "measured GPU 8,000 img/s, CPU 5,000 img/s: training on the GPU"
+        );
+        let bad = BackendSpeeds {
+            gpu: Some(f64::NAN),
+            cpu: 1.0,
+        };
+        assert!(!bad.is_plausible());
+        assert!(
+            !BackendSpeeds {
+                gpu: None,
+                cpu: 0.0
+            }
+            .is_plausible()
+        );
+    }
+
+    #[test]
+    fn the_reason_names_the_cpu_replicas() {
+        let one = cpu("CPU backend (flex) chosen".into());
+        assert_eq!(one.describe(), "CPU backend (flex) chosen");
+        let two = one.clone().with_replicas(2, "worker");
+        assert_eq!(two.describe(), "CPU backend (flex) chosen, 2 workers");
+        assert_eq!(two.threads, 2);
+        assert_eq!(two.single().describe(), "CPU backend (flex) chosen");
+        assert_eq!(
+            one.with_threads(1).describe(),
+            "CPU backend (flex) chosen, 1 thread"
         );
     }
 }

@@ -87,14 +87,19 @@ on('data-progress', (msg) => {
     `${megabytes(msg.loaded)}${msg.totalKnown ? ` of ${megabytes(msg.total)}` : ''} · ${msg.shardsDone}/${msg.shardCount} shards${where}`;
 });
 
-on('ready', ({ trainCount, testCount, adapter }) => {
+on('measuring', () => {
+  el.dataProgressText.textContent = 'Measuring how fast this browser trains on its GPU and on its CPU (a second or two)…';
+});
+
+on('ready', ({ trainCount, testCount, adapter, speeds }) => {
   el.retry.hidden = true;
   el.dataProgressText.textContent = `Ready: ${trainCount.toLocaleString('en-US')} training and ${testCount.toLocaleString('en-US')} test images.`;
   el.dataProgress.max = 1;
   el.dataProgress.value = 1;
   if (!isBusyRunning()) {
     const [text, kind] =
-      adapter === true ? ['A WebGPU adapter is available: auto trains on the GPU.', 'ok']
+      speeds?.summary ? [`Auto ${speeds.remembered ? '(as measured on an earlier visit)' : ''}: ${speeds.summary}.`.replace(' :', ':'), 'ok']
+        : adapter === true ? [`A WebGPU adapter is available: auto trains on the GPU${speeds?.failed ? ` (its speed could not be measured: ${speeds.failed})` : ''}.`, 'ok']
         : adapter === false ? ['No WebGPU adapter in this browser: training runs on the CPU, which is slower.', 'warn']
           : ['The backend is chosen when a run starts.', 'info'];
     el.backendNotice.textContent = text;

@@ -7,6 +7,7 @@ import { checkAlive, isFatal, loadApi, messageOf, post, scope, wasm } from './wo
 import { ShardError, dataStore, hasData, loadData, probeAdapter } from './worker/data.js';
 import { watchGpuDevices } from './worker/gpu.js';
 import * as runs from './worker/runs.js';
+import { backendSpeeds } from './worker/speeds.js';
 import { photo, photoTransfer, predictMany } from './worker/photos.js';
 import * as catalogue from './worker/catalogue.js';
 import * as study from './worker/study.js';
@@ -45,7 +46,19 @@ async function init() {
       }
     }
     const store = dataStore();
-    post('ready', { trainCount: store.trainCount(), testCount: store.testCount(), adapter: await adapter });
+    const found = await adapter;
+    // With a GPU, `auto` follows how fast each backend trains here.
+    let speeds = null;
+    if (found) {
+      post('measuring', {});
+      const measured = await backendSpeeds();
+      speeds = {
+        summary: measured.speeds ? wasm().speedsSummary(measured.speeds) : null,
+        remembered: measured.remembered,
+        failed: measured.failed,
+      };
+    }
+    post('ready', { trainCount: store.trainCount(), testCount: store.testCount(), adapter: found, speeds });
   })().finally(() => {
     starting = null;
   });

@@ -4,6 +4,7 @@
 mod config;
 mod evaluator;
 mod parallel;
+mod probe;
 mod trainer;
 
 pub use config::{FormValues, TrainingConfig};
@@ -11,6 +12,7 @@ pub use evaluator::{Evaluation, Evaluator};
 #[cfg(not(target_family = "wasm"))]
 pub use parallel::ThreadPeers;
 pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork, split_batch};
+pub use probe::{PROBE_SECONDS, measure_backends, measure_speed};
 pub use trainer::{EpochRecord, Phase, Progress, Trainer, correct_count};
 
 use thiserror::Error;

@@ -15,6 +15,7 @@
 //! Every fallible call returns `Result<_, JsError>`: JS sees an exception with a readable
 //! message; panics are logged through `console_error_panic_hook`.
 
+mod backends;
 mod catalogue;
 mod data_store;
 mod model;
@@ -22,10 +23,11 @@ mod replica;
 mod study;
 mod trainer;
 
+pub use backends::{measure_backends_js, remember_speeds, set_workers, speeds_summary};
 pub use catalogue::{WebCatalogue, WebCatalogueLayout, check_catalogue};
 pub use data_store::DataStore;
 pub use model::WebModel;
-pub use replica::{PeerGroup, WebReplica, WebShareResult, check_workers};
+pub use replica::{PeerGroup, WebReplica, WebShareResult};
 pub use study::WebStudy;
 pub use trainer::WebTrainer;
 

@@ -11,7 +11,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{WebTrainer, from_ts, js_err};
-use crate::limits::WORKERS;
 use crate::training::{
     PeerResults, Peers, Replica, ShardResult, ShardWork, TrainingConfig, TrainingError,
 };
@@ -37,14 +36,6 @@ extern "C" {
     fn send(this: &PeerGroup, work: Array) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn receive(this: &PeerGroup) -> Result<js_sys::Promise, JsValue>;
-}
-
-/// How many workers (the trainer's and its replicas') may share a run: every core by default,
-/// within the core's limit. A bad count is an error naming the range.
-#[wasm_bindgen(js_name = checkWorkers)]
-pub fn check_workers(count: f64) -> Result<usize, JsError> {
-    WORKERS.check(count).map_err(|e| js_err(e.message))?;
-    Ok(count as usize)
 }
 
 /// [`PeerGroup`] as the trainer's [`Peers`].

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
+use super::backends::cpu_workers;
 use super::model::model_name;
 use super::{DataStore, DeviceView, WebModel, from_ts, js_err, to_ts};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Splits};
-use crate::device::{BackendChoice, SelectedDevice, select_device};
+use crate::device::{BackendChoice, SelectedDevice, select_device_for};
 use crate::format;
 use crate::model::LeNet;
 use crate::run::{RunResult, RunSpec, finish_run};
@@ -267,7 +268,7 @@ impl WebTrainer {
             return Err(js_err("image limits must be at least 1"));
         }
         // One worker until helpers join (`usePeers`).
-        let selected = select_device(backend)
+        let selected = select_device_for(backend, cpu_workers(), "worker")
             .await
             .map_err(js_err)?
             .with_replicas(1, "worker");

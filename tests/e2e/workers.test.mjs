@@ -140,3 +140,33 @@ test('a study trains every run on 2 CPU workers', { timeout: 900_000 }, async ()
     await browser.close();
   }
 });
+
+test('auto measures WebGPU and the CPU once and trains on the faster: the CPU on SwiftShader', { timeout: 600_000 }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${BASE}?limit=1200`);
+    await ready(page);
+    const measured = /measured GPU ([\d,]+) img\/s, CPU ([\d,]+) img\/s.*: training on the CPU/;
+    const notice = await text(page, '#backend-notice');
+    const [, gpu, cpu] = notice.match(measured) ?? assert.fail(`the notice gives the speeds: ${notice}`);
+    const rate = (s) => Number(s.replace(/,/g, ''));
+    assert.ok(rate(gpu) > 0 && rate(cpu) > rate(gpu), `SwiftShader is slower than the CPU: ${notice}`);
+    assert.match(notice, /^Auto: /);
+    await page.locator('section.notices').screenshot({ path: join(SHOTS, 'auto-measured.png') });
+    // auto (the form's default) trains on the CPU and says why.
+    assert.equal(await page.inputValue('#backend'), 'auto');
+    await page.fill('#label', 'auto');
+    await page.fill('#epochs', '1');
+    await page.click('#start');
+    await status(page, /Run auto finished/);
+    assert.match(await text(page, '#backend-notice'), /^Training on the CPU: measured GPU .*: training on the CPU/);
+    // Remembered for this browser and adapter: a reload does not measure again.
+    await page.reload();
+    await ready(page);
+    assert.match(await text(page, '#backend-notice'), /^Auto \(as measured on an earlier visit\): measured GPU/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -196,7 +196,8 @@
  * @typedef {{
  *   'wasm-ready': {info: PageInfo},
  *   'data-progress': {loaded: number, total: number, totalKnown: boolean, shard: string, shardsDone: number, shardCount: number, fromCache: boolean},
- *   'ready': {trainCount: number, testCount: number, adapter: boolean | null},
+ *   'measuring': {},
+ *   'ready': {trainCount: number, testCount: number, adapter: boolean | null, speeds: SpeedsNotice | null},
  *   'started': RunStarted,
  *   'progress': StepProgress,
  *   'epoch': EpochDone,
@@ -211,6 +212,12 @@
  *   'fatal': {message: string},
  *   'error': {where: string, message: string, shard?: string | null},
  * }} Events
+ */
+
+/**
+ * What `auto` follows, for the backend notice: the speeds measured (now or on an earlier visit)
+ * in words, or why they could not be.
+ * @typedef {{summary: string | null, remembered: boolean, failed: string | null}} SpeedsNotice
  */
 
 /**

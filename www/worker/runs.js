@@ -41,7 +41,7 @@ let peers = null;
 
 /** Sets how many workers train the next CPU runs (checked by the core). @param {{count: number}} msg */
 export function setWorkers({ count }) {
-  workerCount = wasm().checkWorkers(count);
+  workerCount = wasm().setWorkers(count);
   return {};
 }
 

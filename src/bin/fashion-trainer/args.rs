@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use fashion_trainer::Result;
 use fashion_trainer::data::{self, Dataset, Fit, Splits};
-use fashion_trainer::device::{BackendChoice, SelectedDevice, select_device};
+use fashion_trainer::device::{
+    BackendChoice, SelectedDevice, remember_speeds, select_device, select_device_for,
+};
 use fashion_trainer::storage;
+use fashion_trainer::training::measure_backends;
 
 /// Where Fashion-MNIST is.
 #[derive(Args, Clone, Debug)]
@@ -64,6 +67,18 @@ impl BackendArg {
     /// Initialises the device asked for.
     pub fn select(&self) -> Result<SelectedDevice> {
         Ok(pollster::block_on(select_device(self.backend))?)
+    }
+
+    /// The device to train on with `threads` CPU threads: `auto` first times a few steps of
+    /// each backend on `train` (when there is a GPU) and takes the faster.
+    pub fn select_for_training(&self, threads: usize, train: &Dataset) -> Result<SelectedDevice> {
+        if self.backend == BackendChoice::Auto
+            && let Some(speeds) = pollster::block_on(measure_backends(train))?
+        {
+            remember_speeds(speeds);
+        }
+        let selected = pollster::block_on(select_device_for(self.backend, threads, "thread"))?;
+        Ok(selected.with_threads(threads))
     }
 }
 

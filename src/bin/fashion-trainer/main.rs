@@ -260,12 +260,13 @@ fn run(command: Command) -> Result<()> {
             let folder = RunFolder::new(&out);
             let lock = folder.claim(force)?;
             let splits = data.splits(fit, &limits)?;
+            let selected = backend.select_for_training(threads.count(), &splits.train)?;
             train::train(
                 variant,
                 config,
                 &limits,
                 splits,
-                backend.select()?.with_threads(threads.count()),
+                selected,
                 (&folder, &lock),
                 json,
             )

@@ -162,13 +162,13 @@ pub fn study(
         // Nothing finished is lost here: a finished run was either recorded above or may be
         // replaced (`--force`); what is left is a run that never finished.
         let lock = run.claim(true)?;
-        let selected = match &selected {
-            Some(s) => s,
-            None => selected.insert(backend.select()?.with_threads(threads.count())),
-        };
         let (train_all, test) = match &images {
             Some(i) => i,
             None => images.insert(data.load()?),
+        };
+        let selected = match &selected {
+            Some(s) => s,
+            None => selected.insert(backend.select_for_training(threads.count(), train_all)?),
         };
         let splits = spec.splits(train_all, test);
         eprintln!(
@@ -264,7 +264,6 @@ pub fn bench(
     warmup: usize,
     data: &DataArgs,
 ) -> Result<()> {
-    let selected = backend.select()?.with_threads(threads.count());
     let needed = warmup
         .checked_add(batches)
         .and_then(|n| n.checked_mul(batch_size));
@@ -284,6 +283,7 @@ pub fn bench(
             ),
         ));
     }
+    let selected = backend.select_for_training(threads.count(), &splits.train)?;
     let config = variant.config().with_batch_size(batch_size).with_epochs(1);
     let mut trainer = Trainer::new(config, &selected.device, Arc::new(splits.train), None)?;
     pollster::block_on(trainer.share_with_threads(selected.threads))?;
