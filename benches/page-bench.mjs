@@ -16,9 +16,11 @@ async function readyTime(page, url) {
   return (Date.now() - t0) / 1000;
 }
 
-async function trainSpeed(page, backend, images) {
+async function trainSpeed(page, backend, images, workers = 1) {
   await page.goto(`${BASE}?limit=${images}`);
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+  await page.fill('#workers', String(workers));
+  await page.dispatchEvent('#workers', 'change');
   await page.selectOption('#backend', backend);
   await page.fill('#epochs', '2');
   await page.click('#start');
@@ -41,8 +43,18 @@ const context = await browser.newContext();
 const page = await context.newPage();
 console.log(`BENCH page-ready-cold-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
 console.log(`BENCH page-ready-warm-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
-const cpu = await trainSpeed(page, 'cpu', 12_800);
-console.log(`BENCH page-train-cpu-img/s ${cpu.rate}`);
+// One worker and every core's worker, alternating, median of 3.
+const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const one = [];
+const all = [];
+for (let round = 0; round < 3; round++) {
+  one.push((await trainSpeed(page, 'cpu', 25_600, 1)).rate);
+  all.push((await trainSpeed(page, 'cpu', 25_600, cores)).rate);
+}
+console.log(`page CPU epochs, 1 worker: ${one.join(', ')}; ${cores} workers: ${all.join(', ')} img/s`);
+console.log(`BENCH page-train-cpu-img/s ${median(one)}`);
+console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
 const gpu = await trainSpeed(page, 'gpu', 768).catch((e) => ({ rate: `failed:${String(e).split('\n')[0]}` }));
 console.log(`BENCH page-train-webgpu-img/s ${gpu.rate}`);
 await browser.close();

@@ -21,8 +21,38 @@ run_native() { # backend
   printf '%s\n' "${runs[@]}" | median
 }
 
-cpu=$(run_native cpu | xargs printf "%.0f")
-rows+=("native flex (1 thread)|$cpu")
+# Natively, side by side: full epochs of base on real data (20 untimed warm-up batches, then 760
+# timed ones: 48,640 images), ours at 1 and 2 threads and PyTorch (when the reference's venv has
+# torch: ./build.sh reference installs it) at the same thread counts, alternating, median of 3.
+torch_py="$HOME/.cache/fashion-trainer/torch-venv/bin/python"
+have_torch=0
+"$torch_py" -c 'import torch' 2>/dev/null && have_torch=1
+declare -A epochs=()
+for round in 1 2 3; do
+  for threads in 1 2; do
+    r=$("$bin" bench --backend cpu --threads "$threads" --batches 760 --warmup 20 2>/dev/null \
+        | tee -a bench-results/native-epochs.jsonl | rate) || r=failed
+    epochs[ours-$threads]+="$r "
+    if [ "$have_torch" = 1 ]; then
+      r=$(OMP_NUM_THREADS=$threads "$torch_py" benches/torch_epoch.py --data "$FASHION_MNIST_DIR" \
+          --threads "$threads" --batches 760 --warmup 20 2>/dev/null | tee -a bench-results/torch-epochs.jsonl | rate) || r=failed
+      epochs[torch-$threads]+="$r "
+    fi
+  done
+done
+for key in ours-1 torch-1 ours-2 torch-2; do
+  [ -n "${epochs[$key]:-}" ] || continue
+  echo "native epochs $key (img/s): ${epochs[$key]}"
+done
+median_of() { tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | median | xargs -r printf "%.0f"; }
+rows+=("native flex 1 thread|$(median_of "${epochs[ours-1]}")")
+rows+=("native flex 2 threads|$(median_of "${epochs[ours-2]}")")
+if [ "$have_torch" = 1 ]; then
+  rows+=("pytorch cpu 1 thread|$(median_of "${epochs[torch-1]}")")
+  rows+=("pytorch cpu 2 threads|$(median_of "${epochs[torch-2]}")")
+else
+  rows+=("pytorch cpu|not installed (./build.sh reference)")
+fi
 if gpu=$(run_native gpu | xargs printf "%.0f") && [ -n "$gpu" ]; then
   rows+=("native wgpu|$gpu")
 else
@@ -130,6 +160,12 @@ ratio() { # name numerator-row denominator-row
   return 0
 }
 ratio "ratio page-cpu / tfjs-wasm" page-train-cpu-img/s tfjs-wasm
+ratio "ratio page-all / tfjs-wasm" page-train-cpu-all-workers-img/s tfjs-wasm
+ratio "ratio page-all / page-1" page-train-cpu-all-workers-img/s page-train-cpu-img/s
+ratio "ratio page-all / native-2" page-train-cpu-all-workers-img/s "native flex 2 threads"
+ratio "ratio native 2 / 1 thread" "native flex 2 threads" "native flex 1 thread"
+ratio "ratio ours / torch, 1 thr" "native flex 1 thread" "pytorch cpu 1 thread"
+ratio "ratio ours / torch, 2 thr" "native flex 2 threads" "pytorch cpu 2 threads"
 ratio "ratio wasm-flex / tfjs-wasm" wasm-flex-simd tfjs-wasm
 
 wasm=www/pkg/fashion_trainer_bg.wasm

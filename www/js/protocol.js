@@ -71,6 +71,15 @@
  * @property {Uint8Array | null} best The same when this epoch is the best so far.
  * @property {string} summary The epoch in words (`train top-1 90.12 %, ... (12.3 s)`).
  * @property {MemorySample} memory The worker's memory when the epoch ended.
+ * @property {GpuCalls} gpuCalls The worker's WebGPU calls so far.
+ */
+
+/**
+ * WebGPU calls a worker made (all zero without WebGPU).
+ * @typedef {object} GpuCalls
+ * @property {number} dispatches Compute dispatches: kernel launches.
+ * @property {number} submits Queue submissions.
+ * @property {number} readbacks Buffer mappings: GPU->CPU readbacks.
  */
 
 /**

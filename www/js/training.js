@@ -236,13 +236,14 @@ on('progress', (msg) => {
   curves.addChunk(p);
 });
 
-on('epoch', ({ record, bestEpoch, latest, best, summary, memory }) => {
+on('epoch', ({ record, bestEpoch, latest, best, summary, memory, gpuCalls }) => {
   const run = currentRun();
   if (!run) return;
   curves.addEpoch(record);
-  // Memory at each epoch's end, for the tests and the bench (nothing is shown): a user-timing mark.
+  // Memory and WebGPU calls at each epoch's end, for the tests and the bench (nothing is shown):
+  // a user-timing mark.
   const pageHeap = /** @type {any} */ (performance).memory?.usedJSHeapSize ?? null;
-  performance.mark('fashion-trainer:epoch', { detail: { run: run.id, label: run.label, epoch: record.epoch, ...memory, pageHeapBytes: pageHeap } });
+  performance.mark('fashion-trainer:epoch', { detail: { run: run.id, label: run.label, epoch: record.epoch, ...memory, pageHeapBytes: pageHeap, gpuCalls } });
   // The weights after this epoch (to resume after a reload) and the best ones so far.
   saveRun({
     ...run,

@@ -4,6 +4,29 @@
 // see the device too: when the browser loses it (a driver reset, the GPU process gone,
 // `destroy()`), `onLost` hears the browser's reason.
 
+/**
+ * WebGPU calls since the worker started: compute dispatches (kernel launches), queue
+ * submissions and buffer mappings (GPU->CPU readbacks), for the bench's per-step counts.
+ * @type {import('../js/protocol.js').GpuCalls}
+ */
+export const gpuCalls = { dispatches: 0, submits: 0, readbacks: 0 };
+
+/** Counts the calls of `proto[method]` in `gpuCalls[key]`. */
+function countCalls(proto, method, key) {
+  const original = proto?.[method];
+  if (typeof original !== 'function') return;
+  proto[method] = function counted(...args) {
+    gpuCalls[key]++;
+    return original.apply(this, args);
+  };
+}
+
+const gpuScope = /** @type {any} */ (self);
+countCalls(gpuScope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
+countCalls(gpuScope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', 'dispatches');
+countCalls(gpuScope.GPUQueue?.prototype, 'submit', 'submits');
+countCalls(gpuScope.GPUBuffer?.prototype, 'mapAsync', 'readbacks');
+
 /** Every device the core was given (a lost one is dropped, never reused). @type {any[]} */
 const devices = [];
 /** @type {Promise<string>} */

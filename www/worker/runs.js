@@ -6,7 +6,7 @@
 import { dataStore } from './data.js';
 import { isFatal, memoryUse, messageOf, ownBytes, post, serial, wasm } from './core.js';
 import { afterEpoch } from './faults.js';
-import { gpuLostWithin } from './gpu.js';
+import { gpuCalls, gpuLostWithin } from './gpu.js';
 import { WorkerPeers } from './peers.js';
 
 /** @typedef {import('../pkg/fashion_trainer.js').WebTrainer} WebTrainer */
@@ -156,7 +156,7 @@ async function runLoop() {
         const record = progress.progress.finished_epoch;
         const best = saved.best ? ownBytes(saved.best) : null;
         const latest = ownBytes(saved.latest);
-        const epoch = { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary, memory: memoryUse() };
+        const epoch = { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary, memory: memoryUse(), gpuCalls: { ...gpuCalls } };
         post('epoch', epoch, [latest.buffer, ...(best ? [best.buffer] : [])]);
         if (best) await refreshModelFromTrainer();
         afterEpoch(record.epoch);
