@@ -11,6 +11,8 @@
 #   ./build.sh typecheck    check the page's JavaScript against the wasm package's types (tsc)
 #   ./build.sh cli ARGS...  run the CLI with ARGS
 #   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
+#   ./build.sh gpu-bundle   build the stripped CLI into gpu-check/ (to carry to a GPU machine)
+#   ./build.sh gpu-check [BINARY]  on a machine with a GPU: the native wgpu bench beside the CPU
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -276,6 +278,48 @@ reference() {
   OMP_NUM_THREADS=1 "$venv/bin/python" tests/reference/pytorch_lenet.py --data "$FASHION_MNIST_DIR" "$@"
 }
 
+# A prepared check for a machine with a real GPU and no network (issue 14). `gpu-bundle` builds
+# the stripped release CLI into gpu-check/ (git-ignored; about 30 MB: carry it there); on that
+# machine `gpu-check` needs nothing but the binary and a Vulkan driver: it trains base on
+# generated images (the speed does not depend on them) on the GPU at batch 64 and 256 and on
+# the CPU with every core, and counts the kernel launches per step from CubeCL's profiler.
+gpu_bundle() {
+  build_native
+  mkdir -p gpu-check
+  cp "$CARGO_TARGET_DIR/release/fashion-trainer" gpu-check/fashion-trainer
+  strip gpu-check/fashion-trainer
+  log "gpu-check/fashion-trainer: $(du -h gpu-check/fashion-trainer | cut -f1) (run ./build.sh gpu-check there)"
+}
+
+gpu_check() {
+  local bin=${1:-gpu-check/fashion-trainer} rate launches
+  [ -x "$bin" ] || die "no CLI at $bin: ./build.sh gpu-bundle builds one"
+  rate() { sed -n 's/.*"images_per_second":\([0-9.]*\).*/\1/p' | xargs -r printf '%.0f'; }
+  bench() { "$bin" bench --synthetic "$@" 2>&1 | tee -a gpu-check/bench.jsonl | rate; }
+  # Kernel launches per step: CubeCL logs each one it profiles; two runs that differ by 8 steps.
+  launches() {
+    local n=()
+    for batches in 4 12; do
+      rm -f gpu-check/cubecl.log
+      CUBECL_DEBUG_LOG=gpu-check/cubecl.log CUBECL_DEBUG_OPTION=profile \
+        "$bin" bench --synthetic --backend gpu --batches "$batches" --warmup 2 >/dev/null 2>&1 || return 0
+      n+=("$(grep -cE '^\| [0-9.]+(ns|µs|ms|s) +\|' gpu-check/cubecl.log || true)")
+    done
+    awk -v a="${n[0]}" -v b="${n[1]}" 'BEGIN {printf "%.1f", (b - a) / 8}'
+  }
+  mkdir -p gpu-check
+  : >gpu-check/bench.jsonl
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+  printf '%-34s %12s\n' "base LeNet-5, generated images" "images/s"
+  printf '%-34s %12s\n' "native wgpu (Vulkan), batch 64" "$(bench --backend gpu --batches 200 --warmup 20)"
+  printf '%-34s %12s\n' "native wgpu (Vulkan), batch 256" "$(bench --backend gpu --batch-size 256 --batches 100 --warmup 10)"
+  printf '%-34s %12s\n' "native flex, every core, batch 64" "$(bench --backend cpu --batches 200 --warmup 20)"
+  printf '%-34s %12s\n' "native flex, 1 thread, batch 64" "$(bench --backend cpu --threads 1 --batches 200 --warmup 20)"
+  printf '%-34s %12s\n' "auto chooses" "$("$bin" bench --synthetic --backend auto --batches 40 --warmup 5 2>&1 \
+    | sed -n 's/.*"backend":"\([a-z]*\)".*/\1/p')"
+  printf '%-34s %12s\n' "GPU kernel launches per step" "$(launches)"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -295,7 +339,9 @@ case "$cmd" in
   test-browser) test_browser ;;
   bench) bench ;;
   reference) reference "$@" ;;
+  gpu-bundle) gpu_bundle ;;
+  gpu-check) gpu_check "${1:-}" ;;
   serve) serve "${1:-}" ;;
-  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help|-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac

@@ -57,4 +57,24 @@ console.log(`BENCH page-train-cpu-img/s ${median(one)}`);
 console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
 const gpu = await trainSpeed(page, 'gpu', 768).catch((e) => ({ rate: `failed:${String(e).split('\n')[0]}` }));
 console.log(`BENCH page-train-webgpu-img/s ${gpu.rate}`);
+// WebGPU calls per training step: the worker counts dispatches (kernel launches), queue
+// submissions and buffer mappings (readbacks); the marks of the last two epochs of a run fitted on
+// train+val (no validation), divided by its batches. Epoch ends save weights: a few readbacks each.
+try {
+  await page.goto(`${BASE}?limit=768`);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+  await page.selectOption('#backend', 'gpu');
+  await page.check('#fit-trainval');
+  await page.fill('#epochs', '2');
+  await page.click('#start');
+  await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 900_000 });
+  const marks = await page.evaluate(() => performance.getEntriesByName('fashion-trainer:epoch').map((m) => m.detail.gpuCalls));
+  const [a, b] = marks.slice(-2);
+  const steps = 768 / 64;
+  for (const key of ['dispatches', 'submits', 'readbacks']) {
+    console.log(`BENCH page-webgpu-${key}/step ${((b[key] - a[key]) / steps).toFixed(2)}`);
+  }
+} catch (error) {
+  console.log(`BENCH page-webgpu-calls/step failed:${String(error).split('\n')[0]}`);
+}
 await browser.close();

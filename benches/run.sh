@@ -66,6 +66,16 @@ if [ -f "$swiftshader" ]; then
   on_swiftshader=(env VK_ICD_FILENAMES="$swiftshader" LD_LIBRARY_PATH=/usr/lib/chromium)
   gpu=$("${on_swiftshader[@]}" "$bin" bench --backend gpu --batches 40 --warmup 5 2>/dev/null | tee bench-results/native-swiftshader.jsonl | rate) \
     && rows+=("native wgpu (SwiftShader)|$(printf "%.0f" "$gpu")") || rows+=("native wgpu (SwiftShader)|failed")
+  # Kernel launches per training step: CubeCL logs every kernel it profiles; two runs 8 steps
+  # apart. (Submissions and readbacks are counted in the page: benches/page-bench.mjs.)
+  counts=()
+  for batches in 4 12; do
+    rm -f bench-results/cubecl-count.log
+    "${on_swiftshader[@]}" CUBECL_DEBUG_LOG=bench-results/cubecl-count.log CUBECL_DEBUG_OPTION=profile \
+      "$bin" bench --synthetic --backend gpu --batches "$batches" --warmup 2 >/dev/null 2>&1 || true
+    counts+=("$(grep -cE '^\| [0-9.]+(ns|µs|ms|s) +\|' bench-results/cubecl-count.log 2>/dev/null || true)")
+  done
+  rows+=("native wgpu launches/step|$(awk -v a="${counts[0]:-0}" -v b="${counts[1]:-0}" 'BEGIN {printf "%.1f", (b - a) / 8}')")
   rm -f bench-results/cubecl-kernels.log
   "${on_swiftshader[@]}" CUBECL_DEBUG_LOG=bench-results/cubecl-kernels.log CUBECL_DEBUG_OPTION=profile-medium \
     "$bin" bench --backend gpu --batches 10 --warmup 2 >/dev/null 2>&1 || true

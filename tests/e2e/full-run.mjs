@@ -1,13 +1,14 @@
 // Manual check for the web-page issue (not part of ./build.sh test: it takes minutes, or hours on
 // SwiftShader's WebGPU): trains a preset for all its epochs on the full data in headless Chromium
 // and prints every epoch and the test accuracy.
-// Usage: node tests/e2e/full-run.mjs [preset] [backend]; PAGE_URL as for the test.
+// Usage: node tests/e2e/full-run.mjs [preset] [backend] [workers]; PAGE_URL as for the test.
+// `workers`: the CPU workers sharing each batch (default: the page's, every core).
 // With USER_DATA_DIR the browser profile (and so the page's IndexedDB) lives there: a run cut off
 // by a stop (a killed process, a closed session) is resumed from its last finished epoch by the
 // next call with the same directory and page origin, instead of starting a new one.
 import { chromium } from 'playwright-core';
 
-const [preset = 'base', backend = 'cpu'] = process.argv.slice(2);
+const [preset = 'base', backend = 'cpu', workers = ''] = process.argv.slice(2);
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
 const options = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -32,6 +33,10 @@ if (await resume.count() > 0) {
 } else {
   await page.selectOption('#preset', preset);
   await page.selectOption('#backend', backend);
+  if (workers) {
+    await page.fill('#workers', workers);
+    await page.dispatchEvent('#workers', 'change');
+  }
   await page.click('#start');
 }
 let last = '';

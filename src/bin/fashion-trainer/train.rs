@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fashion_trainer::data::{Dataset, Fit, Splits};
+use fashion_trainer::data::{Dataset, Fit, Splits, toy_dataset};
 use fashion_trainer::device::{BackendChoice, SelectedDevice};
 use fashion_trainer::format;
 use fashion_trainer::photo::Preprocess;
@@ -255,15 +255,29 @@ pub fn report(dir: &Path) -> Result<()> {
 }
 
 /// Training speed: `warmup` untimed batches, then `batches` timed ones, as one JSON line.
+/// What `bench` times.
+pub struct BenchArgs {
+    pub variant: Variant,
+    pub batch_size: usize,
+    pub batches: usize,
+    pub warmup: usize,
+    /// Generated images instead of Fashion-MNIST.
+    pub synthetic: bool,
+}
+
 pub fn bench(
-    variant: Variant,
+    bench: &BenchArgs,
     backend: BackendArg,
     threads: ThreadsArg,
-    batch_size: usize,
-    batches: usize,
-    warmup: usize,
     data: &DataArgs,
 ) -> Result<()> {
+    let BenchArgs {
+        variant,
+        batch_size,
+        batches,
+        warmup,
+        synthetic,
+    } = *bench;
     let needed = warmup
         .checked_add(batches)
         .and_then(|n| n.checked_mul(batch_size));
@@ -271,7 +285,13 @@ pub fn bench(
         limit_train: needed,
         limit_eval: None,
     };
-    let splits = data.splits(Fit::TrainVal, &limits)?;
+    // Generated images are held in memory: as many as Fashion-MNIST has at most.
+    let splits = match needed {
+        Some(n) if synthetic && n <= 60_000 => {
+            Splits::new(toy_dataset(n), toy_dataset(1), Fit::TrainVal)
+        }
+        _ => data.splits(Fit::TrainVal, &limits)?,
+    };
     // One epoch is timed: more batches than it holds would time fewer than asked.
     if needed.is_none_or(|n| n > splits.train.len()) {
         return Err(Error::file(
@@ -300,6 +320,7 @@ pub fn bench(
         "threads": selected.threads,
         "batch_size": batch_size,
         "warmup_batches": warmup,
+        "synthetic": synthetic,
         "warmup_seconds": t1 - t0,
         "timed_batches": batches,
         "timed_seconds": t2 - t1,
