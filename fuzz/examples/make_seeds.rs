@@ -65,13 +65,24 @@ fn main() {
     let labels = encode_idx_labels(three.labels());
     let dir = seeds.join("idx");
     write(&dir, "three-raw", &idx_pair(&images, &labels));
-    write(&dir, "three-gzip", &idx_pair(&gzip(&images), &gzip(&labels)));
+    write(
+        &dir,
+        "three-gzip",
+        &idx_pair(&gzip(&images), &gzip(&labels)),
+    );
     write(
         &dir,
         "empty-raw",
-        &idx_pair(&encode_idx_images(0, side, side, &[]), &encode_idx_labels(&[])),
+        &idx_pair(
+            &encode_idx_images(0, side, side, &[]),
+            &encode_idx_labels(&[]),
+        ),
     );
-    write(&dir, "one-image-gzip", &idx_pair(&gzip(&images[..16 + IMAGE_PIXELS]), &gzip(&labels[..9])));
+    write(
+        &dir,
+        "one-image-gzip",
+        &idx_pair(&gzip(&images[..16 + IMAGE_PIXELS]), &gzip(&labels[..9])),
+    );
 
     // shards: real shards of two training and one test image, and their manifest.
     let (manifest, files) = make_shards(&train.slice(0..2), &test.slice(0..1));
@@ -84,10 +95,16 @@ fn main() {
         "manifest.json",
         serde_json::to_string_pretty(&manifest).unwrap().as_bytes(),
     );
-    write(&dir, "empty.fms", &encode_shard(ShardSplit::Test, &test.slice(0..0)));
+    write(
+        &dir,
+        "empty.fms",
+        &encode_shard(ShardSplit::Test, &test.slice(0..0)),
+    );
 
     // weights: the smallest architecture (one kernel per convolution), untrained.
-    let config = LeNetConfig::new().with_conv1_kernels(1).with_conv2_kernels(1);
+    let config = LeNetConfig::new()
+        .with_conv1_kernels(1)
+        .with_conv2_kernels(1);
     let model = config.init(&Device::flex());
     let bytes = ready(checkpoint::to_bytes(&model, &config, None, "tiny")).expect("weights");
     write(&seeds.join("weights"), "tiny-untrained.ftw", &bytes);
@@ -106,7 +123,9 @@ fn main() {
     let input = format!("{map}\0{}\n\0{}\n", rows.join("\n"), paths.join("\n"));
     let dir = seeds.join("catalogue");
     write(&dir, "builtin-map-12-rows", input.as_bytes());
-    let short_map = "articleType,class\nTshirts,T-shirt/top\nTrack Pants,1\n# a comment\nWatches,bag\n";
-    let input = format!("{short_map}\0id,articleType\n1,Tshirts\n2,Watches\n\0styles.csv\nimages/1.jpg\n");
+    let short_map =
+        "articleType,class\nTshirts,T-shirt/top\nTrack Pants,1\n# a comment\nWatches,bag\n";
+    let input =
+        format!("{short_map}\0id,articleType\n1,Tshirts\n2,Watches\n\0styles.csv\nimages/1.jpg\n");
     write(&dir, "short-map", input.as_bytes());
 }

@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         let left: usize = plan.unmapped.iter().map(|(_, n)| n).sum();
         assert_eq!(plan.items.len() + left, plan.rows);
         assert_eq!(plan.class_counts().iter().sum::<usize>(), plan.items.len());
-        assert!(plan.items.iter().all(|i| map.class_of(&i.article_type) == Some(i.label)));
+        assert!(
+            plan.items
+                .iter()
+                .all(|i| map.class_of(&i.article_type) == Some(i.label))
+        );
         let _ = plan.describe();
     }
 

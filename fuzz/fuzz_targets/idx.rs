@@ -37,10 +37,15 @@ fn parse(images: &[u8], labels: &[u8]) -> [Result<Vec<u8>, String>; 3] {
     let set = Dataset::from_idx("images", images, "labels", labels);
     if let Ok(set) = &set {
         assert_eq!(Ok(set.labels()), labels_parsed.as_deref().map_err(|_| ()));
-        let pixels = images_parsed.as_ref().expect("the pair parsed, so did the images");
+        let pixels = images_parsed
+            .as_ref()
+            .expect("the pair parsed, so did the images");
         assert_eq!(pixels.len(), set.len() * IMAGE_PIXELS);
         if !set.is_empty() {
-            assert_eq!(set.image(set.len() - 1), &pixels[pixels.len() - IMAGE_PIXELS..]);
+            assert_eq!(
+                set.image(set.len() - 1),
+                &pixels[pixels.len() - IMAGE_PIXELS..]
+            );
         }
     }
     [
