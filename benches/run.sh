@@ -80,6 +80,16 @@ if [ "${SKIP_PAGE_BENCH:-}" != 1 ]; then
   kill "$server" 2>/dev/null || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
 fi
+# The page's memory at every epoch's end: base for 15 epochs on all the data, then a 5-run study
+# (benches/page-memory.mjs; about 10 minutes on two cores). Its curve is printed at the end.
+if [ "${SKIP_PAGE_MEMORY_BENCH:-}" != 1 ]; then
+  (cd www && exec python3 -m http.server 8768 --bind 127.0.0.1 >/dev/null 2>&1) &
+  server=$!
+  memory_out=$(PAGE_URL=http://127.0.0.1:8768/ CHROMIUM=$(command -v chromium) node benches/page-memory.mjs 2>&1 \
+        | tee bench-results/page-memory.log) || true
+  kill "$server" 2>/dev/null || true
+  while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$memory_out" || true)
+fi
 # TF.js 4.22.0 (benches/tfjs/node_modules) training the same model on its wasm backend (SIMD, one
 # thread) in the same Chromium, served from benches by a local server; nothing is fetched from
 # elsewhere. Its missing Conv2DBackpropFilter kernel is registered and checked by the page.
@@ -130,7 +140,7 @@ fi
 
 printf '\n%-28s %12s\n' "training, base, batch 64" "images/s"
 printf '%-28s %12s\n' "----------------------------" "------------"
-# (rows named *-s are seconds, *(MB) megabytes, ratio * plain ratios)
+# (rows named *-s are seconds, *(MB) megabytes, *-MiB mebibytes, ratio * plain ratios)
 for r in "${rows[@]}"; do
   printf '%-28s %12s\n' "${r%%|*}" "${r#*|}"
 done
@@ -152,6 +162,10 @@ if [ -n "${kernels:-}" ]; then
   printf '\n%-32s %10s %7s\n' "GPU kernel (SwiftShader)" "ms/step" "%"
   printf '%-32s %10s %7s\n' "--------------------------------" "----------" "-------"
   awk '{printf "%-32s %10s %7s\n", $1, $2, $3}' <<<"$kernels"
+fi
+
+if [ -n "${memory_out:-}" ]; then
+  grep -v '^BENCH ' <<<"$memory_out" || true
 fi
 
 if [ -n "${ops_native:-}" ]; then

@@ -68,6 +68,9 @@ type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 const MAGIC: &[u8; 4] = b"FTW1";
 /// LeNets here have at most a few million weights; anything larger is not ours.
 const MAX_HEADER_BYTES: usize = 1 << 20;
+/// The largest weights file read (the widest variant's weights are well under 1 MiB).
+#[cfg(not(target_family = "wasm"))]
+const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Where a tensor sits in the model and its shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,17 +184,32 @@ impl Checkpoint {
         header.model.validate()?;
         let mut offset = 8 + header_len;
         let mut tensors = Vec::with_capacity(header.tensors.len());
+        if let Some(training) = &header.training {
+            training.validate()?;
+        }
         for entry in header.tensors {
-            let count: usize = entry.shape.iter().product();
+            let count = entry
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .ok_or_else(|| corrupt(format!("tensor {} has an impossible shape", entry.path)))?;
             let end = count
                 .checked_mul(4)
                 .and_then(|n| n.checked_add(offset))
                 .filter(|&end| end <= bytes.len())
                 .ok_or_else(|| corrupt(format!("truncated in tensor {}", entry.path)))?;
-            let values = bytes[offset..end]
+            let values: Vec<f32> = bytes[offset..end]
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect();
+            // NaN or infinite weights make every prediction one class and the loss NaN.
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(corrupt(format!(
+                    "tensor {} holds {} at index {i}: the weights are damaged, or come from a run \
+                     that diverged",
+                    entry.path, values[i]
+                )));
+            }
             offset = end;
             tensors.push((entry, values));
         }
@@ -339,7 +357,8 @@ fn file_error(path: &std::path::Path, reason: impl std::fmt::Display) -> Checkpo
 /// Reads a checkpoint file.
 #[cfg(not(target_family = "wasm"))]
 pub fn load_file(path: &std::path::Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+    let bytes =
+        crate::bounded_read::read_file(path, MAX_FILE_BYTES).map_err(|e| file_error(path, e))?;
     Checkpoint::from_bytes(&bytes).map_err(|e| file_error(path, e))
 }
 
@@ -417,5 +436,33 @@ mod tests {
         lying[at..at + 9].copy_from_slice(b"[6,1,5,4]");
         let result = Checkpoint::from_bytes(&lying).and_then(|c| c.build(&device));
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn non_finite_weights_and_impossible_shapes_are_refused() {
+        let device = Device::flex();
+        let cfg = LeNetConfig::new();
+        let bytes = pollster::block_on(to_bytes(&cfg.init(&device), &cfg, None, "base")).unwrap();
+        let header_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        let first_weight = 8 + header_len;
+        for value in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut spoiled = bytes.clone();
+            spoiled[first_weight + 8..first_weight + 12].copy_from_slice(&value.to_le_bytes());
+            let err = Checkpoint::from_bytes(&spoiled).unwrap_err().to_string();
+            assert!(err.contains("not a fashion-trainer weights file"), "{err}");
+            assert!(
+                err.contains("at index 2") && err.contains("diverged"),
+                "{err}"
+            );
+        }
+        // A shape whose product overflows is an error, not a wrapped count.
+        let at = bytes.windows(9).position(|w| w == b"[6,1,5,5]").unwrap();
+        let mut huge = bytes[..at].to_vec();
+        huge.extend_from_slice(b"[18446744073709551615,2]");
+        huge.extend_from_slice(&bytes[at + 9..]);
+        let grown = (header_len + 15) as u32;
+        huge[4..8].copy_from_slice(&grown.to_le_bytes());
+        let err = Checkpoint::from_bytes(&huge).unwrap_err().to_string();
+        assert!(err.contains("impossible shape"), "{err}");
     }
 }

@@ -66,6 +66,9 @@ pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, Devi
     if choice == BackendChoice::Cpu {
         return Ok(cpu("CPU backend (flex) chosen".into()));
     }
+    if let Some(reason) = gpu_lost() {
+        return after_gpu_loss(choice, &reason);
+    }
     match init_gpu().await {
         Ok(device) => Ok(SelectedDevice {
             device,
@@ -79,8 +82,38 @@ pub async fn select_device(choice: BackendChoice) -> Result<SelectedDevice, Devi
     }
 }
 
+/// What `auto` and `gpu` get once the GPU device was lost: wgpu's runtime cannot be initialised
+/// a second time in one process (Burn refuses it), so the GPU is back only in a new one (a
+/// reloaded page, a fresh Web Worker).
+fn after_gpu_loss(choice: BackendChoice, reason: &str) -> Result<SelectedDevice, DeviceError> {
+    let why = format!("the GPU device was lost ({reason}); reload the page to use the GPU again");
+    match choice {
+        BackendChoice::Gpu => Err(DeviceError::NoGpu(why)),
+        _ => Ok(cpu(format!("{why}; using the CPU backend (flex)"))),
+    }
+}
+
 /// The wgpu runtime can be initialised once per process; later requests reuse its device.
 static GPU_DEVICE: std::sync::Mutex<Option<Device>> = std::sync::Mutex::new(None);
+/// Why the GPU device was lost, once the browser (or a driver reset) took it away.
+static GPU_LOST: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Drops the cached GPU device after it was lost (`reason`: what the browser said): nothing
+/// may compute on it again, and later runs and models get the CPU (`auto`) or an error (`gpu`)
+/// that says why.
+pub fn forget_gpu(reason: &str) {
+    if let Ok(mut device) = GPU_DEVICE.lock() {
+        *device = None;
+    }
+    if let Ok(mut lost) = GPU_LOST.lock() {
+        *lost = Some(reason.to_string());
+    }
+}
+
+/// Why the GPU device was lost, if it was.
+pub fn gpu_lost() -> Option<String> {
+    GPU_LOST.lock().ok().and_then(|lost| lost.clone())
+}
 
 async fn init_gpu() -> Result<Device, String> {
     if let Some(device) = GPU_DEVICE.lock().map_err(|e| e.to_string())?.clone() {
@@ -124,5 +157,34 @@ async fn init_gpu_runtime() -> Result<Device, String> {
     #[cfg(not(target_family = "wasm"))]
     {
         Device::wgpu_options().init().map_err(|e| format!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_gpu_leaves_auto_on_the_cpu_and_refuses_gpu() {
+        let auto = after_gpu_loss(BackendChoice::Auto, "destroyed: Device was destroyed.").unwrap();
+        assert_eq!(auto.backend, "cpu");
+        assert!(
+            auto.reason
+                .contains("the GPU device was lost (destroyed: Device was destroyed.)"),
+            "{}",
+            auto.reason
+        );
+        assert!(
+            auto.reason.ends_with("using the CPU backend (flex)"),
+            "{}",
+            auto.reason
+        );
+        let gpu = after_gpu_loss(BackendChoice::Gpu, "unknown")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            gpu.contains("the GPU device was lost (unknown); reload the page"),
+            "{gpu}"
+        );
     }
 }

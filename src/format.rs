@@ -49,6 +49,30 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// Text from files (labels, catalogue fields, paths) made safe to print on a terminal: control
+/// characters other than newline and tab, and the bidirectional overrides that reorder what is
+/// shown, are written as escapes (`\u{1b}`), so a label cannot recolour, move the cursor or hide
+/// text.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +122,18 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(61_706), "61,706");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn printable_escapes_terminal_controls() {
+        assert_eq!(printable("T-shirt/top"), "T-shirt/top");
+        assert_eq!(printable("a\nb\tc"), "a\nb\tc");
+        assert_eq!(
+            printable("\u{1b}[31mred\u{1b}[0m"),
+            "\\u{1b}[31mred\\u{1b}[0m"
+        );
+        assert_eq!(printable("bell\u{7}\r"), "bell\\u{7}\\u{d}");
+        assert_eq!(printable("\u{202e}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(printable("Ünïcödé 👕"), "Ünïcödé 👕");
     }
 }

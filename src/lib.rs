@@ -3,6 +3,7 @@
 //! only) and `web` (the wasm-bindgen facade, wasm only).
 #![warn(missing_docs)]
 
+pub mod bounded_read;
 pub mod checkpoint;
 pub mod clock;
 pub mod data;

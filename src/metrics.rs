@@ -171,6 +171,47 @@ impl ClassificationReport {
         }
     }
 
+    /// What is wrong with a stored report (edited or damaged): a count beyond any test set, or
+    /// scores that do not follow from its confusion matrix. `None` when it is sound.
+    pub fn inconsistency(&self) -> Option<String> {
+        // Far more images than any test set, and small enough that no sum overflows.
+        const MAX_COUNT: u64 = 1 << 40;
+        if self
+            .confusion
+            .counts
+            .iter()
+            .flatten()
+            .any(|&n| n > MAX_COUNT)
+        {
+            return Some("a confusion matrix count is out of range".into());
+        }
+        if self.confusion.total() == 0 {
+            return Some("the confusion matrix is empty (no test image)".into());
+        }
+        let expected = Self::from_confusion(self.confusion.clone());
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6;
+        let same = |a: &ClassScores, b: &ClassScores| {
+            close(a.precision, b.precision)
+                && close(a.recall, b.recall)
+                && close(a.f1, b.f1)
+                && a.support == b.support
+        };
+        let classes_agree = self.classes.len() == expected.classes.len()
+            && self
+                .classes
+                .iter()
+                .zip(&expected.classes)
+                .all(|(a, b)| same(a, b));
+        if !close(self.accuracy, expected.accuracy)
+            || !classes_agree
+            || !same(&self.macro_avg, &expected.macro_avg)
+            || !same(&self.weighted_avg, &expected.weighted_avg)
+        {
+            return Some("the test scores do not follow from its confusion matrix".into());
+        }
+        None
+    }
+
     /// The report as text, in the layout of scikit-learn's `classification_report(digits=2)`;
     /// classes without support are marked.
     pub fn to_text(&self, digits: usize) -> String {

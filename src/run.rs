@@ -129,28 +129,61 @@ impl RunResult {
         self.test_report.accuracy
     }
 
-    /// Checks that the result is whole and consistent (a file edited or cut short by hand).
+    /// Checks that the result is whole and consistent (a file edited, damaged or cut short by
+    /// hand): a valid config, one record per epoch numbered from 1, every value finite and in
+    /// range, the kept epoch among them, and test scores that follow from the confusion matrix.
     pub fn check(&self) -> Result<(), RunError> {
-        let bad = |reason: String| {
-            Err(RunError::Inconsistent {
+        match self.inconsistency() {
+            Some(reason) => Err(RunError::Inconsistent {
                 id: self.id.clone(),
                 reason,
-            })
-        };
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn inconsistency(&self) -> Option<String> {
+        if let Err(err) = self.config.validate() {
+            return Some(format!("its config is not valid: {err}"));
+        }
         if self.history.len() != self.config.epochs {
-            return bad(format!(
+            return Some(format!(
                 "{} epochs recorded but the config asks for {}",
                 self.history.len(),
                 self.config.epochs
             ));
         }
-        if self.best_record().is_none() {
-            return bad(format!(
+        let fraction = |v: f64| (0.0..=1.0).contains(&v);
+        let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+        for (i, r) in self.history.iter().enumerate() {
+            let epoch = i + 1;
+            if r.epoch != epoch {
+                return Some(format!("record {epoch} is numbered epoch {}", r.epoch));
+            }
+            let sound = non_negative(r.train_loss)
+                && fraction(r.train_accuracy)
+                && r.val_loss.is_some() == r.val_accuracy.is_some()
+                && r.val_loss.is_none_or(non_negative)
+                && r.val_accuracy.is_none_or(fraction)
+                && non_negative(r.seconds)
+                && non_negative(r.images_per_second);
+            if !sound {
+                return Some(format!("epoch {epoch} holds a value out of range"));
+            }
+        }
+        if !(1..=self.history.len()).contains(&self.best_epoch) {
+            return Some(format!(
                 "best epoch {} is not in its history",
                 self.best_epoch
             ));
         }
-        Ok(())
+        if self.limit_train == Some(0) || self.limit_eval == Some(0) {
+            return Some("an image limit of 0".into());
+        }
+        if !non_negative(self.train_seconds) || !non_negative(self.test_seconds) {
+            return Some("a time out of range".into());
+        }
+        self.test_report.inconsistency()
     }
 }
 
@@ -193,6 +226,9 @@ pub async fn finish_run(
     let (best_epoch, model) = trainer
         .best()
         .ok_or_else(|| RunError::NoEpoch(spec.id.clone()))?;
+    if test.is_empty() {
+        return Err(TrainingError::NothingToEvaluate("test").into());
+    }
     let started = now_seconds();
     let evaluation = Evaluator::new(&model, test, EVAL_BATCH).run().await?;
     let test_seconds = now_seconds() - started;
@@ -276,6 +312,45 @@ mod tests {
             config,
             limit_train: None,
             limit_eval: None,
+        }
+    }
+
+    #[test]
+    fn damaged_results_are_refused_with_the_reason() {
+        let good = fake_result(&spec(Fit::Train), 0.8, 0.85);
+        assert!(good.check().is_ok());
+        type Spoil = fn(&mut RunResult);
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("epochs recorded", |r| {
+                r.history.pop();
+            }),
+            ("numbered epoch 9", |r| r.history[1].epoch = 9),
+            ("out of range", |r| r.history[0].train_loss = f64::NAN),
+            ("out of range", |r| r.history[0].train_accuracy = 1.5),
+            ("out of range", |r| r.history[1].val_accuracy = None),
+            ("out of range", |r| r.history[0].seconds = -1.0),
+            ("best epoch 3", |r| r.best_epoch = 3),
+            ("best epoch 0", |r| r.best_epoch = 0),
+            ("config is not valid", |r| r.config.learning_rate = -1.0),
+            ("image limit of 0", |r| r.limit_eval = Some(0)),
+            ("a time", |r| r.train_seconds = f64::INFINITY),
+            ("do not follow", |r| r.test_report.accuracy = 0.99),
+            ("do not follow", |r| r.test_report.classes[3].recall = 0.0),
+            ("do not follow", |r| {
+                r.test_report.confusion.counts[0][0] += 1
+            }),
+            ("out of range", |r| {
+                r.test_report.confusion.counts[2][5] = u64::MAX
+            }),
+            ("empty", |r| {
+                r.test_report = ClassificationReport::new(&[], &[])
+            }),
+        ];
+        for (expect, spoil) in cases {
+            let mut bad = good.clone();
+            spoil(&mut bad);
+            let err = bad.check().expect_err(expect).to_string();
+            assert!(err.contains(expect), "{expect}: {err}");
         }
     }
 

@@ -190,11 +190,27 @@ fn a_small_study_runs_resumes_and_reports() {
     assert_eq!(code, 0, "{stderr}");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains(">Product catalogue photos</h2>"));
+
+    // An edited result (an epoch numbered 10^18, which the chart's ticks once followed) is left
+    // out with a note naming it; the report of the rest is written at once.
+    let path = dir.join("runs/v1/results.json");
+    let mut edited = json(&path);
+    edited["history"][0]["epoch"] = serde_json::json!(1_000_000_000_000_000_000u64);
+    std::fs::write(&path, edited.to_string()).unwrap();
+    let (code, stdout, stderr, seconds) = cli(&["report", "--from", dir_s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("note: ignoring the result of run v1: record 1 is numbered epoch"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unfinished runs: v1"), "{stderr}");
+    assert!(stdout.contains("| run | variant |"), "{stdout}");
+    assert!(seconds < 10.0, "the report took {seconds:.1} s");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
-fn a_run_with_other_settings_is_redone() {
+fn a_study_with_other_settings_is_only_replaced_when_forced() {
     let data = data_dir();
     let dir = scratch("settings");
     let (data_s, dir_s) = (data.to_str().unwrap(), dir.to_str().unwrap());
@@ -215,8 +231,29 @@ fn a_run_with_other_settings_is_redone() {
     ];
     let (code, _, stderr, _) = cli(&args);
     assert_eq!(code, 0, "{stderr}");
+    let results = std::fs::read(dir.join("runs/base/results.json")).unwrap();
+    let plan = std::fs::read(dir.join("study.json")).unwrap();
     let mut reseeded = args.to_vec();
     reseeded.extend(["--seed", "7"]);
+    // Other settings: refused, and nothing in the folder changes.
+    let (code, _, stderr, _) = cli(&reseeded);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("holds a study with other settings"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("seed 42") && stderr.contains("seed 7"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.join("runs/base/results.json")).unwrap(),
+        results
+    );
+    assert_eq!(std::fs::read(dir.join("study.json")).unwrap(), plan);
+    // Forced: the run is trained again with the new settings.
+    reseeded.push("--force");
     let (code, stdout, stderr, _) = cli(&reseeded);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("rerunning base: "), "{stdout}");

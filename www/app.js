@@ -8,16 +8,19 @@ import { fillLabelMap, renderCatalogueControls } from './js/catalogue.js';
 import { clearEvaluation, renderEvaluation, useRunWeights } from './js/evaluation.js';
 import { initPhotos } from './js/photos.js';
 import { describeOldRuns, initRuns, renderRuns } from './js/runs.js';
+import { workerCrashed } from './js/recovery.js';
 import { fillSetup, initSetup, renderSetup } from './js/setup.js';
-import { LIMIT, isBusyRunning, isTraining, store } from './js/state.js';
+import { FAULTS, LIMIT, isBusyRunning, isTraining, store } from './js/state.js';
 import { loadRuns } from './js/storage.js';
 import { fillStudyForm, openSavedStudy, renderStudy } from './js/study.js';
+import { heldElsewhere, watchRunLock } from './js/tabs.js';
 import { resumeRun, showCurves, startRun } from './js/training.js';
 import { on, send, startWorker } from './js/worker-client.js';
 
 const el = {
   backendNotice: $('backend-notice', HTMLElement),
   limitNotice: $('limit-notice', HTMLElement),
+  tabNotice: $('tab-notice', HTMLElement),
   retry: $('retry', HTMLButtonElement),
   dataBox: $('data-box', HTMLElement),
   dataProgress: $('data-progress', HTMLProgressElement),
@@ -35,7 +38,8 @@ function render() {
   const state = store.get();
   const training = isTraining(state);
   const paused = state.run === 'paused';
-  el.start.disabled = state.data !== 'ready' || training || paused || state.busy;
+  el.start.disabled = state.data !== 'ready' || training || paused || state.busy || state.elsewhere;
+  el.tabNotice.hidden = !state.elsewhere;
   el.pause.disabled = state.run !== 'running';
   el.resume.disabled = !paused || state.busy;
   el.cancel.disabled = !(training || paused) || state.busy;
@@ -97,7 +101,7 @@ on('ready', ({ trainCount, testCount, adapter }) => {
     el.backendNotice.dataset.kind = kind;
   }
   store.set({ data: 'ready' });
-  setStatus('Ready. Choose a preset or your own settings, then Start.');
+  setStatus(store.get().elsewhere ? 'Ready; another tab of this page is training a run.' : 'Ready. Choose a preset or your own settings, then Start.');
 });
 
 on('error', (msg) => {
@@ -121,13 +125,26 @@ if (LIMIT) {
   el.limitNotice.hidden = false;
   el.limitNotice.textContent = `Quick run: ?limit=${LIMIT} trains and evaluates on at most ${LIMIT.toLocaleString('en-US')} images.`;
 }
+el.tabNotice.textContent = 'Another tab of this page is training a run. One run trains at a time, so Start, Resume and ' +
+  'the study wait here until it stops there; its runs show as running, and this page catches up when it stops.';
 store.subscribe(render);
-await loadRuns();
+store.set({ elsewhere: await heldElsewhere() });
+await loadRuns({ elsewhere: store.get().elsewhere });
 render();
-startWorker((message) => {
-  store.set({ data: 'failed', run: 'idle' });
-  el.retry.hidden = true; // a broken worker script needs a reload, not a retry
-  setStatus(`The trainer could not run in a worker: ${message}.`, 'error');
+// The other tab's run stopped: read what it stored (a run still marked running was cut off).
+watchRunLock(async () => {
+  if (isBusyRunning()) return;
+  await loadRuns();
+  openSavedStudy('This study stopped in another tab of this page.');
+});
+startWorker({
+  onFailure: (message) => {
+    store.set({ data: 'failed', run: 'idle' });
+    el.retry.hidden = true; // a broken worker script needs a reload, not a retry
+    setStatus(`The trainer could not run in a worker: ${message}.`, 'error');
+  },
+  onCrash: workerCrashed,
+  faults: FAULTS,
 });
 initPhotos();
 send('init', {});

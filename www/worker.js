@@ -3,8 +3,9 @@
 // so nothing the core does ever blocks the page. Messages are listed in js/protocol.js; each
 // request is answered by one `reply` or `error` with its `id`, and the work posts events.
 
-import { loadApi, messageOf, post, scope, wasm } from './worker/core.js';
+import { checkAlive, isFatal, loadApi, messageOf, post, scope, wasm } from './worker/core.js';
 import { ShardError, dataStore, hasData, loadData, probeAdapter } from './worker/data.js';
+import { watchGpuDevices } from './worker/gpu.js';
 import * as runs from './worker/runs.js';
 import { photo, photoTransfer, predictMany } from './worker/photos.js';
 import * as catalogue from './worker/catalogue.js';
@@ -14,6 +15,9 @@ import * as study from './worker/study.js';
 /** @typedef {import('./js/protocol.js').Replies} Replies */
 
 let starting = /** @type {Promise<void> | null} */ (null);
+
+// Before the core asks for a GPU device: a lost one must be noticed.
+watchGpuDevices(runs.onGpuLost);
 
 // Loads the core, tells the page what it offers, then loads the data (once; again after a failure).
 async function init() {
@@ -132,14 +136,16 @@ scope.addEventListener('message', async ({ data: msg }) => {
   const { type, id, ...fields } = msg ?? {};
   const handler = handlers[type];
   try {
+    checkAlive();
     if (!handler) throw new Error(`unknown message type "${type}"`);
     const reply = await handler(fields);
     scope.postMessage({ type: 'reply', id, ...reply }, transferables(type, reply));
   } catch (error) {
+    isFatal(error);
     scope.postMessage({ type: 'error', id, where: type ?? 'protocol', message: messageOf(error) });
   }
 });
 
 scope.addEventListener('unhandledrejection', (event) => {
-  post('error', { where: 'worker', message: messageOf(event.reason) });
+  if (!isFatal(event.reason)) post('error', { where: 'worker', message: messageOf(event.reason) });
 });

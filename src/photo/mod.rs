@@ -24,7 +24,7 @@ mod object;
 pub use decode::decode;
 
 use image::imageops::{self, FilterType};
-use image::{GrayImage, Rgb, RgbImage};
+use image::{GenericImageView, GrayImage, Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -38,6 +38,12 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 pub const MAX_DECODER_BYTES: u64 = 512 * 1024 * 1024;
 /// The longest side of the square preview returned with the steps.
 pub const PREVIEW_SIDE: u32 = 224;
+/// The padded square is at most this wide: the work is bounded by the 28x28 output, not by the
+/// photo's longest side (a 40,000,000 x 1 strip would otherwise ask for a 40,000,000² canvas).
+pub const MAX_SQUARE_SIDE: u32 = 4096;
+/// A model input whose lightest and darkest pixels differ by less than this has nothing in it to
+/// classify (a blank or evenly lit photo): it gets no prediction.
+pub const BLANK_CONTRAST: u8 = 16;
 
 /// Why a photo could not be used.
 #[derive(Debug, Error, PartialEq)]
@@ -69,6 +75,11 @@ pub enum PhotoError {
     /// A preprocessing mode that does not exist.
     #[error("unknown preprocessing '{0}' (expected center or auto)")]
     UnknownPreprocess(String),
+    /// The model input is one shade: there is no object to classify.
+    #[error(
+        "no object found: the photo is blank (its 28x28 input is one shade), so there is nothing to classify"
+    )]
+    Blank,
 }
 
 /// How the photo is cropped before resizing.
@@ -127,6 +138,18 @@ pub struct CropBox {
     pub height: u32,
 }
 
+impl CropBox {
+    /// The whole of a `width` x `height` photo.
+    pub fn whole(width: u32, height: u32) -> Self {
+        Self {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+}
+
 /// What preprocessing found in a photo, besides the images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
@@ -145,6 +168,10 @@ pub struct PhotoFindings {
     /// [`Preprocess::Auto`]): the crop runs from the shoulders to the bottom of the person, as wide
     /// as the garment, with the skin and what is below the garment painted over.
     pub worn: bool,
+    /// True when the model input is one shade (within [`BLANK_CONTRAST`]): a blank photo, which
+    /// gets no prediction (see [`PhotoSteps::classifiable`]).
+    #[serde(default)]
+    pub blank: bool,
 }
 
 /// Every stage of the pipeline, for display and for the model.
@@ -160,6 +187,18 @@ pub struct PhotoSteps {
     pub grayscale: GrayImage,
     /// The inverted grayscale image: the model's input, light object on black, 784 bytes.
     pub input: Vec<u8>,
+}
+
+impl PhotoSteps {
+    /// The model input, or [`PhotoError::Blank`] when there is nothing in it to classify (a
+    /// confident class for a blank photo would be noise).
+    pub fn classifiable(&self) -> Result<&[u8], PhotoError> {
+        if self.found.blank {
+            Err(PhotoError::Blank)
+        } else {
+            Ok(&self.input)
+        }
+    }
 }
 
 /// Decodes and preprocesses a photo.
@@ -201,12 +240,7 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
                     }
                 },
                 None => {
-                    let whole = CropBox {
-                        x: 0,
-                        y: 0,
-                        width,
-                        height,
-                    };
+                    let whole = CropBox::whole(width, height);
                     let square = pad_to_square(photo, whole, background);
                     (square, whole, false, false, false)
                 }
@@ -228,6 +262,10 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
     });
     let input: Vec<u8> = grayscale.as_raw().iter().map(|&v| 255 - v).collect();
     debug_assert_eq!(input.len(), IMAGE_PIXELS);
+    let (darkest, lightest) = input
+        .iter()
+        .fold((u8::MAX, u8::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let blank = lightest - darkest < BLANK_CONTRAST;
     PhotoSteps {
         found: PhotoFindings {
             width,
@@ -236,6 +274,7 @@ pub fn preprocess_image(photo: &RgbImage, mode: Preprocess) -> PhotoSteps {
             object_found,
             mirrored,
             worn,
+            blank,
         },
         square_preview: shrink_to(&square, PREVIEW_SIDE),
         resized,
@@ -251,26 +290,46 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 
 /// The image scaled down (box filter) so that its longest side is at most `side`.
 fn shrink_to(image: &RgbImage, side: u32) -> RgbImage {
-    let (w, h) = image.dimensions();
-    if w.max(h) <= side {
-        return image.clone();
+    match shrunk_size(image.dimensions(), side) {
+        Some((width, height)) => imageops::thumbnail(image, width, height),
+        None => image.clone(),
     }
-    let scale = f64::from(side) / f64::from(w.max(h));
-    let nw = ((f64::from(w) * scale).round() as u32).max(1);
-    let nh = ((f64::from(h) * scale).round() as u32).max(1);
-    imageops::thumbnail(image, nw, nh)
 }
 
-/// The box's pixels centred on a square canvas of the background colour.
+/// The size that fits `side` with the same aspect, or `None` when `size` already fits.
+fn shrunk_size((width, height): (u32, u32), side: u32) -> Option<(u32, u32)> {
+    if width.max(height) <= side {
+        return None;
+    }
+    let scale = f64::from(side) / f64::from(width.max(height));
+    let shrink = |length: u32| ((f64::from(length) * scale).round() as u32).max(1);
+    Some((shrink(width), shrink(height)))
+}
+
+/// The box's pixels centred on a square canvas of the background colour, first scaled down to
+/// fit [`MAX_SQUARE_SIDE`].
 fn pad_to_square(photo: &RgbImage, crop: CropBox, background: Rgb<u8>) -> RgbImage {
-    let side = crop.width.max(crop.height);
-    let mut square = RgbImage::from_pixel(side, side, background);
     let object = imageops::crop_imm(photo, crop.x, crop.y, crop.width, crop.height);
+    match shrunk_size((crop.width, crop.height), MAX_SQUARE_SIDE) {
+        Some((width, height)) => {
+            centre_on_square(&imageops::thumbnail(&*object, width, height), background)
+        }
+        None => centre_on_square(&*object, background),
+    }
+}
+
+fn centre_on_square<I: GenericImageView<Pixel = Rgb<u8>>>(
+    object: &I,
+    background: Rgb<u8>,
+) -> RgbImage {
+    let (width, height) = object.dimensions();
+    let side = width.max(height);
+    let mut square = RgbImage::from_pixel(side, side, background);
     imageops::replace(
         &mut square,
-        &*object,
-        i64::from((side - crop.width) / 2),
-        i64::from((side - crop.height) / 2),
+        object,
+        i64::from((side - width) / 2),
+        i64::from((side - height) / 2),
     );
     square
 }
@@ -328,5 +387,58 @@ mod tests {
         assert!(!steps.found.object_found);
         assert_eq!((steps.found.crop.width, steps.found.crop.height), (40, 30));
         assert!(steps.input.iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn a_long_strip_is_padded_within_bounds() {
+        // The 116 KB PNG: 40,000,000 x 1 pixels asked for a 40,000,000² canvas.
+        let strip = RgbImage::from_fn(40_000_000, 1, |x, _| {
+            if x % 1000 < 500 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(strip)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        for mode in [Preprocess::Auto, Preprocess::Center] {
+            let steps = preprocess(&png, mode).unwrap();
+            assert_eq!((steps.found.width, steps.found.height), (40_000_000, 1));
+            assert_eq!(steps.input.len(), IMAGE_PIXELS);
+            assert!(steps.square_preview.width() <= PREVIEW_SIDE);
+        }
+    }
+
+    #[test]
+    fn the_padded_square_is_bounded_by_the_output() {
+        // A white 20000 x 2000 photo: no object, so the whole frame is padded (it took 1.35 GB).
+        let photo = RgbImage::from_pixel(20_000, 2_000, Rgb([255, 255, 255]));
+        let whole = CropBox::whole(20_000, 2_000);
+        let square = pad_to_square(&photo, whole, Rgb([255, 255, 255]));
+        assert_eq!(square.dimensions(), (MAX_SQUARE_SIDE, MAX_SQUARE_SIDE));
+        // A photo that fits is padded pixel for pixel, as before.
+        let small = photo_with_box((300, 120), (10, 10, 50, 50));
+        let square = pad_to_square(&small, CropBox::whole(300, 120), Rgb([250, 250, 250]));
+        assert_eq!(square.dimensions(), (300, 300));
+        assert_eq!(*square.get_pixel(10, 100), Rgb([30, 40, 120]));
+        assert_eq!(*square.get_pixel(10, 99), Rgb([250, 250, 250]));
+    }
+
+    #[test]
+    fn a_blank_photo_gets_no_prediction() {
+        for mode in [Preprocess::Auto, Preprocess::Center] {
+            for shade in [0, 128, 255] {
+                let photo = RgbImage::from_pixel(64, 48, Rgb([shade, shade, shade]));
+                let steps = preprocess_image(&photo, mode);
+                assert!(steps.found.blank, "{mode} {shade}");
+                assert_eq!(steps.classifiable(), Err(PhotoError::Blank));
+            }
+            let steps = preprocess_image(&photo_with_box((64, 48), (16, 8, 16, 32)), mode);
+            assert!(!steps.found.blank, "{mode}");
+            assert_eq!(steps.classifiable().unwrap(), &steps.input[..]);
+        }
+        assert!(PhotoError::Blank.to_string().starts_with("no object found"));
     }
 }

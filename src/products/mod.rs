@@ -9,7 +9,7 @@ mod layout;
 
 pub use layout::CatalogueLayout;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -52,6 +52,12 @@ pub enum CatalogueError {
     /// Not one photo of the catalogue could be used.
     #[error("no catalogue photo could be read")]
     NoPhotos,
+    /// No row has an article type the label map knows.
+    #[error(
+        "none of the {0} rows of styles.csv has an article type the label map knows: there is \
+         nothing to evaluate"
+    )]
+    NothingMapped(usize),
     /// The collected photos do not make a data set.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -170,6 +176,23 @@ pub struct CataloguePlan {
     pub unmapped: Vec<(String, usize)>,
 }
 
+/// The longest product id accepted.
+const MAX_ID_CHARS: usize = 64;
+
+/// A product id names its photo (`images/<id>.jpg`), so it must be a plain name: no `/`, `..`
+/// or drive letter can lead the reader out of `images/`.
+fn check_id(id: &str, line: u64) -> Result<()> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if id.is_empty() || id.len() > MAX_ID_CHARS || !id.chars().all(plain) {
+        return Err(catalogue_error(format!(
+            "line {line}: product id '{}' is not a plain name of 1 to {MAX_ID_CHARS} letters, \
+             digits, '-' or '_', so it cannot name a photo in images/",
+            id.chars().take(MAX_ID_CHARS).collect::<String>()
+        )));
+    }
+    Ok(())
+}
+
 impl CataloguePlan {
     /// Reads `styles.csv` (columns found by name: `id`, `articleType`) and applies `map`.
     pub fn new(styles_csv: &[u8], map: &LabelMap) -> Result<Self> {
@@ -192,12 +215,20 @@ impl CataloguePlan {
         let (id_col, type_col) = (column("id")?, column("articleType")?);
         let mut plan = CataloguePlan::default();
         let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
+        let mut first_line: HashMap<String, u64> = HashMap::new();
         for record in reader.records() {
             let record = record.map_err(|e| catalogue_error(e.to_string()))?;
             let (Some(id), Some(article)) = (record.get(id_col), record.get(type_col)) else {
                 let line = record.position().map_or(0, |p| p.line());
                 return Err(catalogue_error(format!("line {line} has too few columns")));
             };
+            let line = record.position().map_or(0, |p| p.line());
+            check_id(id, line)?;
+            if let Some(first) = first_line.insert(id.to_string(), line) {
+                return Err(catalogue_error(format!(
+                    "line {line}: product id '{id}' is listed twice (first on line {first})"
+                )));
+            }
             plan.rows += 1;
             match map.class_of(article) {
                 Some(label) => plan.items.push(CatalogueItem {
@@ -361,10 +392,13 @@ impl CatalogueRun {
     /// returned, so one broken file never stops a catalogue.
     pub fn add_photo(&mut self, id: &str, bytes: &[u8]) -> Result<()> {
         let index = self.index(id)?;
-        match photo::preprocess(bytes, self.preprocess) {
-            Ok(steps) => {
+        // A blank photo is skipped like a broken one: a class for it would be noise.
+        let input = photo::preprocess(bytes, self.preprocess)
+            .and_then(|steps| steps.classifiable().map(<[u8]>::to_vec));
+        match input {
+            Ok(input) => {
                 self.collected.push(index);
-                self.inputs.extend_from_slice(&steps.input);
+                self.inputs.extend_from_slice(&input);
                 Ok(())
             }
             Err(err) => {
@@ -444,6 +478,9 @@ impl CatalogueRun {
     /// The collected photos as a labelled data set, in collection order; an error when not
     /// one photo could be used.
     pub fn dataset(&self) -> Result<Dataset> {
+        if self.plan.items.is_empty() {
+            return Err(CatalogueError::NothingMapped(self.plan.rows));
+        }
         if self.collected.is_empty() {
             return Err(CatalogueError::NoPhotos);
         }
@@ -577,6 +614,37 @@ mod tests {
     }
 
     #[test]
+    fn ids_that_are_not_plain_names_or_repeat_are_refused_by_line() {
+        let header = "id,articleType\n";
+        for (row, expect) in [
+            (
+                "../../etc/passwd,Tshirts",
+                "line 2: product id '../../etc/passwd' is not a plain name",
+            ),
+            ("/etc/passwd,Tshirts", "line 2: product id '/etc/passwd'"),
+            ("C:\\x,Tshirts", "not a plain name"),
+            ("a.b,Watches", "not a plain name"),
+            ("\"\",Tshirts", "product id ''"),
+            (
+                "1,Tshirts\n2,Tshirts\n1,Watches",
+                "line 4: product id '1' is listed twice (first on line 2)",
+            ),
+        ] {
+            let csv = format!("{header}{row}\n");
+            let err = CataloguePlan::new(csv.as_bytes(), &LabelMap::builtin())
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("styles.csv: "), "{err}");
+            assert!(err.contains(expect), "{expect}: {err}");
+        }
+        let long = "9".repeat(MAX_ID_CHARS + 1);
+        let csv = format!("{header}{long},Tshirts\n");
+        assert!(CataloguePlan::new(csv.as_bytes(), &LabelMap::builtin()).is_err());
+        let csv = format!("{header}ab-12_C,Tshirts\n");
+        assert!(CataloguePlan::new(csv.as_bytes(), &LabelMap::builtin()).is_ok());
+    }
+
+    #[test]
     fn plan_names_a_missing_column() {
         let err = CataloguePlan::new(b"id,name\n1,x\n", &LabelMap::builtin()).unwrap_err();
         assert!(err.to_string().contains("no 'articleType' column"), "{err}");
@@ -594,14 +662,23 @@ mod tests {
     fn run_collects_photos_and_reports_mistakes() {
         let plan = CataloguePlan::new(STYLES.as_bytes(), &LabelMap::builtin()).unwrap();
         let mut run = CatalogueRun::new(plan, Preprocess::Center);
-        let mut png = Vec::new();
-        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(30, 30, image::Rgb([9, 9, 9])))
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
+        let png_of = |photo: image::RgbImage| {
+            let mut png = Vec::new();
+            image::DynamicImage::ImageRgb8(photo)
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .unwrap();
+            png
+        };
+        let png = png_of(image::RgbImage::from_fn(30, 30, |x, _| {
+            image::Rgb(if x < 15 { [9, 9, 9] } else { [240, 240, 240] })
+        }));
         run.add_photo("15970", &png).unwrap();
         run.add_photo("39386", &png).unwrap();
         assert!(run.add_photo("21379", b"not an image").is_err());
-        run.add_missing("53759");
+        // A blank photo is skipped with the reason, not given a class.
+        let blank = png_of(image::RgbImage::from_pixel(30, 30, image::Rgb([9, 9, 9])));
+        let err = run.add_photo("53759", &blank).unwrap_err().to_string();
+        assert!(err.starts_with("no object found"), "{err}");
         assert!(
             run.add_photo("59263", &png).is_err(),
             "unmapped ids are refused"
@@ -627,6 +704,11 @@ mod tests {
         assert_eq!(result.evaluated, 2);
         assert!((result.accuracy - 0.5).abs() < 1e-12);
         assert_eq!(result.skipped.len(), 2);
+        assert!(
+            result.skipped[1].reason.contains("blank"),
+            "{:?}",
+            result.skipped
+        );
         assert_eq!(result.mistakes.len(), 1);
         assert_eq!(result.mistakes[0].id, "39386");
         assert!((result.mistakes[0].confidence - 0.7).abs() < 1e-6);

@@ -75,6 +75,18 @@ fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> (f64, f64, Vec<f64>) {
     (start, end, ticks)
 }
 
+/// The smallest whole step of 1, 2 or 5 times a power of ten that cuts `range` into at most
+/// `max_steps` steps.
+fn whole_step(range: f64, max_steps: usize) -> f64 {
+    let rough = (range / max_steps as f64).max(1.0);
+    let power = 10f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| range / s <= max_steps as f64 + 1e-9)
+        .unwrap_or(10.0 * power)
+}
+
 /// Enough decimals to tell ticks `step` apart (0.25 → 2, 2 → 0).
 fn decimals_for(step: f64) -> usize {
     (0..6)
@@ -97,11 +109,13 @@ impl Chart {
         let xs = self
             .series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0));
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .filter(|x| x.is_finite());
         let ys = self
             .series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1));
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .filter(|y| y.is_finite());
         let x_max = xs.fold(1.0f64, f64::max);
         let (y_min, y_max) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
             (a.min(y), b.max(y))
@@ -118,10 +132,7 @@ impl Chart {
         } else {
             (0.0, 2.0)
         };
-        let x_step = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-            .into_iter()
-            .find(|s| (x_hi - x_lo) / s <= 10.0)
-            .unwrap_or(100.0);
+        let x_step = whole_step(x_hi - x_lo, 10);
         let sx = |x: f64| MARGIN_LEFT + (x - x_lo) / (x_hi - x_lo) * plot_w;
         let sy = |y: f64| MARGIN_TOP + plot_h - (y - y_lo) / (y_hi - y_lo) * plot_h;
         let y_decimals = decimals_for(y_ticks.get(1).map_or(1.0, |t| t - y_ticks[0]));
@@ -148,9 +159,10 @@ impl Chart {
                 t
             ));
         }
-        // X ticks at whole epochs.
-        let mut epoch = x_lo.max(1.0);
-        while epoch <= x_hi + 1e-9 {
+        // X ticks at whole epochs; at most 11 of them, whatever the epoch numbers say.
+        let first = x_lo.max(1.0);
+        let count = ((x_hi - first) / x_step + 1e-9).floor().clamp(0.0, 10.0) as usize;
+        for epoch in (0..=count).map(|i| first + i as f64 * x_step) {
             let x = sx(epoch);
             let y0 = MARGIN_TOP + plot_h;
             svg.push_str(&format!(
@@ -160,7 +172,6 @@ impl Chart {
                 y0 + 16.0,
                 epoch
             ));
-            epoch += x_step;
         }
         // Axes and labels.
         let (x0, y0) = (MARGIN_LEFT, MARGIN_TOP + plot_h);
@@ -291,5 +302,34 @@ mod tests {
         assert!(lo < 0.5 && hi > 0.5);
         assert_eq!(decimals_for(0.25), 2);
         assert_eq!(decimals_for(2.0), 0);
+    }
+
+    #[test]
+    fn untrusted_epoch_numbers_give_a_few_ticks() {
+        assert_eq!(whole_step(14.0, 10), 2.0);
+        assert_eq!(whole_step(1.0, 10), 1.0);
+        assert_eq!(whole_step(99.0, 10), 10.0);
+        for x_max in [15.0, 1e6, 1e18, f64::MAX, f64::INFINITY, f64::NAN] {
+            let chart = Chart {
+                title: "t".into(),
+                x_label: "epoch",
+                y_label: "loss",
+                unit: "",
+                series: vec![Series {
+                    name: "train".into(),
+                    colour: TRAIN_COLOUR,
+                    dashed: false,
+                    points: vec![(1.0, 0.5), (x_max, f64::NAN), (2.0, f64::INFINITY)],
+                }],
+                width: 640.0,
+                height: 320.0,
+                marker: None,
+            };
+            let svg = chart.to_svg();
+            let ticks = svg
+                .matches("text-anchor=\"middle\" fill=\"#57606a\"")
+                .count();
+            assert!((1..=11).contains(&ticks), "{x_max}: {ticks} x ticks");
+        }
     }
 }

@@ -1,13 +1,17 @@
-//! A run's folder: `config.json` and `summary.txt` when it starts; `history.json`/`.csv`,
-//! `model.ftw` (the kept epoch's weights with their config), `test-report.txt`/`.json` and
-//! `results.json` when it ends.
+//! A run's folder: `config.json`, `summary.txt`, `history.json`/`.csv`, `model.ftw` (the kept
+//! epoch's weights with their config), `test-report.txt`/`.json` and `results.json`.
+//!
+//! A run writes its files into `.partial/` and moves them in when it ends, `results.json` last:
+//! a folder with `results.json` holds one whole run, and a killed run leaves the folder as it
+//! was. A folder is locked while a run writes it, and one that holds a run is only replaced
+//! when asked (`--force`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::tensor::Device;
 
-use super::{create_dir, read_json, write, write_json};
+use super::{FolderLock, create_dir, lock_folder, read_json, write, write_json};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::Splits;
 use crate::device::SelectedDevice;
@@ -19,6 +23,22 @@ use crate::{Error, Result};
 
 /// Training batches between two progress reports.
 const CHUNK_BATCHES: usize = 20;
+
+/// Every file of a finished run, in the order they are moved in: `results.json`, which marks the
+/// run finished, comes last.
+pub const RUN_FILES: [&str; 8] = [
+    "config.json",
+    "summary.txt",
+    "history.json",
+    "history.csv",
+    "model.ftw",
+    "test-report.txt",
+    "test-report.json",
+    "results.json",
+];
+
+/// The files whose presence means a folder holds a run (finished, or from an older version).
+const RUN_MARKERS: [&str; 3] = ["results.json", "model.ftw", "config.json"];
 
 /// The folder of one run.
 #[derive(Clone, Debug)]
@@ -41,19 +61,53 @@ impl RunFolder {
         self.dir.join("results.json")
     }
 
-    /// Trains run `spec` on `splits` into this folder, calling `on_progress` after every chunk
-    /// of batches, and writes every file of a finished run.
+    /// Locks the folder for a new run. A folder that another process is writing is refused; so
+    /// is one that holds a run, unless `replace` (`--force`), in which case its `results.json`
+    /// goes first, so that the folder never reads as finished while files are swapped.
+    pub fn claim(&self, replace: bool) -> Result<FolderLock> {
+        let lock = lock_folder(&self.dir)?;
+        let held: Vec<&str> = RUN_MARKERS
+            .into_iter()
+            .filter(|name| self.dir.join(name).exists())
+            .collect();
+        if !held.is_empty() {
+            if !replace {
+                return Err(Error::file(
+                    &self.dir,
+                    format!(
+                        "already holds a run ({}): pass --force to replace it, or choose another \
+                         --out",
+                        held.join(", ")
+                    ),
+                ));
+            }
+            if self.is_finished() {
+                self.remove_result()?;
+            }
+        }
+        Ok(lock)
+    }
+
+    /// Trains run `spec` on `splits` into this folder (locked by [`claim`](Self::claim)),
+    /// calling `on_progress` after every chunk of batches, and moves every file of the finished
+    /// run in at the end.
     pub async fn train(
         &self,
+        _lock: &FolderLock,
         spec: &RunSpec,
         splits: Splits,
         selected: &SelectedDevice,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<FinishedRun> {
-        create_dir(&self.dir)?;
-        write_json(&self.dir.join("config.json"), &spec.config)?;
+        let staging = self.dir.join(".partial");
+        // What a killed run left behind.
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::file(&staging, e))?;
+        }
+        create_dir(&staging)?;
+        write_json(&staging.join("config.json"), &spec.config)?;
         write(
-            &self.dir.join("summary.txt"),
+            &staging.join("summary.txt"),
             ModelSummary::new(&spec.config.model).to_text(),
         )?;
         let mut trainer = Trainer::new(
@@ -66,8 +120,8 @@ impl RunFolder {
             on_progress(&trainer.step(CHUNK_BATCHES).await?);
         }
         let history = trainer.history();
-        write_json(&self.dir.join("history.json"), &history)?;
-        write(&self.dir.join("history.csv"), history_csv(history))?;
+        write_json(&staging.join("history.json"), &history)?;
+        write(&staging.join("history.csv"), history_csv(history))?;
         let finished = finish_run(spec, &trainer, Arc::new(splits.test), selected.backend).await?;
         let bytes = checkpoint::to_bytes(
             &finished.model,
@@ -76,11 +130,16 @@ impl RunFolder {
             &spec.id,
         )
         .await?;
-        checkpoint::save_file(&self.dir.join("model.ftw"), &bytes)?;
+        checkpoint::save_file(&staging.join("model.ftw"), &bytes)?;
         let report = &finished.result.test_report;
-        write(&self.dir.join("test-report.txt"), report.to_text(4))?;
-        write_json(&self.dir.join("test-report.json"), report)?;
-        write_json(&self.results_path(), &finished.result)?;
+        write(&staging.join("test-report.txt"), report.to_text(4))?;
+        write_json(&staging.join("test-report.json"), report)?;
+        write_json(&staging.join("results.json"), &finished.result)?;
+        for name in RUN_FILES {
+            let (from, to) = (staging.join(name), self.dir.join(name));
+            std::fs::rename(&from, &to).map_err(|e| Error::file(&to, e))?;
+        }
+        std::fs::remove_dir(&staging).map_err(|e| Error::file(&staging, e))?;
         Ok(finished)
     }
 
@@ -175,24 +234,21 @@ mod tests {
         };
         let device = pollster::block_on(select_device(BackendChoice::Cpu)).unwrap();
         let mut reports = 0;
+        let lock = folder.claim(false).unwrap();
         let finished =
-            pollster::block_on(folder.train(&spec, splits, &device, |_| reports += 1)).unwrap();
+            pollster::block_on(
+                folder.train(&lock, &spec, splits.clone(), &device, |_| reports += 1),
+            )
+            .unwrap();
+        drop(lock);
         assert!(
             reports >= 2,
             "progress after the training and the validation chunks"
         );
-        for file in [
-            "config.json",
-            "summary.txt",
-            "history.json",
-            "history.csv",
-            "model.ftw",
-            "test-report.txt",
-            "test-report.json",
-            "results.json",
-        ] {
+        for file in RUN_FILES {
             assert!(dir.join(file).is_file(), "{file} is written");
         }
+        assert!(!dir.join(".partial").exists(), "nothing is left staged");
         assert!(folder.is_finished());
         let result = folder.result().unwrap();
         assert_eq!(result.best_epoch, finished.result.best_epoch);
@@ -201,8 +257,53 @@ mod tests {
         assert_eq!(&result.test_report.confusion, confusion);
         let (checkpoint, _) = load_model(&dir, &device.device).unwrap();
         assert_eq!(checkpoint.label, "base");
-        folder.remove_result().unwrap();
+        // A second run into the folder is refused unless it may replace the first.
+        let err = folder.claim(false).unwrap_err().to_string();
+        assert!(
+            err.contains("already holds a run (results.json, model.ftw, config.json)"),
+            "{err}"
+        );
+        assert!(err.contains("--force"), "{err}");
+        assert!(folder.is_finished(), "a refused claim changes nothing");
+        let lock = folder.claim(true).unwrap();
+        assert!(!folder.is_finished(), "the old result goes first");
+        // While one holds the folder, another is refused.
+        let err = folder.claim(true).unwrap_err().to_string();
+        assert!(err.contains("another fashion-trainer process"), "{err}");
+        drop(lock);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_killed_run_leaves_the_folder_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("run-folder-killed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let folder = RunFolder::new(&dir);
+        // What a run killed mid-way leaves: staged files only.
+        create_dir(&dir.join(".partial")).unwrap();
+        write(&dir.join(".partial/config.json"), "{}").unwrap();
         assert!(!folder.is_finished());
+        let lock = folder
+            .claim(false)
+            .expect("a half-written run is not a run");
+        let spec = RunSpec {
+            id: "base".into(),
+            variant: Variant::Base,
+            config: Variant::Base.config().with_epochs(1).with_batch_size(32),
+            limit_train: None,
+            limit_eval: None,
+        };
+        let data: Dataset = toy_dataset(64);
+        let splits = Splits {
+            train: data.clone(),
+            val: Some(data.clone()),
+            test: data,
+        };
+        let device = pollster::block_on(select_device(BackendChoice::Cpu)).unwrap();
+        pollster::block_on(folder.train(&lock, &spec, splits, &device, |_| ())).unwrap();
+        assert!(folder.is_finished());
+        assert!(!dir.join(".partial").exists());
+        drop(lock);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{RunFolder, read_json, write, write_json};
+use super::{FolderLock, RunFolder, lock_folder, read_json, write, write_json};
 use crate::data::Fit;
 use crate::presets::Variant;
 use crate::report::{self, CatalogueSection, StudyReport};
@@ -36,6 +36,29 @@ impl StudyFolder {
         RunFolder::new(self.dir.join("runs").join(id))
     }
 
+    /// Locks the folder for running the study `plan`. A folder that another process is writing
+    /// is refused, and so is one whose `study.json` holds other settings, unless `replace`
+    /// (`--force`): running it would replace the runs it has.
+    pub fn claim(&self, plan: &StudyConfig, replace: bool) -> Result<FolderLock> {
+        let lock = lock_folder(&self.dir)?;
+        let plan_path = self.dir.join("study.json");
+        if plan_path.exists() && !replace {
+            let held: StudyConfig = read_json(&plan_path)?;
+            if held != *plan {
+                return Err(Error::file(
+                    &self.dir,
+                    format!(
+                        "holds a study with other settings ({}; asked for {}): pass --force to \
+                         train its runs again with the new settings, or choose another --out",
+                        held.describe(),
+                        plan.describe()
+                    ),
+                ));
+            }
+        }
+        Ok(lock)
+    }
+
     /// Writes the plan (`study.json`), creating the folder.
     pub fn write_plan(&self, config: &StudyConfig) -> Result<()> {
         super::create_dir(&self.dir.join("runs"))?;
@@ -66,6 +89,18 @@ impl StudyFolder {
         let plan_path = self.dir.join("study.json");
         let plan = if plan_path.exists() {
             read_json(&plan_path)?
+        } else if results.is_empty() {
+            return Err(Error::file(
+                &self.dir,
+                format!(
+                    "no study here: no study.json and no finished run under runs/{}",
+                    if notes.is_empty() {
+                        ""
+                    } else {
+                        " that can be read"
+                    }
+                ),
+            ));
         } else {
             inferred_plan(&results)
         };

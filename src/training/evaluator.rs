@@ -102,6 +102,9 @@ impl Evaluator {
 
     /// Evaluates up to `max_batches` batches, reading results back once.
     pub async fn step(&mut self, max_batches: usize) -> Result<bool, TrainingError> {
+        if self.data.is_empty() {
+            return Err(TrainingError::NothingToEvaluate("evaluation"));
+        }
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut predictions: Vec<Tensor<2, Int>> = Vec::new();

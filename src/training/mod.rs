@@ -22,6 +22,10 @@ pub enum TrainingError {
     /// No training image was selected.
     #[error("the training set is empty")]
     EmptyTrainingSet,
+    /// An evaluation (validation, test, a catalogue) was given no image: a score of it would be
+    /// a meaningless 0 %.
+    #[error("the {0} set is empty: there are no images to evaluate")]
+    NothingToEvaluate(&'static str),
     /// A saved run has more epochs than its config plans.
     #[error("the saved run has {saved} epochs but its config asks for {planned}")]
     LongerThanPlanned {

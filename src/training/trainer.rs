@@ -186,7 +186,7 @@ impl Trainer {
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
     ) -> Result<Self, TrainingError> {
-        can_train(&config, &train)?;
+        can_train(&config, &train, val.as_deref())?;
         let device = device.clone().autodiff();
         device.seed(config.seed);
         let model = config.model.init(&device);
@@ -234,7 +234,7 @@ impl Trainer {
         train: Arc<Dataset>,
         val: Option<Arc<Dataset>>,
     ) -> Result<Self, TrainingError> {
-        can_train(&config, &train)?;
+        can_train(&config, &train, val.as_deref())?;
         if history.len() > config.epochs {
             return Err(TrainingError::LongerThanPlanned {
                 saved: history.len(),
@@ -491,11 +491,19 @@ pub fn correct_count(logits: &Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, I
         .sum()
 }
 
-/// A run can start: its config is good and it has images to fit.
-fn can_train(config: &TrainingConfig, train: &Dataset) -> Result<(), TrainingError> {
+/// A run can start: its config is good, it has images to fit and, when it validates, images to
+/// validate on.
+fn can_train(
+    config: &TrainingConfig,
+    train: &Dataset,
+    val: Option<&Dataset>,
+) -> Result<(), TrainingError> {
     config.validate()?;
     if train.is_empty() {
         return Err(TrainingError::EmptyTrainingSet);
+    }
+    if val.is_some_and(Dataset::is_empty) {
+        return Err(TrainingError::NothingToEvaluate("validation"));
     }
     Ok(())
 }

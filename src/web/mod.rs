@@ -266,6 +266,8 @@ pub struct PhotoView {
     #[serde(with = "serde_bytes")]
     #[tsify(type = "Uint8Array")]
     pub input: Vec<u8>,
+    /// Why the photo gets no prediction (it is blank), or `None`.
+    pub unclassifiable: Option<String>,
 }
 
 /// Decodes and preprocesses a photo (`auto` or `center` crop).
@@ -273,6 +275,7 @@ pub struct PhotoView {
 pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoView>, JsError> {
     let steps = photo::preprocess(bytes, from_ts(mode, "preprocessing mode")?).map_err(js_err)?;
     let (sw, sh) = steps.square_preview.dimensions();
+    let unclassifiable = steps.classifiable().err().map(|err| err.to_string());
     to_ts(&PhotoView {
         found: steps.found,
         square: RgbaImage::rgb(sw, sh, steps.square_preview.as_raw()),
@@ -280,7 +283,24 @@ pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoVi
         grayscale: RgbaImage::gray(28, steps.grayscale.as_raw()),
         inverted: RgbaImage::gray(28, &steps.input),
         input: steps.input,
+        unclassifiable,
     })
+}
+
+/// Drops the cached GPU device after the browser lost it (the worker hears `GPUDevice.lost`):
+/// later runs and models compute on the CPU (`auto`) or say why they cannot (`gpu`) until the
+/// page is reloaded. `reason` is the browser's message.
+#[wasm_bindgen(js_name = dropGpuDevice)]
+pub fn drop_gpu_device(reason: &str) {
+    crate::device::forget_gpu(reason);
+}
+
+/// Test hook, called only by the worker's fault injection (`?faults=trap@N`, see README
+/// "Tests"): traps the module the way a bug or a failed allocation does, so that the page's
+/// recovery from a dead trainer can be tested.
+#[wasm_bindgen(js_name = faultTrap)]
+pub fn fault_trap() {
+    std::process::abort();
 }
 
 /// Resolves on the next turn of the event loop (a MessageChannel message, not a clamped

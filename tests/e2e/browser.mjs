@@ -1,6 +1,7 @@
 // What every end-to-end test shares: where the page, Chromium, the photos and the native CLI
 // are, and a page opened in Debian's headless Chromium (playwright-core, never a downloaded
-// browser) that records every request leaving 127.0.0.1 and every uncaught page error.
+// browser) that records every request leaving 127.0.0.1, every uncaught page error and every
+// Content-Security-Policy violation (the page's or its worker's).
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -24,10 +25,17 @@ export function launch({ webgpu = false } = {}) {
 
 /**
  * A page of `browser` at 1280x800 that accepts downloads; `outside` collects the requests that
- * leave 127.0.0.1 and `errors` the uncaught page errors (both must stay empty).
+ * leave 127.0.0.1 and `errors` the uncaught page errors and CSP violations (both must stay
+ * empty). `context` opens another page of the same browser profile (`addPage`).
  */
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  // Chromium logs a violation to the console too; the event also names what was blocked.
+  await context.addInitScript(() => {
+    self.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'}`);
+    });
+  });
   const outside = [];
   context.on('request', (request) => {
     const url = new URL(request.url());
@@ -35,11 +43,17 @@ export async function newPage(browser) {
       outside.push(request.url());
     }
   });
-  const page = await context.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log('[page console]', m.text());
-  });
-  return { page, outside, errors };
+  const watch = (page) => {
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      console.log('[page console]', m.text());
+      if (/Content[- ]Security[- ]Policy|CSP violation/i.test(m.text())) errors.push(`CSP: ${m.text()}`);
+    });
+    return page;
+  };
+  const page = watch(await context.newPage());
+  const addPage = async () => watch(await context.newPage());
+  return { page, outside, errors, context, addPage };
 }

@@ -5,7 +5,7 @@
 // 127.0.0.1. Screenshots go to $SCREENSHOTS (default: tests/e2e/screenshots).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE, SHOTS, launch, newPage } from './browser.mjs';
 
@@ -69,6 +69,17 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
   await page.setInputFiles('#load-weights', junk);
   await page.waitForFunction(() => /not a fashion-trainer weights file/.test(document.querySelector('#weights-message').textContent),
     null, { timeout: 60_000 });
+
+  // The saved weights with one value made NaN: refused, naming the tensor, rather than loaded.
+  const bytes = readFileSync(saved);
+  const header = bytes.readUInt32LE(4);
+  bytes.writeFloatLE(Number.NaN, 8 + header + 4);
+  const nan = join(SHOTS, 'nan.ftw');
+  writeFileSync(nan, bytes);
+  await page.setInputFiles('#load-weights', nan);
+  await page.waitForFunction(() => /holds NaN at index 1/.test(document.querySelector('#weights-message').textContent),
+    null, { timeout: 60_000 });
+  assert.match(await page.textContent('#weights-message'), /tensor conv1\.weight holds NaN at index 1: the weights are damaged/);
 
   await page.reload();
   await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 0, null, { timeout: 60_000 });

@@ -45,6 +45,18 @@ async function waitForCards(page, names, { probabilities = true } = {}) {
   }), { names, probabilities }, { timeout: 120_000 });
 }
 
+/** An uncompressed 24-bit BMP of `width` x `height` white pixels. */
+function whiteBmp(width, height) {
+  const row = Math.ceil((width * 3) / 4) * 4;
+  const bytes = Buffer.alloc(54 + row * height, 0xff);
+  bytes.write('BM', 0, 'latin1');
+  const ints = [[2, bytes.length], [6, 0], [10, 54], [14, 40], [18, width], [22, height], [30, 0], [34, row * height], [38, 2835], [42, 2835], [46, 0], [50, 0]];
+  for (const [at, value] of ints) bytes.writeUInt32LE(value, at);
+  bytes.writeUInt16LE(1, 26);
+  bytes.writeUInt16LE(24, 28);
+  return bytes;
+}
+
 const card = (page, name) => page.locator(`#photo-cards .photo-card[data-name="${name}"]`);
 
 test('your photos: every step, top three, a bad file, and the same probabilities as the CLI', { timeout: 900_000 }, async () => {
@@ -97,6 +109,15 @@ test('your photos: every step, top three, a bad file, and the same probabilities
     const bad = card(page, 'not-a-photo.jpg');
     assert.equal(await bad.getAttribute('data-state'), 'error');
     assert.match(await bad.textContent(), /not-a-photo\.jpg: not an image: expected JPEG, PNG, WebP, GIF or BMP/);
+    // A blank (all white) photo: its steps are shown, and no class, with the core's reason.
+    const blank = join(SHOTS, 'blank.bmp');
+    writeFileSync(blank, whiteBmp(16, 12));
+    await page.setInputFiles('#photo-files', blank);
+    await waitForCards(page, ['blank.bmp'], { probabilities: false });
+    const blankCard = card(page, 'blank.bmp');
+    assert.equal(await blankCard.getAttribute('data-state'), 'done');
+    assert.equal(await blankCard.getAttribute('data-probabilities'), null, 'a blank photo gets no class');
+    assert.match(await blankCard.textContent(), /No object found: the photo is blank/);
     await page.setInputFiles('#photo-files', photo(LATER_PHOTO));
     await waitForCards(page, [`${LATER_PHOTO}.jpg`]);
     assert.equal(await card(page, `${LATER_PHOTO}.jpg`).getAttribute('data-state'), 'done', 'a later photo still works');

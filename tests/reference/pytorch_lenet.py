@@ -24,7 +24,7 @@ import torch.nn as nn
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
 
-MEAN, STD = 0.2860, 0.3530  # src/data.rs PIXEL_MEAN / PIXEL_STD
+MEAN, STD = 0.2860, 0.3530  # src/data/mod.rs PIXEL_MEAN / PIXEL_STD
 
 PRESETS = {
     "base": dict(c1=6, c2=16, p=0.0, lr=1e-3, wd=0.0),

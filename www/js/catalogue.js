@@ -212,3 +212,15 @@ el.cancel.addEventListener('click', () => {
   store.set({ busy: false });
   keepFocus(el.evaluate);
 });
+
+/** The worker that held the chosen catalogue is gone (it crashed): the catalogue must be chosen again. */
+export function forgetCatalogue() {
+  if (!cat.chosen && !cat.running) return;
+  cat.token++;
+  cat.chosen = false;
+  cat.running = false;
+  el.source.textContent = 'The trainer restarted: choose the catalogue again.';
+  el.source.dataset.kind = 'warn';
+  el.plan.textContent = '';
+  renderCatalogueControls();
+}

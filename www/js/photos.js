@@ -40,6 +40,12 @@ const NO_PREDICTION = {
   none: 'Train a model or load weights to see a prediction.',
   training: 'The run has no finished epoch yet: the prediction appears when the first epoch ends.',
 };
+/** Why a photo has no prediction: the core's reason for a blank photo, or the model's state. */
+const noPredictionText = (/** @type {Photo} */ p) => {
+  const reason = p.result?.unclassifiable;
+  if (reason) return `${reason[0].toUpperCase()}${reason.slice(1)}.`;
+  return NO_PREDICTION[p.noPrediction] ?? NO_PREDICTION.none;
+};
 const modelName = () => store.get().model?.name ?? '';
 const chosenMode = () => /** @type {import('./protocol.js').Preprocess} */ (el.mode.value);
 
@@ -106,7 +112,7 @@ function announcePhotos(all) {
   }
   const parts = list.map((p) => {
     if (p.error) return `${p.name}: ${p.error}`;
-    if (!p.probs) return `${p.name}: ready. ${NO_PREDICTION[p.noPrediction] ?? NO_PREDICTION.none}`;
+    if (!p.probs) return `${p.name}: ready. ${noPredictionText(p)}`;
     const best = [...p.probs.keys()].reduce((a, b) => (p.probs[b] > p.probs[a] ? b : a), 0);
     return `${p.name}: ${classNames()[best]} (${(p.probs[best] * 100).toFixed(1)} %)`;
   });
@@ -215,7 +221,7 @@ function renderPhotoCardContent(photo) {
     prediction.append(list);
     if (photo.model) prediction.append(cell('p', `Model: ${photo.model}`, 'hint'));
   } else {
-    prediction.append(cell('p', NO_PREDICTION[photo.noPrediction] ?? NO_PREDICTION.none, 'no-prediction'));
+    prediction.append(cell('p', noPredictionText(photo), 'no-prediction'));
   }
   const body = document.createElement('div');
   body.className = 'photo-body';
@@ -303,7 +309,7 @@ document.addEventListener('paste', (event) => {
 // card gets the new prediction. Preprocessed inputs are kept, so only the model runs again.
 let refreshSeq = 0;
 async function refreshPredictions() {
-  const list = photoState.list.filter((p) => p.result && !p.pending && !p.removed);
+  const list = photoState.list.filter((p) => p.result && !p.result.unclassifiable && !p.pending && !p.removed);
   if (!list.length) return;
   const seq = ++refreshSeq;
   try {

@@ -33,7 +33,7 @@
 /** @typedef {import('../pkg/fashion_trainer.js').RgbaImage} RgbaImage */
 
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
- * @typedef {'none' | 'training' | null} NoPrediction */
+ * @typedef {'none' | 'training' | 'blank' | null} NoPrediction */
 
 /**
  * The model the worker predicts with.
@@ -70,6 +70,14 @@
  * @property {Uint8Array} latest Weights after this epoch.
  * @property {Uint8Array | null} best The same when this epoch is the best so far.
  * @property {string} summary The epoch in words (`train top-1 90.12 %, ... (12.3 s)`).
+ * @property {MemorySample} memory The worker's memory when the epoch ended.
+ */
+
+/**
+ * The worker's memory at a moment.
+ * @typedef {object} MemorySample
+ * @property {number} wasmBytes The wasm module's linear memory (it grows, never shrinks).
+ * @property {number | null} heapBytes The worker's JS heap, where the browser says it.
  */
 
 /**
@@ -179,7 +187,10 @@
  */
 
 /**
- * Every event the worker posts on its own, and its fields.
+ * Every event the worker posts on its own, and its fields. `gpu-lost`: the WebGPU device is gone
+ * (`message`: the browser's reason); `run` says a run was training on it (dropped: the page
+ * continues it on the CPU), `studyRun` which study run it was. `fatal`: the wasm core trapped;
+ * the worker does nothing more and the page replaces it.
  * @typedef {{
  *   'wasm-ready': {info: PageInfo},
  *   'data-progress': {loaded: number, total: number, totalKnown: boolean, shard: string, shardsDone: number, shardCount: number, fromCache: boolean},
@@ -194,6 +205,8 @@
  *   'model': {model: ModelInfo | null},
  *   'study-state': StudyState,
  *   'catalogue-progress': {progress: CatalogueProgress},
+ *   'gpu-lost': {message: string, run: boolean, studyRun: string | null},
+ *   'fatal': {message: string},
  *   'error': {where: string, message: string, shard?: string | null},
  * }} Events
  */

@@ -73,7 +73,9 @@ function row(run, state, busy, isCurrent) {
   const name = cell('th', '');
   name.scope = 'row';
   name.append(cell('span', run.label, 'run-label'), cell('span', run.description ?? '', 'run-config'));
-  if (run.study && run.study.key === state.studyKey && run.status !== 'done' && !live) {
+  if (run.status === 'running' && !isCurrent && state.elsewhere) {
+    name.append(cell('span', 'Training in another tab of this page.', 'run-config'));
+  } else if (run.study && run.study.key === state.studyKey && run.status !== 'done' && !live) {
     name.append(cell('span', 'A study run: Continue study in the Study section trains it.', 'run-config'));
   }
   const status = live && state.run === 'paused' ? 'paused' : run.status;
@@ -83,12 +85,12 @@ function row(run, state, busy, isCurrent) {
     button('use', 'Use', `Use the weights of ${run.label} for the test set, your photos and catalogues`, () => actions.use(run),
       !run.weights || busy || state.busy || state.data !== 'ready' || state.model?.runId === run.id),
     button('weights', 'Weights', `Download the weights of ${run.label}`, () => downloadWeights(run.weights, run.label, run.bestEpoch), !run.weights),
-    button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live),
+    button('delete', 'Delete', `Delete the run ${run.label}`, () => confirmDelete(run), live || (run.status === 'running' && state.elsewhere)),
   );
   if (run.status === 'interrupted' && run.resumeWeights && !run.study) {
     buttons.prepend(
       button('resume-run', 'Resume', `Resume ${run.label} from epoch ${run.history.length + 1}`, () => actions.resume(run),
-        isTraining(state) || state.run === 'paused' || state.data !== 'ready'),
+        isTraining(state) || state.run === 'paused' || state.data !== 'ready' || state.elsewhere),
     );
   }
   tr.append(

@@ -32,6 +32,7 @@
  * @property {'setup' | 'study'} controls Whose buttons act next after a pause, resume or cancel.
  * @property {boolean} studyActive The worker is running the study (also while a run is paused).
  * @property {string | null} studyKey The stored study's key (its runs carry it).
+ * @property {boolean} elsewhere Another tab of this page is training (it holds the run lock).
  * @property {{model: string, source: string, images: number, preprocess: string, accuracy: number} | null} catalogue
  *   The last catalogue evaluation (a study report can include it).
  */
@@ -72,6 +73,7 @@ export const store = createStore(/** @type {PageState} */ ({
   controls: 'setup',
   studyActive: false,
   studyKey: null,
+  elsewhere: false,
   catalogue: null,
 }));
 
@@ -89,3 +91,6 @@ export const LIMIT = (() => {
   const n = Number.parseInt(new URLSearchParams(location.search).get('limit') ?? '', 10);
   return Number.isFinite(n) && n > 0 ? n : 0;
 })();
+
+/** `?faults=trap@2,gpu-lost@2`: the tests' fault injection, handed to the first worker only (README, "Tests"). */
+export const FAULTS = new URLSearchParams(location.search).get('faults') ?? '';

@@ -1,9 +1,11 @@
 // @ts-check
 // Runs and the study, kept in IndexedDB ('fashion-trainer': stores 'runs' and 'studies'), so they
 // survive a reload. Without storage (a private window, a blocked database) the page keeps them in
-// memory and says so.
+// memory and says so. The page asks for persistent storage when a run starts and shows the space
+// used under the runs table; a save that fails (a full disk or quota) is named there with what
+// is still stored, which a reload resumes from.
 
-import { setStatus } from './dom.js';
+import { $, setStatus } from './dom.js';
 import { store } from './state.js';
 
 /** @typedef {import('./state.js').RunRecord} RunRecord */
@@ -45,25 +47,101 @@ const opened = new Promise((resolve) => {
 async function transaction(mode, fn, name = 'runs') {
   const db = await opened;
   if (!db) return null;
-  return new Promise((resolve, reject) => {
+  return track(new Promise((resolve, reject) => {
     const tx = db.transaction(name, mode);
     const req = fn(tx.objectStore(name));
     tx.oncomplete = () => resolve(req.result);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
-  });
+  }));
 }
 
-/** Keeps `run` (in the store at once, then in IndexedDB). @param {RunRecord} run */
-export async function saveRun(run) {
+/** The transactions not yet settled. @type {Set<Promise<any>>} */
+const inFlight = new Set();
+
+function track(promise) {
+  inFlight.add(promise);
+  const done = () => inFlight.delete(promise);
+  promise.then(done, done);
+  return promise;
+}
+
+/** Resolves once every write started so far has settled (before the run lock is let go). */
+export const writesSettled = () => Promise.allSettled([...inFlight]);
+
+const el = {
+  info: $('storage-info', HTMLElement),
+  error: $('storage-error', HTMLElement),
+};
+
+/** The finished epochs of each run as last stored, for saying what a failed save left. */
+const storedEpochs = new Map();
+/** What the saves of a run that failed since its last good one would have added. */
+const unsaved = new Map();
+
+/**
+ * Keeps `run` (in the store at once, then in IndexedDB). `what` names what this save adds (`the
+ * weights and results of epoch 3`): when saves fail, the page lists everything not stored since
+ * the last good save, and says what is stored. @param {RunRecord} run
+ */
+export async function saveRun(run, what = 'its record') {
   const runs = new Map(store.get().runs);
   runs.set(run.id, run);
   store.set({ runs });
   try {
     await transaction('readwrite', (s) => s.put(run));
+    storedEpochs.set(run.id, run.resumeWeights || run.status === 'done' ? run.history.length : 0);
+    unsaved.delete(run.id);
+    if (el.error.dataset.runId === run.id) el.error.hidden = true;
+    showUsage();
   } catch (error) {
-    setStatus(`Could not store the run in this browser: ${error?.message ?? error}`, 'warn');
+    const lost = [...(unsaved.get(run.id) ?? []), what];
+    unsaved.set(run.id, lost);
+    const stored = storedEpochs.get(run.id) ?? 0;
+    const left = !stored
+      ? 'Nothing of it is stored: after a reload it would start again.'
+      : `Stored: ${stored === 1 ? 'epoch 1' : `epochs 1–${stored}`}, so after a reload the run resumes from epoch ${stored + 1}.`;
+    el.error.dataset.runId = run.id;
+    el.error.textContent = `Not saved for “${run.label}”: ${lost.join('; ')} (${saveError(error)}). ${left} ` +
+      'Delete old runs to free space; the next save tries again.';
+    el.error.hidden = false;
+    setStatus(`“${run.label}”: could not store ${what} in this browser (${saveError(error)}); see under the runs table.`, 'warn');
   }
+}
+
+/** Why a save failed, in words. */
+function saveError(error) {
+  if (error?.name === 'QuotaExceededError') return "this browser's storage for the page is full: QuotaExceededError";
+  return `${error?.name ?? 'Error'}: ${error?.message ?? error}`;
+}
+
+let usageTimer = 0;
+
+/** Shows the storage used and allowed, and whether it is persistent (at most every 2 s). */
+export function showUsage() {
+  if (usageTimer) return;
+  usageTimer = window.setTimeout(async () => {
+    usageTimer = 0;
+    const storage = navigator.storage;
+    if (!storage?.estimate) return;
+    try {
+      const [{ usage = 0, quota = 0 }, persisted] = await Promise.all([storage.estimate(), storage.persisted?.() ?? false]);
+      const mb = (bytes) => `${(bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+      el.info.textContent = `Storage: ${mb(usage)} used of the ${mb(quota)} this browser allows the page; ` +
+        (persisted ? 'persistent: the browser keeps it until you delete it.' : 'not persistent: the browser may clear it when space runs low.');
+    } catch {
+      // no estimate: nothing to show
+    }
+  }, 2000);
+}
+
+let askedToPersist = false;
+
+/** Asks once (when a run starts) for storage the browser will not clear on its own. */
+export function askToPersist() {
+  if (askedToPersist) return;
+  askedToPersist = true;
+  navigator.storage?.persist?.().then(showUsage, () => {});
 }
 
 /** Forgets run `id`. */
@@ -74,12 +152,16 @@ export async function deleteRun(id) {
   await transaction('readwrite', (s) => s.delete(id)).catch(() => {});
 }
 
-/** The stored runs; a run still marked running lost its worker when the page went away. */
-export async function loadRuns() {
+/**
+ * The stored runs; a run still marked running lost its worker when the page went away, unless
+ * another tab is training it (`elsewhere`).
+ */
+export async function loadRuns({ elsewhere = false } = {}) {
   const stored = /** @type {RunRecord[]} */ ((await transaction('readonly', (s) => s.getAll()).catch(() => null)) ?? []);
   const runs = new Map();
   for (const run of stored) {
-    if (run.status === 'running') {
+    storedEpochs.set(run.id, run.resumeWeights || run.status === 'done' ? (run.history?.length ?? 0) : 0);
+    if (run.status === 'running' && !elsewhere) {
       run.status = 'interrupted';
       await transaction('readwrite', (s) => s.put(run)).catch(() => {});
     }
@@ -87,6 +169,7 @@ export async function loadRuns() {
     runs.set(run.id, run);
   }
   store.set({ runs });
+  showUsage();
   if (!(await opened)) setStatus('This browser does not allow storage here: runs last until the page closes.', 'warn');
 }
 

@@ -9,7 +9,7 @@ import { markFields, numberField } from './fields.js';
 import { LIMIT, isBusyRunning, store } from './state.js';
 import { deleteStudy, loadStudy, newId, saveStudy } from './storage.js';
 import { live, liveRunId, renderCharts, renderProgress, renderQueue, showRunProgress } from './study-view.js';
-import { resetProgress } from './training.js';
+import { mayTrain, resetProgress } from './training.js';
 import { on, request } from './worker-client.js';
 
 /** @typedef {import('./protocol.js').StudyState} StudyState */
@@ -148,6 +148,7 @@ el.form.addEventListener('submit', async (event) => {
       const what = study.shown.view.is_finished ? 'the finished study' : `the study (${study.shown.view.finished} of ${study.shown.view.total} runs finished)`;
       if (!confirm(`Replace ${what} with a new one? Download its report first to keep it; its runs stay in the runs table.`)) return;
     }
+    if (!(await mayTrain())) return;
     study.saved = { id: 'current', key: newId(), study: null, backend: chosenBackend(), createdAt: Date.now() };
     store.set({ studyKey: study.saved.key, studyActive: true, run: 'starting' });
     begin(`Starting ${check.config.variants[0]}`);
@@ -170,19 +171,31 @@ function begin(what) {
   keepFocus(el.cancel);
 }
 
-el.continue.addEventListener('click', async () => {
-  if (!study.shown || study.shown.view.is_finished || isBusyRunning()) return;
+el.continue.addEventListener('click', () => {
+  if (!isBusyRunning()) continueStudy();
+});
+
+/**
+ * Continues the stored study from its next run (resuming it from its last stored epoch), on
+ * `backend`; also after a lost GPU, on the CPU.
+ * @param {import('./protocol.js').BackendChoice} [backend]
+ */
+export async function continueStudy(backend = chosenBackend()) {
+  if (!study.shown || study.shown.view.is_finished || !(await mayTrain())) return;
   store.set({ controls: 'study', studyActive: true, run: 'starting' });
-  study.saved.backend = chosenBackend();
+  el.backend.value = backend;
+  study.saved.backend = backend;
   const next = study.shown.view.next;
-  begin(study.shown.resumeFrom ? `Resuming ${next.id} from epoch ${study.shown.resumeFrom}` : `Starting ${next.id}`);
+  const saved = savedRuns().find((p) => p.spec?.id === next.id);
+  const from = saved ? saved.history.length + 1 : 1;
+  begin(from > 1 ? `Resuming ${next.id} from epoch ${from}` : `Starting ${next.id}`);
   try {
-    apply(await request('study-continue', { backend: chosenBackend(), saved: savedRuns() }));
+    apply(await request('study-continue', { backend, saved: savedRuns() }));
   } catch (error) {
     store.set({ studyActive: false, run: 'idle' });
     setStudyStatus(`The study could not continue: ${error.message}`, 'error');
   }
-});
+}
 
 on('study-state', (state) => {
   apply(state);
@@ -265,11 +278,11 @@ export function renderStudy() {
   const busy = isBusyRunning(state);
   const unfinished = !!shown && !shown.view.is_finished;
   el.fields.disabled = busy || study.planning;
-  el.start.disabled = state.data !== 'ready' || busy || state.busy || study.planning || !state.info;
+  el.start.disabled = state.data !== 'ready' || busy || state.busy || study.planning || !state.info || state.elsewhere;
   el.start.textContent = shown ? 'Run a new study' : 'Run the study';
   el.start.classList.toggle('primary', !unfinished);
   el.continue.hidden = !unfinished || state.studyActive;
-  el.continue.disabled = state.data !== 'ready' || busy || state.busy;
+  el.continue.disabled = state.data !== 'ready' || busy || state.busy || state.elsewhere;
   el.pause.disabled = !(state.studyActive && state.run === 'running' && !live.testing);
   el.resume.disabled = !(state.studyActive && state.run === 'paused') || state.busy;
   el.cancel.disabled = !state.studyActive || state.busy;
@@ -334,23 +347,27 @@ el.discard.addEventListener('click', async () => {
   keepFocus(el.start);
 });
 
-/** The saved study, shown again after a reload; it continues when the user says so. */
-export async function openSavedStudy() {
+/**
+ * The saved study, shown again after a reload (or in a fresh worker after a crash: `stopped`
+ * says why it stopped); it continues when the user says so.
+ */
+export async function openSavedStudy(stopped = 'This study stopped when the page closed.') {
   const saved = await loadStudy();
   if (!saved) {
     renderStudy();
     return;
   }
-  // Studies stored before the worker owned them kept the study as a JSON string.
-  const legacy = /** @type {any} */ (saved);
-  if (!saved.study && typeof legacy.json === 'string') saved.study = JSON.parse(legacy.json);
   study.saved = saved;
   store.set({ studyKey: saved.key });
   if (saved.backend) el.backend.value = saved.backend;
   try {
+    // Studies stored before the worker owned them kept the study as a JSON string.
+    const legacy = /** @type {any} */ (saved);
+    if (!saved.study && typeof legacy.json === 'string') saved.study = JSON.parse(legacy.json);
     const state = await request('study-open', { study: saved.study, saved: savedRuns() });
     apply(state);
-    setStudyStatus(study.shown.view.is_finished ? describe() : `This study stopped when the page closed. ${describe()}`);
+    const where = store.get().elsewhere ? 'This study may be running in another tab of this page.' : stopped;
+    setStudyStatus(study.shown.view.is_finished ? describe() : `${where} ${describe()}`);
   } catch (error) {
     study.saved = null;
     study.shown = null;

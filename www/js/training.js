@@ -7,7 +7,8 @@ import { TrainingCurves, chartsAvailable } from './charts.js';
 import { $, keepFocus, pct, setStatus } from './dom.js';
 import { chosenBackend, showSummary } from './setup.js';
 import { LIMIT, currentRun, store } from './state.js';
-import { newId, saveRun } from './storage.js';
+import { askToPersist, newId, saveRun } from './storage.js';
+import { claimRun } from './tabs.js';
 import { on, request, send } from './worker-client.js';
 
 /** @typedef {import('./state.js').RunRecord} RunRecord */
@@ -82,10 +83,25 @@ export function prepareRun(run, waiting) {
 }
 
 /**
+ * Takes the run lock for this tab (see tabs.js), or says that another tab is training.
+ * @returns {Promise<boolean>}
+ */
+export async function mayTrain() {
+  if (await claimRun()) {
+    askToPersist();
+    return true;
+  }
+  store.set({ elsewhere: true });
+  setStatus('Another tab of this page is training a run: start this one when it has finished there.', 'warn');
+  return false;
+}
+
+/**
  * Starts a new run of a checked config from the setup form.
  * @param {{config: import('./protocol.js').TrainingConfig, description: string, label: string}} run
  */
-export function startRun({ config, description, label }) {
+export async function startRun({ config, description, label }) {
+  if (!(await mayTrain())) return;
   /** @type {RunRecord} */
   const run = { id: newId(), label, description, config, history: [], bestEpoch: 0, weights: null, status: 'running', createdAt: Date.now(), limit: LIMIT };
   store.set({ controls: 'setup' });
@@ -96,20 +112,33 @@ export function startRun({ config, description, label }) {
   send('start', { label, config, backend: chosenBackend(), limit: LIMIT || null });
 }
 
-/** Continues a run a reload or a closed tab cut off, from its last finished epoch. @param {RunRecord} run */
-export function resumeRun(run) {
+/**
+ * Continues a run a reload, a closed tab, a crash or a lost GPU cut off, from its last finished
+ * epoch (from the start when it had none), on `backend`.
+ * @param {RunRecord} run
+ * @param {import('./protocol.js').BackendChoice} [backend]
+ */
+export async function resumeRun(run, backend = chosenBackend()) {
+  if (!(await mayTrain())) return;
   store.set({ controls: 'setup' });
-  run.status = 'running';
+  const saved = run.history.length > 0 && !!run.resumeWeights;
+  Object.assign(run, { status: 'running', error: undefined }, saved ? {} : { history: [], bestEpoch: 0, weights: null });
   saveRun(run);
-  const from = `Resuming ${run.label} from epoch ${run.history.length + 1}…`;
+  const from = `${saved ? 'Resuming' : 'Restarting'} ${run.label} from epoch ${run.history.length + 1}…`;
   prepareRun(run, from);
   setStatus(from);
   keepFocus(el.cancel);
+  const { label, config } = run;
+  const limit = run.limit || null;
+  if (!saved) {
+    send('start', { label, config, backend, limit });
+    return;
+  }
   send('resume-run', {
-    label: run.label,
-    config: run.config,
-    backend: chosenBackend(),
-    limit: run.limit || null,
+    label,
+    config,
+    backend,
+    limit,
     resume: { history: run.history, best_epoch: run.bestEpoch, latest: run.resumeWeights, best: run.weights ?? undefined },
   });
 }
@@ -135,13 +164,16 @@ function resumeTraining() {
  */
 export async function cancelRun() {
   const run = currentRun();
+  // A plain run is marked at once, before this tab lets go of the run lock (tabs.js).
+  const plain = run?.status === 'running' && !run.study;
+  if (plain) saveRun({ ...run, status: 'cancelled' });
   store.set({ studyActive: false, run: 'idle' });
   setStatus('Run cancelled.');
   keepFocus(runControls().start); // Cancel is disabled now
   const { finishing } = await request('cancel', {}).catch(() => ({ finishing: false }));
   if (finishing) {
     setStatus(`Stopping the study once ${run?.study?.runId ?? 'the finished run'} is recorded…`);
-  } else if (run && run.status === 'running') {
+  } else if (!plain && run && run.status === 'running') {
     saveRun({ ...run, status: 'cancelled' });
   }
 }
@@ -204,10 +236,13 @@ on('progress', (msg) => {
   curves.addChunk(p);
 });
 
-on('epoch', ({ record, bestEpoch, latest, best, summary }) => {
+on('epoch', ({ record, bestEpoch, latest, best, summary, memory }) => {
   const run = currentRun();
   if (!run) return;
   curves.addEpoch(record);
+  // Memory at each epoch's end, for the tests and the bench (nothing is shown): a user-timing mark.
+  const pageHeap = /** @type {any} */ (performance).memory?.usedJSHeapSize ?? null;
+  performance.mark('fashion-trainer:epoch', { detail: { run: run.id, label: run.label, epoch: record.epoch, ...memory, pageHeapBytes: pageHeap } });
   // The weights after this epoch (to resume after a reload) and the best ones so far.
   saveRun({
     ...run,
@@ -215,7 +250,7 @@ on('epoch', ({ record, bestEpoch, latest, best, summary }) => {
     bestEpoch,
     resumeWeights: latest,
     weights: best ?? run.weights,
-  });
+  }, `the weights and results of epoch ${record.epoch}`);
   setStatus(`Epoch ${record.epoch}/${run.config.epochs} of ${run.label} done: ${summary}.`);
 });
 
@@ -224,7 +259,8 @@ on('done', ({ history, bestEpoch, studyRun, testTop1 }) => {
   // A cancelled plain run never ends; a study's run cancelled while being tested is recorded.
   if (!run || (store.get().run === 'idle' && !studyRun)) return;
   const test = testTop1 != null ? `; test top-1 ${pct(testTop1)}` : '';
-  saveRun({ ...run, history, bestEpoch, status: 'done', resumeWeights: null, testAccuracy: testTop1 ?? run.testAccuracy });
+  saveRun({ ...run, history, bestEpoch, status: 'done', resumeWeights: null, testAccuracy: testTop1 ?? run.testAccuracy },
+    `its end (marked done${testTop1 != null ? ', with its test top-1' : ''})`);
   el.progress.value = 1;
   el.progressText.textContent = `Finished ${run.config.epochs} epochs; best epoch ${bestEpoch}${test}.`;
   store.set({ run: 'done' });

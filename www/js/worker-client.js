@@ -68,13 +68,31 @@ function emit(type, msg) {
   for (const listener of listeners.get(type) ?? []) listener(msg);
 }
 
+/** What the page does when the worker cannot run, and when a running one dies. */
+const handlers = { onFailure: (message) => {}, onCrash: (message) => {} };
+
 /**
- * Starts the worker; `onFailure` hears when its script cannot run (every request then fails).
- * @param {(message: string) => void} onFailure
+ * Starts the worker. `onFailure` hears when its script cannot run at all (every request then
+ * fails); `onCrash` when a worker that was running dies (an uncaught error) or its core traps
+ * (the `fatal` event): that worker is ended and its pending requests rejected, and
+ * `restartWorker` starts a fresh one. `faults` goes to this worker only (tests, see README).
+ * @param {{onFailure: (message: string) => void, onCrash: (message: string) => void, faults?: string}} options
  */
-export function startWorker(onFailure) {
-  worker = new Worker('./worker.js', { type: 'module' });
-  worker.addEventListener('message', ({ data: msg }) => {
+export function startWorker({ onFailure, onCrash, faults = '' }) {
+  Object.assign(handlers, { onFailure, onCrash });
+  const me = new Worker(faults ? `./worker.js?faults=${encodeURIComponent(faults)}` : './worker.js', { type: 'module' });
+  worker = me;
+  let running = false; // it has said something: a later error is a crash, not a load failure
+  const crash = (message) => {
+    if (worker !== me) return;
+    me.terminate();
+    worker = null;
+    for (const { reject } of pending.values()) reject(new WorkerError('the trainer crashed', 'worker'));
+    pending.clear();
+    handlers.onCrash(message);
+  };
+  me.addEventListener('message', ({ data: msg }) => {
+    running = true;
     const waiter = msg.id != null ? pending.get(msg.id) : undefined;
     if (waiter) {
       pending.delete(msg.id);
@@ -83,12 +101,22 @@ export function startWorker(onFailure) {
       else waiter.resolve(fields);
       return;
     }
-    emit(msg.type, msg);
+    if (msg.type === 'fatal') crash(msg.message);
+    else emit(msg.type, msg);
   });
-  worker.addEventListener('error', (event) => {
+  me.addEventListener('error', (event) => {
     event.preventDefault();
+    if (running) {
+      crash(event.message || 'the worker stopped');
+      return;
+    }
     for (const { reject } of pending.values()) reject(new WorkerError('the worker stopped', 'worker'));
     pending.clear();
-    onFailure(event.message || 'the worker script failed to load');
+    handlers.onFailure(event.message || 'the worker script failed to load');
   });
+}
+
+/** Starts a fresh worker after a crash (without fault injection), with the same handlers. */
+export function restartWorker() {
+  startWorker(handlers);
 }

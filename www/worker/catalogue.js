@@ -5,7 +5,7 @@
 
 import { loadApi, messageOf, ownBytes, post, serial, wasm } from './core.js';
 import { currentModel, modelLabel, modelName, modelQueue } from './runs.js';
-import { openZip } from './zip.js';
+import { checkFileSize, openZip } from './zip.js';
 
 /** @typedef {import('../js/protocol.js').Requests} Requests */
 /** @typedef {import('../js/protocol.js').CatalogueReply} CatalogueReply */
@@ -36,7 +36,13 @@ export async function catalogueSource(msg) {
   if ('zip' in msg) {
     entries = [...(await openZip(msg.zip)).values()];
   } else {
-    entries = msg.files.map(({ path, file }) => ({ path, read: async () => new Uint8Array(await file.arrayBuffer()) }));
+    entries = msg.files.map(({ path, file }) => ({
+      path,
+      read: async () => {
+        checkFileSize(path, file.size);
+        return new Uint8Array(await file.arrayBuffer());
+      },
+    }));
   }
   const layout = new (wasm().WebCatalogueLayout)(entries.map((e) => e.path), msg.name);
   let styles;

@@ -1,6 +1,6 @@
 // @ts-check
-// What every part of the worker shares: the wasm module, posting events, and running calls on
-// one wasm object one at a time.
+// What every part of the worker shares: the wasm module, posting events, running calls on one
+// wasm object one at a time, and what happens when the core traps.
 
 /** @typedef {import('../js/protocol.js').Events} Events */
 
@@ -11,12 +11,14 @@ export const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unkno
 let api = null;
 /** @type {Promise<typeof import('../pkg/fashion_trainer.js')> | null} */
 let loading = null;
+/** The module's linear memory, to report its size. @type {WebAssembly.Memory | null} */
+let memory = null;
 
 /** The wasm module's exports, loaded (and instantiated) once. */
 export function loadApi() {
   loading ??= (async () => {
     const mod = await import('../pkg/fashion_trainer.js');
-    await mod.default();
+    memory = (await mod.default()).memory;
     api = mod;
     return mod;
   })().catch((error) => {
@@ -41,6 +43,38 @@ export function wasm() {
  */
 export function post(type, data, transfer = []) {
   scope.postMessage({ type, ...data }, transfer);
+}
+
+/**
+ * The memory in use now: the wasm module's linear memory (it only ever grows) and the worker's
+ * JS heap where the browser tells it (Chromium's `performance.memory`, absent in workers today).
+ * @returns {import('../js/protocol.js').MemorySample}
+ */
+export function memoryUse() {
+  const heap = /** @type {any} */ (performance).memory?.usedJSHeapSize;
+  return { wasmBytes: memory?.buffer.byteLength ?? 0, heapBytes: Number.isFinite(heap) ? heap : null };
+}
+
+/** Set once the core trapped: why. */
+let crashed = /** @type {string | null} */ (null);
+
+/**
+ * True (and the page told, once) when `error` is a wasm trap (a panic, an out-of-memory abort,
+ * `unreachable`): the module's memory may be half-updated, so nothing may run in it again and
+ * the page replaces this worker.
+ */
+export function isFatal(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return false;
+  if (!crashed) {
+    crashed = `${error.name}: ${error.message}`;
+    post('fatal', { message: crashed });
+  }
+  return true;
+}
+
+/** Refuses work once the core has trapped. */
+export function checkAlive() {
+  if (crashed) throw new Error(`the trainer crashed (${crashed}); a fresh one is starting`);
 }
 
 /** A readable message from anything thrown (wasm errors, DOMExceptions, strings). */

@@ -17,6 +17,7 @@ export async function photo({ file, mode }) {
   await loadApi();
   const bytes = new Uint8Array(await file.arrayBuffer());
   const steps = wasm().preprocessPhoto(bytes, mode);
+  if (steps.unclassifiable) return { ...steps, probs: null, noPrediction: 'blank' };
   const { probs, noPrediction } = await predictInputs([steps.input]);
   return { ...steps, probs: probs?.[0] ?? null, noPrediction };
 }

@@ -4,7 +4,9 @@
 // epoch so far, or weights loaded from a file).
 
 import { dataStore } from './data.js';
-import { messageOf, ownBytes, post, serial, wasm } from './core.js';
+import { isFatal, memoryUse, messageOf, ownBytes, post, serial, wasm } from './core.js';
+import { afterEpoch } from './faults.js';
+import { gpuLostWithin } from './gpu.js';
 
 /** @typedef {import('../pkg/fashion_trainer.js').WebTrainer} WebTrainer */
 /** @typedef {import('../pkg/fashion_trainer.js').WebModel} WebModel */
@@ -26,17 +28,20 @@ let hooks = /** @type {StudyHooks | null} */ (null);
 let finishing = false;
 /** The study run being trained, if any. */
 let studyRun = null;
+/** Where the run trains (`cpu` or `gpu`), known without calling into a trainer that is stepping. */
+let runBackend = '';
 /** The study's remaining time for a progress report, when the run is a study's. */
 let studyEta = null;
 
-/** The model predictions and evaluations use, with the stored run it came from. */
-let model = /** @type {{model: WebModel, runId: string | null} | null} */ (null);
+/** The model predictions and evaluations use, with the stored run it came from and its backend. */
+let model = /** @type {{model: WebModel, runId: string | null, backend: string} | null} */ (null);
 let modelEpoch = 0; // the best epoch `model` holds, when it comes from the trainer
 /** The predicted class of every test image, from the last evaluation. */
 let predictions = /** @type {Uint8Array | null} */ (null);
 
-// Every call into the trainer and the model goes through this queue (see serial()).
-const queue = serial();
+// Every call into the trainer and the model goes through this queue (see serial()); a new one
+// replaces it when the GPU is lost, so a call stuck on the lost device holds nothing up.
+let queue = serial();
 
 /** True while a run trains or is paused: nothing else may replace the model then. */
 export const isBusy = () => mode === 'running' || mode === 'paused';
@@ -67,6 +72,7 @@ export async function begin(create, options = {}) {
   studyEta = options.eta ?? null;
   modelEpoch = 0;
   const { backend, reason } = created.device;
+  runBackend = backend;
   post('started', {
     label: created.label,
     description: created.description,
@@ -104,8 +110,10 @@ async function runLoop() {
         const record = progress.progress.finished_epoch;
         const best = saved.best ? ownBytes(saved.best) : null;
         const latest = ownBytes(saved.latest);
-        post('epoch', { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary }, [latest.buffer, ...(best ? [best.buffer] : [])]);
+        const epoch = { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary, memory: memoryUse() };
+        post('epoch', epoch, [latest.buffer, ...(best ? [best.buffer] : [])]);
         if (best) await refreshModelFromTrainer();
+        afterEpoch(record.epoch);
       }
       if (t.isDone()) {
         await finishRun(t);
@@ -114,6 +122,9 @@ async function runLoop() {
       await wasm().yieldToEventLoop(); // let pause, cancel and other messages in
     }
   } catch (error) {
+    if (isFatal(error)) return; // the page replaces this worker
+    // A GPU step fails when the device is lost; the loss itself is handled by onGpuLost.
+    if (runBackend === 'gpu') await gpuLostWithin(250);
     // An error from a trainer that was already cancelled or replaced concerns nobody.
     if (!live()) return;
     const where = finishing ? 'study-run' : 'train';
@@ -176,21 +187,54 @@ export async function cancel() {
   return { finishing: false };
 }
 
-async function dropTrainer() {
-  const old = trainer;
+/** Forgets the run in hand (its trainer, hooks and study run); the caller frees the trainer. */
+function forgetRun() {
   trainer = null;
   mode = 'idle';
   hooks = null;
   studyRun = null;
   studyEta = null;
+  runBackend = '';
+}
+
+async function dropTrainer() {
+  const old = trainer;
+  forgetRun();
   // Queued, so a step still in flight finishes before the memory goes.
   if (old) await queue(() => old.free());
+}
+
+/**
+ * The GPU device is lost: the core drops its cached device (later runs get the CPU), and a run
+ * or model on it is dropped unfreed (a step may still hold it; nothing may touch the device
+ * again). The page continues the run on the CPU from its last finished epoch.
+ * @param {string} reason The browser's reason.
+ */
+export function onGpuLost(reason) {
+  wasm().dropGpuDevice(reason);
+  const run = trainer !== null && runBackend === 'gpu';
+  const lostRun = studyRun;
+  if (run) {
+    const failed = hooks?.failed;
+    generation++;
+    loopToken++;
+    forgetRun();
+    failed?.(); // a study stops; the page continues it
+  }
+  if (model?.backend === 'gpu') {
+    model = null;
+    predictions = null;
+    modelEpoch = 0;
+    post('model', { model: null });
+  }
+  if (run) queue = serial();
+  post('gpu-lost', { message: reason, run, studyRun: run ? lostRun : null });
 }
 
 /** Replaces the model (freeing the old one) and tells the page. */
 export async function setModel(next, runId = null) {
   const old = model?.model;
-  model = next ? { model: next, runId } : null;
+  model = next ? { model: next, runId, backend: next.device.backend } : null;
   predictions = null;
   if (old) await queue(() => old.free());
   post('model', { model: modelInfo() });
@@ -278,8 +322,8 @@ export async function predictInputs(inputs) {
 /** The model, for a catalogue evaluation. */
 export const currentModel = () => requireIdleModel();
 
-/** The queue the model's calls go through. */
-export const modelQueue = queue;
+/** The queue the model's calls go through. @type {ReturnType<typeof serial>} */
+export const modelQueue = (fn) => queue(fn);
 
 /** The label saved with the model's weights (a study run's id), for reports. */
 export const modelLabel = () => model?.model.label ?? 'model';

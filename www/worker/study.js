@@ -3,7 +3,7 @@
 // records each, and tells the page after every run, which stores what it is told.
 
 import { dataStore } from './data.js';
-import { loadApi, post, serial, wasm } from './core.js';
+import { isFatal, loadApi, post, serial, wasm } from './core.js';
 import { begin, isBusy, modelQueue, useStudyModel } from './runs.js';
 import { catalogueSection } from './catalogue.js';
 
@@ -73,6 +73,7 @@ function go(choice) {
 
 function fail(error) {
   active = false;
+  if (isFatal(error)) return;
   post('error', { where: 'study-run', message: error?.message ?? String(error) });
 }
 

@@ -1,7 +1,13 @@
+// @ts-check
 // Reads a .zip lazily from a Blob (a File the user chose): only the central directory and the
 // entries asked for are read, so a catalogue of many thousand photos never has to fit in memory.
 // Entries may be stored or deflated; deflate is undone by fflate (pinned, vendored from npm into
 // vendor/ by build.sh). ZIP64 archives (over 65,535 entries or 4 GB) are read too.
+//
+// A zip is the user's file but may come from anywhere, so it is read with limits: at most
+// 200,000 entries, no two sharing bytes, and no entry over 64 MB (a .csv) or 40 MB (a photo) when
+// unpacked. An entry is inflated a little at a time and refused as soon as it unpacks to more
+// than it declared, so a bomb (a few kB that inflate to gigabytes) is stopped after a few MB.
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -12,6 +18,27 @@ const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
 // Read with the data, so most entries take one read; a longer local header takes a second one.
 const HEADER_SLACK = 512;
+const MAX_ENTRIES = 200_000;
+const MAX_CSV_BYTES = 64e6;
+const MAX_FILE_BYTES = 40e6;
+// Compressed bytes inflated at a time: deflate expands at most ~1,032 times, so one step makes
+// at most ~17 MB before the size check runs.
+const INFLATE_STEP = 16 * 1024;
+
+const sizeText = (bytes) =>
+  bytes < 1e6 ? `${bytes.toLocaleString('en-US')} bytes` : `${(bytes / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
+
+/**
+ * Refuses a file of the catalogue (a .zip entry or a folder's file) larger than it may be: 64 MB
+ * for a .csv, 40 MB for anything else (a photo).
+ * @param {string} path
+ * @param {number} size
+ */
+export function checkFileSize(path, size) {
+  const csv = path.toLowerCase().endsWith('.csv');
+  const cap = csv ? MAX_CSV_BYTES : MAX_FILE_BYTES;
+  if (size > cap) throw new Error(`${path} is ${sizeText(size)} unpacked, over the ${sizeText(cap)} ${csv ? 'a .csv file' : 'a photo'} may have`);
+}
 
 let fflate = null;
 
@@ -62,12 +89,17 @@ async function findDirectory(blob) {
     offset = Number(z.getBigUint64(48, true));
   }
   if (offset + length > size) throw new Error('the .zip file is truncated');
+  if (count > MAX_ENTRIES) {
+    throw new Error(`the .zip file lists ${count.toLocaleString('en-US')} entries; a catalogue may have at most ${MAX_ENTRIES.toLocaleString('en-US')}`);
+  }
   return { count, length, offset };
 }
 
 /**
  * Lists the files of a zip archive. Returns a Map from path (with `/` separators) to
  * `{path, size, read()}`, where `read()` resolves to the file's bytes (Uint8Array).
+ * @param {Blob} blob
+ * @returns {Promise<Map<string, {path: string, size: number, read: () => Promise<Uint8Array>}>>}
  */
 export async function openZip(blob) {
   await loadFflate(); // fail now, not at the first deflated photo
@@ -76,6 +108,7 @@ export async function openZip(blob) {
   const v = view(dir);
   const utf8 = new TextDecoder();
   const entries = new Map();
+  const spans = [];
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > dir.length || v.getUint32(p, true) !== SIG_CENTRAL) {
@@ -110,9 +143,17 @@ export async function openZip(blob) {
       e += 4 + len;
     }
     p += 46 + nameLength + extraLength + commentLength;
+    spans.push({ name, start: local, end: local + 30 + packed });
     if (name.endsWith('/')) continue; // a folder
     const entry = { name, flags, method, packed, size, local };
     entries.set(name, { path: name, size, read: () => readEntry(blob, entry) });
+  }
+  // Entries that share their bytes multiply a small file into a huge one (an overlapping bomb).
+  spans.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i].start < spans[i - 1].end) {
+      throw new Error(`the .zip file's entries ${spans[i - 1].name} and ${spans[i].name} share their bytes, as zip bombs' do: refused`);
+    }
   }
   return entries;
 }
@@ -122,6 +163,7 @@ async function readEntry(blob, { name, flags, method, packed, size, local }) {
   if (method !== 0 && method !== 8) {
     throw new Error(`${name} uses compression method ${method}; only stored and deflated files are read`);
   }
+  checkFileSize(name, method === 0 ? Math.max(size, packed) : size);
   let chunk = await slice(blob, local, local + 30 + HEADER_SLACK + packed);
   if (chunk.length < 30 || view(chunk).getUint32(0, true) !== SIG_LOCAL) {
     throw new Error(`${name}: damaged .zip entry`);
@@ -134,10 +176,33 @@ async function readEntry(blob, { name, flags, method, packed, size, local }) {
   }
   if (chunk.length < packed) throw new Error(`${name}: the .zip file is truncated`);
   if (method === 0) return chunk;
-  const { inflateSync } = await loadFflate();
+  return inflateAtMost(name, chunk, size, (await loadFflate()).Inflate);
+}
+
+class ZipBomb extends Error {}
+
+// Inflates `packed` a step at a time into the `size` bytes the entry declares, stopping at the
+// first byte past them.
+function inflateAtMost(name, packed, size, Inflate) {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  const inflater = new Inflate((data) => {
+    if (filled + data.length > size) {
+      throw new ZipBomb(`${name} unpacks to more than the ${sizeText(size)} it declares: refused as a zip bomb`);
+    }
+    out.set(data, filled);
+    filled += data.length;
+  });
   try {
-    return size > 0 ? inflateSync(chunk, { out: new Uint8Array(size) }) : inflateSync(chunk);
+    let at = 0;
+    do {
+      inflater.push(packed.subarray(at, at + INFLATE_STEP), at + INFLATE_STEP >= packed.length);
+      at += INFLATE_STEP;
+    } while (at < packed.length);
   } catch (error) {
+    if (error instanceof ZipBomb) throw error;
     throw new Error(`${name}: damaged .zip entry (${error.message})`);
   }
+  if (filled !== size) throw new Error(`${name}: damaged .zip entry (${filled} bytes unpacked, ${size} declared)`);
+  return out;
 }

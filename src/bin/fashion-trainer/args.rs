@@ -36,11 +36,20 @@ impl DataArgs {
 #[derive(Args, Clone, Debug, Default)]
 pub struct LimitArgs {
     /// Use only the first N fitting images.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub limit_train: Option<usize>,
     /// Use only the first N validation and test images.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub limit_eval: Option<usize>,
+}
+
+/// A count of at least 1, for clap: a limit of 0 would leave an empty set to score.
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(format!("{err} (expected a whole number of at least 1)")),
+    }
 }
 
 /// The compute backend.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use fashion_trainer::data::{self, Dataset, EvalSplit};
 use fashion_trainer::device::BackendChoice;
+use fashion_trainer::format::printable;
 use fashion_trainer::model::LeNet;
 use fashion_trainer::photo::{self, Preprocess};
 use fashion_trainer::products::{CataloguePlan, CatalogueResult, CatalogueRun, LabelMap};
@@ -36,7 +37,7 @@ pub fn evaluate(
     } else {
         println!(
             "{} ({}) on the {split} set, {} images, loss {:.4}\n",
-            checkpoint.label,
+            printable(&checkpoint.label),
             checkpoint.model.describe(),
             evaluation.labels.len(),
             evaluation.loss
@@ -87,6 +88,7 @@ pub fn predict(
     .select()?;
     let (_, model) = load_model(model.path(), &selected.device)?;
     // Every photo is read and preprocessed first, so a bad one fails before any output.
+    let mut photos = Vec::with_capacity(images.len());
     let mut inputs = Vec::with_capacity(images.len() * data::IMAGE_PIXELS);
     for path in images {
         let steps = photo::preprocess(&storage::read(path)?, preprocess)
@@ -100,16 +102,41 @@ pub fn predict(
                 .save(&out)
                 .map_err(|e| Error::file(&out, e))?;
         }
-        inputs.extend_from_slice(&steps.input);
+        if let Ok(input) = steps.classifiable() {
+            inputs.extend_from_slice(input);
+        }
+        photos.push((path, steps.found));
     }
-    let all = probabilities(&model, inputs)?;
+    let mut all = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        probabilities(&model, inputs)?
+    }
+    .into_iter();
     let mut results = Vec::new();
-    for (path, probs) in images.iter().zip(&all) {
-        let top = ranked(probs);
+    for (path, found) in photos {
+        let name = printable(&path.display().to_string()).into_owned();
+        // Blank photos were left out of the batch: they get a reason, not a class.
+        let probs = if found.blank { None } else { all.next() };
+        let Some(probs) = probs else {
+            let reason = photo::PhotoError::Blank.to_string();
+            if json {
+                results.push(serde_json::json!({
+                    "image": path.display().to_string(), "preprocess": preprocess, "object_found": false,
+                    "blank": true, "class": null, "error": reason,
+                }));
+            } else {
+                println!("{name}: {reason}");
+            }
+            continue;
+        };
+        let top = ranked(&probs);
         if json {
             results.push(serde_json::json!({
                 "image": path.display().to_string(),
                 "preprocess": preprocess,
+                "object_found": found.object_found,
+                "blank": false,
                 "class": data::CLASS_NAMES[top[0].0],
                 "label": top[0].0,
                 "top3": top.iter().take(3).map(|&(c, p)| serde_json::json!({
@@ -123,9 +150,13 @@ pub fn predict(
                 .take(3)
                 .map(|&(c, p)| format!("{} {:.1}%", data::CLASS_NAMES[c], 100.0 * p))
                 .collect();
+            let note = if found.object_found {
+                ""
+            } else {
+                "  [no object stood out from the background: the whole photo was used]"
+            };
             println!(
-                "{}: {}  ({})",
-                path.display(),
+                "{name}: {}  ({}){note}",
                 data::CLASS_NAMES[top[0].0],
                 three.join(", ")
             );
@@ -160,11 +191,11 @@ pub fn evaluate_products(
     } else {
         println!(
             "{} ({}) on the catalogue in {}\n",
-            checkpoint.label,
+            printable(&checkpoint.label),
             checkpoint.model.describe(),
             dir.display()
         );
-        print!("{}", result.to_text());
+        print!("{}", printable(&result.to_text()));
         println!(
             "\n{:.3} s preprocessing ({:.0} photos/s), {:.3} s predicting",
             timing.preprocessing,
@@ -208,10 +239,15 @@ pub fn catalogue_result(
     );
     for id in &ids {
         let path = dir.join("images").join(format!("{id}.jpg"));
-        match std::fs::read(&path) {
-            // A broken photo is recorded as skipped and reported; it does not stop the run.
-            Ok(bytes) => drop(run.add_photo(id, &bytes)),
-            Err(_) => run.add_missing(id),
+        // A missing or broken photo is recorded as skipped and reported; it does not stop the
+        // run.
+        if !path.exists() {
+            run.add_missing(id);
+        } else {
+            match storage::read(&path) {
+                Ok(bytes) => drop(run.add_photo(id, &bytes)),
+                Err(err) => run.add_skipped(id, &err.to_string()),
+            }
         }
         bar.inc(1);
         bar.set_message(run.progress().line);

@@ -9,11 +9,13 @@ mod train;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use args::{BackendArg, DataArgs, LimitArgs, ModelArg};
+use args::{BackendArg, DataArgs, LimitArgs, ModelArg, positive};
 use clap::{Parser, Subcommand};
 use fashion_trainer::data::{EvalSplit, Fit};
+use fashion_trainer::format::printable;
 use fashion_trainer::photo::Preprocess;
 use fashion_trainer::presets::Variant;
+use fashion_trainer::storage::RunFolder;
 use fashion_trainer::study::RefitChoice;
 use fashion_trainer::summary::ModelSummary;
 use fashion_trainer::{Result, shards, storage};
@@ -63,9 +65,12 @@ enum Command {
         data: DataArgs,
         #[command(flatten)]
         limits: LimitArgs,
-        /// Output directory.
+        /// Output directory. One that holds a run is refused unless `--force`.
         #[arg(long)]
         out: PathBuf,
+        /// Replace the run already in `--out`.
+        #[arg(long)]
+        force: bool,
         /// Print the run's result as JSON.
         #[arg(long)]
         json: bool,
@@ -95,9 +100,13 @@ enum Command {
         #[arg(long)]
         catalogue: Option<PathBuf>,
         /// Study directory: runs/<id>/ per run, then report.html, report.md, results.csv and
-        /// report.json. Finished runs found there are not redone.
+        /// report.json. Finished runs found there are not redone; a study with other settings
+        /// there is refused unless `--force`.
         #[arg(long)]
         out: PathBuf,
+        /// Replace a study with other settings in `--out` (its runs are trained again).
+        #[arg(long)]
+        force: bool,
     },
     /// Rebuild a study's report files from its finished runs (and catalogue.json if present).
     Report {
@@ -113,10 +122,10 @@ enum Command {
         #[command(flatten)]
         backend: BackendArg,
         /// Batch size.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = positive)]
         batch_size: usize,
         /// Timed batches.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = positive)]
         batches: usize,
         /// Untimed warm-up batches.
         #[arg(long, default_value_t = 20)]
@@ -142,7 +151,7 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Use only the first N images.
-        #[arg(long)]
+        #[arg(long, value_parser = positive)]
         limit_eval: Option<usize>,
         #[command(flatten)]
         backend: BackendArg,
@@ -181,7 +190,7 @@ enum Command {
         #[arg(long, default_value = "auto")]
         preprocess: Preprocess,
         /// Evaluate only the first N mapped rows.
-        #[arg(long)]
+        #[arg(long, value_parser = positive)]
         limit: Option<usize>,
         #[command(flatten)]
         backend: BackendArg,
@@ -192,10 +201,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`| head`) would panic; the default
+    // action ends the program quietly, as other command-line tools do.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            // Messages quote file contents (labels, ids, paths): no terminal escapes get through.
+            eprintln!("error: {}", printable(&err.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -223,6 +240,7 @@ fn run(command: Command) -> Result<()> {
             data,
             limits,
             out,
+            force,
             json,
         } => {
             let mut config = variant.config().with_fit(fit);
@@ -231,8 +249,19 @@ fn run(command: Command) -> Result<()> {
             config.learning_rate = learning_rate.unwrap_or(config.learning_rate);
             config.seed = seed.unwrap_or(config.seed);
             config.validate()?;
+            // The folder is claimed before the data loads, so a refusal comes at once.
+            let folder = RunFolder::new(&out);
+            let lock = folder.claim(force)?;
             let splits = data.splits(fit, &limits)?;
-            train::train(variant, config, &limits, splits, backend, &out, json)
+            train::train(
+                variant,
+                config,
+                &limits,
+                splits,
+                backend,
+                (&folder, &lock),
+                json,
+            )
         }
         Command::Study {
             epochs,
@@ -244,6 +273,7 @@ fn run(command: Command) -> Result<()> {
             limits,
             catalogue,
             out,
+            force,
         } => {
             let plan = fashion_trainer::study::StudyConfig {
                 epochs,
@@ -257,7 +287,7 @@ fn run(command: Command) -> Result<()> {
                 },
                 refit,
             };
-            train::study(plan, backend, &data, catalogue.as_deref(), &out)
+            train::study(plan, backend, &data, catalogue.as_deref(), &out, force)
         }
         Command::Report { from } => train::report(&from),
         Command::Bench {

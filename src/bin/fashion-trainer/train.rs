@@ -11,23 +11,23 @@ use fashion_trainer::presets::Variant;
 use fashion_trainer::products::LabelMap;
 use fashion_trainer::report::{self, CatalogueSection};
 use fashion_trainer::run::{FinishedRun, RunResult, RunSpec};
-use fashion_trainer::storage::{self, RunFolder, StudyFolder, load_model};
+use fashion_trainer::storage::{self, FolderLock, RunFolder, StudyFolder, load_model};
 use fashion_trainer::study::{Study, StudyConfig};
 use fashion_trainer::training::{EpochRecord, Trainer, TrainingConfig};
-use fashion_trainer::{Result, clock};
+use fashion_trainer::{Error, Result, clock};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{BackendArg, DataArgs, LimitArgs};
 use crate::inspect::catalogue_result;
 
-/// Trains `config` into `out` and prints the result.
+/// Trains `config` into the claimed `folder` and prints the result.
 pub fn train(
     variant: Variant,
     config: TrainingConfig,
     limits: &LimitArgs,
     splits: Splits,
     backend: BackendArg,
-    out: &Path,
+    (folder, lock): (&RunFolder, &FolderLock),
     json: bool,
 ) -> Result<()> {
     let selected = backend.select()?;
@@ -47,7 +47,7 @@ pub fn train(
         limit_train: limits.limit_train,
         limit_eval: limits.limit_eval,
     };
-    let finished = train_with_bar(&RunFolder::new(out), &spec, splits, &selected, json)?;
+    let finished = train_with_bar(folder, lock, &spec, splits, &selected, json)?;
     let result = &finished.result;
     if json {
         println!("{}", storage::to_json(result)?);
@@ -60,7 +60,7 @@ pub fn train(
             result.val_top1().map_or("n/a".into(), format::percent),
             format::percent(result.test_top1()),
             format::duration(result.seconds()),
-            out.display()
+            folder.dir().display()
         );
         println!("\nTest set:\n{}", result.test_report.to_text(4));
     }
@@ -97,13 +97,14 @@ fn epoch_line(r: &EpochRecord) -> String {
 /// `json`, so stdout stays JSON).
 fn train_with_bar(
     folder: &RunFolder,
+    lock: &FolderLock,
     spec: &RunSpec,
     splits: Splits,
     selected: &SelectedDevice,
     json: bool,
 ) -> Result<FinishedRun> {
     let bar = progress_bar(&spec.id);
-    let finished = pollster::block_on(folder.train(spec, splits, selected, |p| {
+    let finished = pollster::block_on(folder.train(lock, spec, splits, selected, |p| {
         bar.set_position((p.fraction_done * 1000.0) as u64);
         bar.set_message(p.line());
         if let Some(record) = &p.finished_epoch {
@@ -122,16 +123,19 @@ fn train_with_bar(
 }
 
 /// Runs every unfinished run of the study into `out/runs/<id>/`, then writes the report files.
-/// A run whose `results.json` matches the plan is loaded instead of trained again.
+/// A run whose `results.json` matches the plan is loaded instead of trained again; a folder
+/// holding a study with other settings is refused unless `force`.
 pub fn study(
     plan: StudyConfig,
     backend: BackendArg,
     data: &DataArgs,
     catalogue: Option<&Path>,
     out: &Path,
+    force: bool,
 ) -> Result<()> {
     let mut study = Study::new(plan)?;
     let folder = StudyFolder::new(out);
+    let _lock = folder.claim(&study.config, force)?;
     folder.write_plan(&study.config)?;
     let mut selected: Option<SelectedDevice> = None;
     let mut images: Option<(Dataset, Dataset)> = None;
@@ -143,12 +147,21 @@ pub fn study(
                     println!("skipping {}: already finished", spec.id);
                     continue;
                 }
+                Err(err) if force => println!("rerunning {}: {err}", spec.id),
                 Err(err) => {
-                    println!("rerunning {}: {err}", spec.id);
-                    run.remove_result()?;
+                    return Err(Error::file(
+                        run.dir(),
+                        format!(
+                            "{err}; pass --force to train it again with these settings, or \
+                             choose another --out"
+                        ),
+                    ));
                 }
             }
         }
+        // Nothing finished is lost here: a finished run was either recorded above or may be
+        // replaced (`--force`); what is left is a run that never finished.
+        let lock = run.claim(true)?;
         let selected = match &selected {
             Some(s) => s,
             None => selected.insert(backend.select()?),
@@ -169,7 +182,7 @@ pub fn study(
             splits.val.as_ref().map_or(0, Dataset::len),
             selected.reason
         );
-        train_with_bar(&run, &spec, splits, selected, false)?;
+        train_with_bar(&run, &lock, &spec, splits, selected, false)?;
         // Read back, so this report and a later `report --from` see the very same numbers.
         let result = run.result()?;
         print_finished(&result);
@@ -251,16 +264,31 @@ pub fn bench(
     data: &DataArgs,
 ) -> Result<()> {
     let selected = backend.select()?;
-    let images = (warmup + batches) * batch_size;
+    let needed = warmup
+        .checked_add(batches)
+        .and_then(|n| n.checked_mul(batch_size));
     let limits = LimitArgs {
-        limit_train: Some(images),
+        limit_train: needed,
         limit_eval: None,
     };
     let splits = data.splits(Fit::TrainVal, &limits)?;
+    // One epoch is timed: more batches than it holds would time fewer than asked.
+    if needed.is_none_or(|n| n > splits.train.len()) {
+        return Err(Error::file(
+            "--batches",
+            format!(
+                "{warmup} warm-up and {batches} timed batches of {batch_size} need more than \
+                 the {} training images: ask for fewer",
+                splits.train.len()
+            ),
+        ));
+    }
     let config = variant.config().with_batch_size(batch_size).with_epochs(1);
     let mut trainer = Trainer::new(config, &selected.device, Arc::new(splits.train), None)?;
     let t0 = clock::now_seconds();
-    pollster::block_on(trainer.step(warmup))?;
+    if warmup > 0 {
+        pollster::block_on(trainer.step(warmup))?;
+    }
     let t1 = clock::now_seconds();
     pollster::block_on(trainer.step(batches))?;
     let t2 = clock::now_seconds();

@@ -1,4 +1,5 @@
-//! Fashion-MNIST data: IDX parsing (raw or gzip), splits, seeded shuffling and batching.
+//! Fashion-MNIST data: the data sets and their splits, seeded shuffling and batching; the IDX files
+//! they are read from (raw or gzip) are in `idx`.
 //!
 //! Pixels are kept as `u8` in memory (47 MB for all 70,000 images) and converted only when a
 //! batch is built: scaled to `[0, 1]`, then standardised with the training set's mean and
@@ -6,8 +7,14 @@
 //! on 5,000 images from 0.65 to 0.68 here; every caller (training, evaluation, photos) goes
 //! through the same function, so inputs always match what the model saw.
 
-use std::io::Read;
-use std::path::Path;
+mod idx;
+
+pub use idx::{
+    IDX_FILES, encode_idx_images, encode_idx_labels, load_idx_dir, maybe_gunzip, parse_idx_images,
+    parse_idx_labels,
+};
+
+use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use thiserror::Error;
@@ -33,12 +40,6 @@ pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
 ];
 /// The last sixth of the official training file (10,000 of 60,000 images) validates.
 pub const VALIDATION_FRACTION_DENOMINATOR: usize = 6;
-
-/// IDX magic numbers: 0x00000803 for u8 rank-3 (images), 0x00000801 for u8 rank-1 (labels).
-const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
-const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
-/// Refuse to inflate more than this: the largest real file is 47 MB.
-const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A defect in a data file. Each variant names the file and what is wrong with it.
 #[derive(Debug, Error, PartialEq)]
@@ -141,117 +142,63 @@ pub enum DataError {
     },
 }
 
-/// Returns the bytes of `raw`, inflated when it starts with the gzip magic.
-pub fn maybe_gunzip(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
-    if raw.len() < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
-        return Ok(raw.to_vec());
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(raw)
-        .take(MAX_DECOMPRESSED_BYTES + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| DataError::Decompress {
-            file: file.to_string(),
-            reason: e.to_string(),
-        })?;
-    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
-        return Err(DataError::Decompress {
-            file: file.to_string(),
-            reason: format!("inflates to more than {MAX_DECOMPRESSED_BYTES} bytes"),
-        });
-    }
-    Ok(out)
-}
-
-fn read_u32(file: &str, bytes: &[u8], at: usize) -> Result<u32, DataError> {
-    let word = bytes.get(at..at + 4).ok_or_else(|| DataError::Truncated {
-        file: file.to_string(),
-        expected: at + 4,
-        found: bytes.len(),
-    })?;
-    Ok(u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
-}
-
-fn check_magic(
-    file: &str,
-    bytes: &[u8],
-    kind: &'static str,
-    expected: u32,
-) -> Result<(), DataError> {
-    let found = read_u32(file, bytes, 0)?;
-    if found != expected {
-        return Err(DataError::BadMagic {
-            file: file.to_string(),
-            kind,
-            found,
-            expected,
-        });
-    }
-    Ok(())
-}
-
-/// Parses an IDX image file (raw or gzip) into `count * 784` pixels.
-pub fn parse_idx_images(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
-    let bytes = maybe_gunzip(file, raw)?;
-    check_magic(file, &bytes, "images", IDX_IMAGES_MAGIC)?;
-    let count = read_u32(file, &bytes, 4)? as usize;
-    let rows = read_u32(file, &bytes, 8)? as usize;
-    let cols = read_u32(file, &bytes, 12)? as usize;
-    if rows != IMAGE_SIDE || cols != IMAGE_SIDE {
-        return Err(DataError::BadDimensions {
-            file: file.to_string(),
-            rows,
-            cols,
-        });
-    }
-    let expected = 16 + count * IMAGE_PIXELS;
-    if bytes.len() < expected {
-        return Err(DataError::Truncated {
-            file: file.to_string(),
-            expected,
-            found: bytes.len(),
-        });
-    }
-    Ok(bytes[16..expected].to_vec())
-}
-
-/// Parses an IDX label file (raw or gzip), checking every label is a class id.
-pub fn parse_idx_labels(file: &str, raw: &[u8]) -> Result<Vec<u8>, DataError> {
-    let bytes = maybe_gunzip(file, raw)?;
-    check_magic(file, &bytes, "labels", IDX_LABELS_MAGIC)?;
-    let count = read_u32(file, &bytes, 4)? as usize;
-    let expected = 8 + count;
-    if bytes.len() < expected {
-        return Err(DataError::Truncated {
-            file: file.to_string(),
-            expected,
-            found: bytes.len(),
-        });
-    }
-    let labels = bytes[8..expected].to_vec();
-    check_labels(file, &labels)?;
-    Ok(labels)
-}
-
-fn check_labels(file: &str, labels: &[u8]) -> Result<(), DataError> {
-    match labels.iter().position(|&l| l as usize >= NUM_CLASSES) {
-        Some(index) => Err(DataError::LabelOutOfRange {
-            file: file.to_string(),
-            index,
-            label: labels[index],
-        }),
-        None => Ok(()),
-    }
-}
-
 /// A set of labelled 28x28 images, pixels as `u8`, row-major, one image after another.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// A set is a view of `len` images from `start` of shared buffers: cloning it, slicing it and
+/// limiting it copy nothing, so every run's splits share the one copy of the data (a run in the
+/// browser would otherwise copy 47 MB of training images each time it starts, and wasm memory
+/// never shrinks).
+#[derive(Clone, Debug, Default)]
 pub struct Dataset {
-    images: Vec<u8>,
-    labels: Vec<u8>,
+    images: Arc<Vec<u8>>,
+    labels: Arc<Vec<u8>>,
+    start: usize,
+    len: usize,
+}
+
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels() == other.labels() && self.pixels() == other.pixels()
+    }
 }
 
 impl Dataset {
+    /// A set owning `images` and `labels` (already checked to agree).
+    fn owned(images: Vec<u8>, labels: Vec<u8>) -> Self {
+        Self {
+            len: labels.len(),
+            images: Arc::new(images),
+            labels: Arc::new(labels),
+            start: 0,
+        }
+    }
+
+    /// The pixels of every image of the set, one image after another.
+    fn pixels(&self) -> &[u8] {
+        &self.images[self.start * IMAGE_PIXELS..(self.start + self.len) * IMAGE_PIXELS]
+    }
+
+    /// Its pixels and labels as vectors of its own: taken when nothing else shares them,
+    /// copied otherwise.
+    fn into_vecs(self) -> (Vec<u8>, Vec<u8>) {
+        let whole = self.start == 0 && self.len == self.labels.len();
+        let (range, pixels) = (
+            self.start..self.start + self.len,
+            self.start * IMAGE_PIXELS..(self.start + self.len) * IMAGE_PIXELS,
+        );
+        let images = match Arc::try_unwrap(self.images) {
+            Ok(images) if whole => images,
+            Ok(images) => images[pixels].to_vec(),
+            Err(shared) => shared[pixels].to_vec(),
+        };
+        let labels = match Arc::try_unwrap(self.labels) {
+            Ok(labels) if whole => labels,
+            Ok(labels) => labels[range].to_vec(),
+            Err(shared) => shared[range].to_vec(),
+        };
+        (images, labels)
+    }
+
     /// Builds a data set, checking that pixels and labels agree and labels are class ids.
     pub fn new(images: Vec<u8>, labels: Vec<u8>) -> Result<Self, DataError> {
         Self::from_files("images", images, "labels", labels)
@@ -272,8 +219,8 @@ impl Dataset {
                 labels: labels.len(),
             });
         }
-        check_labels(labels_file, &labels)?;
-        Ok(Self { images, labels })
+        idx::check_labels(labels_file, &labels)?;
+        Ok(Self::owned(images, labels))
     }
 
     /// Parses a pair of IDX files (raw or gzip).
@@ -290,30 +237,35 @@ impl Dataset {
 
     /// Number of images.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.len
     }
 
     /// True when there are no images.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len == 0
     }
 
     /// All labels.
     pub fn labels(&self) -> &[u8] {
-        &self.labels
+        &self.labels[self.start..self.start + self.len]
     }
 
     /// The pixels of image `index`.
     pub fn image(&self, index: usize) -> &[u8] {
-        &self.images[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+        assert!(index < self.len, "image {index} of a set of {}", self.len);
+        let at = (self.start + index) * IMAGE_PIXELS;
+        &self.images[at..at + IMAGE_PIXELS]
     }
 
-    /// Images `range` as a new data set.
+    /// Images `range` as a new data set (a view of the same images: nothing is copied).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
-        let range = range.start.min(self.len())..range.end.min(self.len());
+        let start = range.start.min(self.len);
+        let end = range.end.clamp(start, self.len);
         Dataset {
-            images: self.images[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
-            labels: self.labels[range].to_vec(),
+            images: self.images.clone(),
+            labels: self.labels.clone(),
+            start: self.start + start,
+            len: end - start,
         }
     }
 
@@ -325,11 +277,22 @@ impl Dataset {
         }
     }
 
-    /// This set followed by `other`.
-    pub fn concat(mut self, other: &Dataset) -> Dataset {
-        self.images.extend_from_slice(&other.images);
-        self.labels.extend_from_slice(&other.labels);
-        self
+    /// This set followed by `other`: a view when `other` follows it in the same buffers (the
+    /// whole training set from its two parts), else a set of its own.
+    pub fn concat(self, other: &Dataset) -> Dataset {
+        let follows = Arc::ptr_eq(&self.images, &other.images)
+            && Arc::ptr_eq(&self.labels, &other.labels)
+            && self.start + self.len == other.start;
+        if follows || other.is_empty() {
+            return Dataset {
+                len: self.len + other.len,
+                ..self
+            };
+        }
+        let (mut images, mut labels) = self.into_vecs();
+        images.extend_from_slice(other.pixels());
+        labels.extend_from_slice(other.labels());
+        Dataset::owned(images, labels)
     }
 
     /// Builds the input and target tensors for the images at `indices`.
@@ -342,7 +305,7 @@ impl Dataset {
         let mut targets = Vec::with_capacity(indices.len());
         for &i in indices {
             pixels.extend(self.image(i).iter().map(|&p| normalize_pixel(p)));
-            targets.push(self.labels[i] as i64);
+            targets.push(self.labels()[i] as i64);
         }
         let n = indices.len();
         let images = Tensor::from_data(
@@ -376,7 +339,7 @@ pub fn toy_dataset(n: usize) -> Dataset {
         images[i * IMAGE_PIXELS + row * IMAGE_SIDE + 4..i * IMAGE_PIXELS + row * IMAGE_SIDE + 24]
             .fill(255);
     }
-    Dataset { images, labels }
+    Dataset::owned(images, labels)
 }
 
 /// Which images the model is fitted on.
@@ -450,8 +413,8 @@ fn validation_start(len: usize) -> usize {
     len - len / VALIDATION_FRACTION_DENOMINATOR
 }
 
-/// The first `limit` images of `split` (`None`: all), copied out of the official training and
-/// test sets without copying the rest.
+/// The first `limit` images of `split` (`None`: all): a view of the official training or test
+/// set.
 pub fn eval_images(
     train_all: &Dataset,
     test: &Dataset,
@@ -507,50 +470,6 @@ impl Splits {
     }
 }
 
-/// The official file names of the four Fashion-MNIST files.
-pub const IDX_FILES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
-
-fn read_idx_file(dir: &Path, name: &str) -> Result<(String, Vec<u8>), DataError> {
-    for candidate in [format!("{name}.gz"), name.to_string()] {
-        let path = dir.join(&candidate);
-        if path.exists() {
-            let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            return Ok((path.display().to_string(), bytes));
-        }
-    }
-    Err(DataError::Missing {
-        file: name.to_string(),
-        dir: dir.display().to_string(),
-    })
-}
-
-/// Loads the official training (60,000) and test (10,000) sets from a directory holding the
-/// four IDX files, gzip-compressed or not.
-pub fn load_idx_dir(dir: &Path) -> Result<(Dataset, Dataset), DataError> {
-    let mut sets = Vec::new();
-    for pair in IDX_FILES.chunks(2) {
-        let (images_file, images) = read_idx_file(dir, pair[0])?;
-        let (labels_file, labels) = read_idx_file(dir, pair[1])?;
-        sets.push(Dataset::from_idx(
-            &images_file,
-            &images,
-            &labels_file,
-            &labels,
-        )?);
-    }
-    let test = sets.pop().unwrap_or_default();
-    let train = sets.pop().unwrap_or_default();
-    Ok((train, test))
-}
-
 /// A small, portable, seeded generator (SplitMix64) so that shuffles are identical natively and
 /// in the browser.
 #[derive(Clone, Debug)]
@@ -590,133 +509,9 @@ pub fn epoch_order(len: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Encodes images as an IDX image file with the header fields given (they are not checked, so
-/// tests can write defective files).
-pub fn encode_idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
-    let mut out = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
-    for v in [count, rows, cols] {
-        out.extend(v.to_be_bytes());
-    }
-    out.extend(pixels);
-    out
-}
-
-/// Encodes labels as an IDX label file.
-pub fn encode_idx_labels(labels: &[u8]) -> Vec<u8> {
-    let mut out = IDX_LABELS_MAGIC.to_be_bytes().to_vec();
-    out.extend((labels.len() as u32).to_be_bytes());
-    out.extend(labels);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::{encode_idx_images as idx_images, encode_idx_labels as idx_labels};
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(bytes).unwrap();
-        enc.finish().unwrap()
-    }
-
-    #[test]
-    fn parses_raw_and_gzip_idx() {
-        let pixels: Vec<u8> = (0..2 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
-        let raw = idx_images(2, 28, 28, &pixels);
-        assert_eq!(parse_idx_images("a", &raw).unwrap(), pixels);
-        assert_eq!(parse_idx_images("a", &gzip(&raw)).unwrap(), pixels);
-        let labels = idx_labels(&[3, 9]);
-        assert_eq!(parse_idx_labels("l", &gzip(&labels)).unwrap(), vec![3, 9]);
-        let set = Dataset::from_idx("a", &raw, "l", &labels).unwrap();
-        assert_eq!(set.len(), 2);
-        assert_eq!(set.image(1)[0], pixels[IMAGE_PIXELS]);
-    }
-
-    #[test]
-    fn truncated_file_is_an_error() {
-        let raw = idx_images(3, 28, 28, &vec![0; 2 * IMAGE_PIXELS]);
-        let err = parse_idx_images("imgs", &raw).unwrap_err();
-        assert_eq!(
-            err,
-            DataError::Truncated {
-                file: "imgs".into(),
-                expected: 16 + 3 * IMAGE_PIXELS,
-                found: 16 + 2 * IMAGE_PIXELS
-            }
-        );
-        assert!(err.to_string().contains("truncated"));
-        // A header cut short is also "truncated", not a panic.
-        assert!(matches!(
-            parse_idx_labels("l", &[0, 0, 8]),
-            Err(DataError::Truncated { .. })
-        ));
-        // A gzip stream cut short fails to decompress.
-        let gz = gzip(&raw);
-        assert!(matches!(
-            parse_idx_images("imgs.gz", &gz[..gz.len() / 2]),
-            Err(DataError::Decompress { .. })
-        ));
-    }
-
-    #[test]
-    fn wrong_magic_is_an_error() {
-        let labels = idx_labels(&[1, 2]);
-        let err = parse_idx_images("x", &labels).unwrap_err();
-        assert!(matches!(err, DataError::BadMagic { found: 0x801, .. }));
-        assert!(err.to_string().contains("not an IDX images file"));
-        let err = parse_idx_labels("y", b"GIF89a-not-idx").unwrap_err();
-        assert!(matches!(err, DataError::BadMagic { .. }));
-    }
-
-    #[test]
-    fn wrong_dimensions_are_an_error() {
-        let raw = idx_images(1, 32, 32, &vec![0; 32 * 32]);
-        assert!(matches!(
-            parse_idx_images("x", &raw),
-            Err(DataError::BadDimensions {
-                rows: 32,
-                cols: 32,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn label_out_of_range_is_an_error() {
-        let err = parse_idx_labels("labels", &idx_labels(&[0, 9, 10, 1])).unwrap_err();
-        assert_eq!(
-            err,
-            DataError::LabelOutOfRange {
-                file: "labels".into(),
-                index: 2,
-                label: 10
-            }
-        );
-    }
-
-    #[test]
-    fn count_mismatch_is_an_error() {
-        let raw = idx_images(2, 28, 28, &vec![0; 2 * IMAGE_PIXELS]);
-        let err = Dataset::from_idx("imgs", &raw, "lbls", &idx_labels(&[1, 2, 3])).unwrap_err();
-        assert_eq!(
-            err,
-            DataError::CountMismatch {
-                images_file: "imgs".into(),
-                images: 2,
-                labels_file: "lbls".into(),
-                labels: 3
-            }
-        );
-        assert_eq!(err.to_string(), "imgs has 2 images but lbls has 3 labels");
-    }
-
-    #[test]
-    fn missing_file_is_an_error() {
-        let err = load_idx_dir(Path::new("/nonexistent-dir")).unwrap_err();
-        assert!(err.to_string().contains("missing"), "{err}");
-    }
 
     #[test]
     fn splits_follow_the_fit_mode() {
@@ -753,6 +548,36 @@ mod tests {
             ),
             (7, Some(3), 3)
         );
+    }
+
+    #[test]
+    fn splits_share_the_images_and_concat_joins_them() {
+        // Image i has every pixel i and label i % 10.
+        let n = 60;
+        let set = Dataset::new(
+            (0..n).flat_map(|i| [i as u8; IMAGE_PIXELS]).collect(),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+        )
+        .unwrap();
+        let s = Splits::new(set.clone(), set.slice(0..5), Fit::Train);
+        let (train, val) = (s.train, s.val.unwrap());
+        assert!(Arc::ptr_eq(&train.images, &set.images), "a split is a view");
+        assert_eq!((val.image(2)[0], val.labels()[2]), (52, 2));
+        // The two parts joined again are the whole set, still a view.
+        let whole = train.clone().concat(&val);
+        assert!(Arc::ptr_eq(&whole.images, &set.images));
+        assert_eq!(whole, set);
+        // Parts that do not follow each other are copied into a set of their own.
+        let joined = val.slice(1..3).concat(&train.slice(4..5));
+        assert!(!Arc::ptr_eq(&joined.images, &set.images));
+        assert_eq!(joined.labels(), &[1, 2, 4]);
+        assert_eq!(joined.image(2), &[4; IMAGE_PIXELS][..]);
+        assert_eq!(
+            Dataset::default().concat(&val.slice(0..2)).labels(),
+            &[0, 1]
+        );
+        // A slice past the end is empty, never out of range.
+        assert!(val.slice(8..20).len() == 2 && val.slice(30..40).is_empty());
     }
 
     #[test]
