@@ -13,6 +13,7 @@
 #   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
 #   ./build.sh gpu-bundle   build the stripped CLI into gpu-check/ (to carry to a GPU machine)
 #   ./build.sh gpu-check [BINARY]  on a machine with a GPU: the native wgpu bench beside the CPU
+#   ./build.sh fuzz [TARGET] [SECONDS]     fuzz one parser (default: all, in turn) for SECONDS each (1800)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -320,6 +321,33 @@ gpu_check() {
   printf '%-34s %12s\n' "GPU kernel launches per step" "$(launches)"
 }
 
+# Coverage-guided fuzzing of the parsers (fuzz/: cargo-fuzz and libFuzzer, with AddressSanitizer).
+# cargo-fuzz needs nightly flags (-Z); RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. The
+# fuzz crate is a workspace of its own with its own target dir, so the project's builds never see
+# it; each target grows its corpus outside the clone from the committed seeds in fuzz/seeds/, runs
+# on one core (one process) until SECONDS or 10 million executions, and leaves crashes in
+# fuzz/artifacts/TARGET/.
+fuzz() {
+  local targets=(idx catalogue study shards weights photo) seconds=${2:-1800} target
+  if [ -n "${1:-}" ] && [ "$1" != all ]; then targets=("$1"); fi
+  setup_native
+  if ! command -v cargo-fuzz >/dev/null; then
+    log "installing cargo-fuzz (cargo install)"
+    cargo install cargo-fuzz --locked
+  fi
+  local corpus="$HOME/.cache/fashion-trainer/fuzz-corpus"
+  for target in "${targets[@]}"; do
+    [ -f "fuzz/fuzz_targets/$target.rs" ] || die "no fuzz target '$target' in fuzz/fuzz_targets"
+    mkdir -p "$corpus/$target"
+    log "fuzzing $target for $seconds s or 10 million executions (corpus: $corpus/$target)"
+    # -rss_limit_mb: a photo decoder may use 512 MB (photo::MAX_DECODER_BYTES), nothing needs 4 GB;
+    # -timeout: one input taking 30 s is a hang.
+    (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/fashion-trainer/fuzz-target}" \
+      cargo fuzz run "$target" "$corpus/$target" "seeds/$target" -- \
+      -max_total_time="$seconds" -runs=10000000 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1)
+  done
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -342,6 +370,7 @@ case "$cmd" in
   gpu-bundle) gpu_bundle ;;
   gpu-check) gpu_check "${1:-}" ;;
   serve) serve "${1:-}" ;;
-  help|-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  fuzz) fuzz "${1:-}" "${2:-}" ;;
+  help|-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac

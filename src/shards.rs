@@ -115,11 +115,14 @@ pub fn decode_shard(
         other => return Err(bad(format!("unknown split byte {other}"))),
     };
     let count = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let expected = HEADER_BYTES + count * (IMAGE_PIXELS + 1);
-    if bytes.len() != expected {
+    // Checked: on wasm32 (the page) a forged count would wrap to the file's length.
+    let expected = count
+        .checked_mul(IMAGE_PIXELS + 1)
+        .and_then(|n| n.checked_add(HEADER_BYTES));
+    if expected != Some(bytes.len()) {
         return Err(DataError::Truncated {
             file: name.to_string(),
-            expected,
+            expected: expected.unwrap_or(usize::MAX),
             found: bytes.len(),
         });
     }
@@ -175,5 +178,21 @@ mod tests {
             .to_string();
         assert!(err.contains("truncated"), "{err}");
         assert!(decode_shard("x", b"<!doctype html>", "").is_err());
+    }
+
+    #[test]
+    fn a_count_that_wraps_on_32_bits_is_refused() {
+        // 12 + 1,006,718,449 * 785 is 13 modulo 2^32: on wasm32 this 13-byte shard once passed
+        // the length check and then panicked slicing its labels.
+        let mut shard = b"FMS1\0\0\0\0".to_vec();
+        shard.extend_from_slice(&1_006_718_449u32.to_le_bytes());
+        shard.push(0);
+        let err = decode_shard("forged.fms", &shard, "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("forged.fms") && err.contains("truncated"),
+            "{err}"
+        );
     }
 }
