@@ -3,12 +3,14 @@
 // (WebReplica) and, for each step, applies the trainer's summed gradient and computes the
 // gradient of its share of the batch. The training worker starts it (worker/peers.js).
 
-import init, { WebReplica } from './pkg/fashion_trainer.js';
+import init, { WebReplica, faultTrap } from './pkg/fashion_trainer.js';
 
 const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const ready = init();
 /** @type {WebReplica | null} */
 let replica = null;
+/** Set once the core trapped: its memory may be half-updated, so nothing runs in it again. */
+let crashed = /** @type {string | null} */ (null);
 
 /** @param {unknown} error */
 const messageOf = (error) => (error instanceof Error ? error.message : String(error));
@@ -19,6 +21,8 @@ scope.addEventListener('message', ({ data: msg }) => {
   queue = queue.then(async () => {
     try {
       await ready;
+      if (crashed) throw new Error(`the replica crashed (${crashed})`);
+      if (msg.type === 'trap') faultTrap(); // the fault hook of the tests (worker/faults.js)
       if (msg.type === 'init') {
         replica?.free();
         replica = null;
@@ -32,8 +36,10 @@ scope.addEventListener('message', ({ data: msg }) => {
         scope.postMessage(reply, [reply.gradient.buffer]);
       }
     } catch (error) {
-      // A trap leaves the module unusable: the trainer hears it and stops the run.
-      scope.postMessage({ type: 'error', message: messageOf(error), fatal: error instanceof WebAssembly.RuntimeError });
+      // A trap leaves the module unusable: every later message gets this error, and the
+      // trainer goes on without this replica.
+      if (error instanceof WebAssembly.RuntimeError) crashed ??= `${error.name}: ${error.message}`;
+      scope.postMessage({ type: 'error', message: messageOf(error) });
     }
   });
 });

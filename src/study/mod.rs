@@ -504,6 +504,7 @@ mod tests {
             eta_seconds: f64::NAN,
             fraction_done: 0.0,
             finished_epoch: None,
+            peers_lost: None,
         };
         assert_eq!(study.eta_seconds(&progress), None);
         // Halfway through base, 10 s to go: base took 20 s, two more runs of 20 s wait.

@@ -40,6 +40,9 @@ pub enum TrainingError {
         /// Epochs in the config.
         planned: usize,
     },
+    /// A replica training beside the trainer (a helper worker, a thread) failed: why.
+    #[error("{0}")]
+    Peer(String),
     /// The compute device failed (a lost GPU, a failed readback).
     #[error("device error: {0}")]
     Device(String),

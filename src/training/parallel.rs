@@ -150,7 +150,7 @@ pub(crate) fn add_gradient(sum: &mut [f32], other: &[f32]) -> Result<(), Trainin
         return Ok(());
     }
     if other.len() != sum.len() {
-        return Err(TrainingError::Device(format!(
+        return Err(TrainingError::Peer(format!(
             "a peer sent a gradient of {} values for a model of {}",
             other.len(),
             sum.len()
@@ -353,7 +353,7 @@ mod threads {
                 .workers
                 .iter()
                 .map(|peer| match peer.replies.recv() {
-                    Ok(reply) => reply.map_err(TrainingError::Device),
+                    Ok(reply) => reply.map_err(TrainingError::Peer),
                     Err(_) => Err(peer_stopped()),
                 })
                 .collect();
@@ -387,7 +387,7 @@ mod threads {
     }
 
     fn peer_stopped() -> TrainingError {
-        TrainingError::Device("a training thread stopped".into())
+        TrainingError::Peer("a training thread stopped".into())
     }
 }
 
@@ -468,12 +468,70 @@ mod tests {
         }
     }
 
+    /// Peers whose worker crashes at the `fail_at`-th step.
+    struct CrashingPeers {
+        replica: Replica,
+        steps: usize,
+        fail_at: usize,
+        result: Option<ShardResult>,
+    }
+
+    impl Peers for CrashingPeers {
+        fn count(&self) -> usize {
+            1
+        }
+        fn send(&mut self, mut work: Vec<ShardWork>) -> Result<(), TrainingError> {
+            self.steps += 1;
+            self.result = Some(pollster::block_on(self.replica.work(work.remove(0)))?);
+            Ok(())
+        }
+        fn receive(&mut self) -> PeerResults<'_> {
+            let result = if self.steps == self.fail_at {
+                Err(TrainingError::Peer(
+                    "a helper worker crashed: RuntimeError".into(),
+                ))
+            } else {
+                Ok(vec![self.result.take().unwrap()])
+            };
+            Box::pin(std::future::ready(result))
+        }
+    }
+
+    #[test]
+    fn a_crashed_peer_leaves_the_trainer_training_alone_and_saying_so() {
+        let data = Arc::new(toy_dataset(320));
+        let device = Device::flex();
+        let mut trainer = Trainer::new(config(0.0), &device, data.clone(), Some(data)).unwrap();
+        let bytes = pollster::block_on(trainer.replica_weights()).unwrap();
+        trainer.set_peers(Box::new(CrashingPeers {
+            replica: Replica::new(config(0.0), &device, &bytes, 1).unwrap(),
+            steps: 0,
+            fail_at: 4,
+            result: None,
+        }));
+        let first = pollster::block_on(trainer.step(3)).unwrap();
+        assert_eq!(first.peers_lost, None);
+        assert_eq!(trainer.replicas(), 2);
+        // The 4th batch fails on the peer: the chunk goes on alone from that batch.
+        let second = pollster::block_on(trainer.step(3)).unwrap();
+        let lost = second.peers_lost.expect("the loss is reported");
+        assert_eq!(lost, "a helper worker crashed: RuntimeError");
+        assert_eq!(trainer.replicas(), 1);
+        assert_eq!(second.batch, 6, "no batch is skipped or counted twice");
+        while !trainer.is_done() {
+            let progress = pollster::block_on(trainer.step(4)).unwrap();
+            assert_eq!(progress.peers_lost, None, "said once");
+        }
+        let history = trainer.history();
+        assert!(history[1].val_accuracy.unwrap() > 0.5, "{history:?}");
+    }
+
     #[test]
     fn training_on_threads_learns_like_training_alone() {
         let data = Arc::new(toy_dataset(320));
-        let train = |threads: usize| {
+        let train = |threads: usize, dropout: f64| {
             let mut trainer = Trainer::new(
-                config(0.2),
+                config(dropout),
                 &Device::flex(),
                 data.clone(),
                 Some(data.clone()),
@@ -485,17 +543,19 @@ mod tests {
             }
             trainer.history().to_vec()
         };
-        let (alone, shared) = (train(1), train(3));
+        // Without dropout the same training up to float rounding.
+        let (alone, shared) = (train(1, 0.0), train(3, 0.0));
+        for (a, b) in alone.iter().zip(&shared) {
+            assert!(
+                (a.train_loss - b.train_loss).abs() < 1e-3,
+                "alone {alone:?}\nshared {shared:?}"
+            );
+        }
+        // With dropout (each thread its own masks) it learns.
+        let shared = train(3, 0.2);
         assert_eq!(shared.len(), 2);
         assert!(shared[1].train_loss < shared[0].train_loss, "{shared:?}");
-        let (a, b) = (
-            alone[1].val_accuracy.unwrap(),
-            shared[1].val_accuracy.unwrap(),
-        );
-        assert!(
-            b > 0.5 && (a - b).abs() < 0.1,
-            "alone {alone:?}\nshared {shared:?}"
-        );
+        assert!(shared[1].val_accuracy.unwrap() > 0.5, "{shared:?}");
     }
 
     #[test]

@@ -84,6 +84,11 @@ pub struct Progress {
     pub fraction_done: f64,
     /// Set when this chunk finished an epoch.
     pub finished_epoch: Option<EpochRecord>,
+    /// Set when a peer (a helper worker, a thread) failed in this chunk: why. The run goes on
+    /// alone from the batch it was in.
+    #[serde(default)]
+    #[cfg_attr(target_family = "wasm", tsify(optional))]
+    pub peers_lost: Option<String>,
 }
 
 impl EpochRecord {
@@ -182,6 +187,14 @@ pub struct Trainer {
     peers: Option<Box<dyn Peers>>,
     /// The last step's summed gradient, which the peers apply with their next work.
     pending: Option<Arc<[f32]>>,
+    /// Why the peers were dropped, until a progress report says it.
+    peer_loss: Option<String>,
+}
+
+/// Why shared training stopped: a peer failed (the trainer goes on alone), or its own work.
+enum Stop {
+    Peer(TrainingError),
+    Own(TrainingError),
 }
 
 impl Trainer {
@@ -228,6 +241,7 @@ impl Trainer {
             best: None,
             peers: None,
             pending: None,
+            peer_loss: None,
         }
     }
 
@@ -365,13 +379,19 @@ impl Trainer {
                 }
             }
         }
-        Ok(self.progress(finished))
+        let mut progress = self.progress(finished);
+        progress.peers_lost = self.peer_loss.take();
+        Ok(progress)
     }
 
     async fn train_batches(&mut self, max_batches: usize) -> Result<(), TrainingError> {
         if self.peers.is_some() {
             return self.train_batches_shared(max_batches).await;
         }
+        self.train_batches_alone(max_batches).await
+    }
+
+    async fn train_batches_alone(&mut self, max_batches: usize) -> Result<(), TrainingError> {
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         let mut model = self.model.take().ok_or_else(lost_model)?;
         let mut loss_sum: Option<Tensor<1>> = None;
@@ -421,16 +441,31 @@ impl Trainer {
     /// steps, and sends the sum with their next work.
     async fn train_batches_shared(&mut self, max_batches: usize) -> Result<(), TrainingError> {
         let mut peers = self.peers.take().ok_or_else(lost_model)?;
-        let result = self.share_batches(peers.as_mut(), max_batches).await;
-        self.peers = Some(peers);
-        result
+        match self.share_batches(peers.as_mut(), max_batches).await {
+            Ok(()) => {
+                self.peers = Some(peers);
+                Ok(())
+            }
+            Err(Stop::Own(err)) => {
+                self.peers = Some(peers);
+                Err(err)
+            }
+            // A peer failed (a crashed worker or thread): nothing of the batch in hand was
+            // applied, so the run goes on alone from it, and says so once.
+            Err(Stop::Peer(err)) => {
+                drop(peers);
+                self.pending = None;
+                self.peer_loss = Some(err.to_string());
+                self.train_batches_alone(max_batches).await
+            }
+        }
     }
 
     async fn share_batches(
         &mut self,
         peers: &mut dyn Peers,
         max_batches: usize,
-    ) -> Result<(), TrainingError> {
+    ) -> Result<(), Stop> {
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
         for _ in 0..max_batches {
             if self.cursor >= self.order.len() {
@@ -451,28 +486,38 @@ impl Trainer {
                     }
                 })
                 .collect();
-            peers.send(work)?;
+            peers.send(work).map_err(Stop::Peer)?;
             let (images, targets) = self.train.batch(shares[0], &self.device);
-            let model = self.model.as_ref().ok_or_else(lost_model)?;
+            let model = self
+                .model
+                .as_ref()
+                .ok_or_else(lost_model)
+                .map_err(Stop::Own)?;
             let own = share_gradient(model, &loss_fn, images, targets, indices.len()).await;
             // The peers' results are taken even when this share failed, so none is left
             // waiting.
-            let others = peers.receive().await?;
-            let mut sum = own?;
+            let others = peers.receive().await.map_err(Stop::Peer)?;
+            let mut sum = own.map_err(Stop::Own)?;
             for other in &others {
-                add_gradient(&mut sum.gradient, &other.gradient)?;
+                add_gradient(&mut sum.gradient, &other.gradient).map_err(Stop::Peer)?;
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
             let seen = indices.len();
-            let model = self.model.take().ok_or_else(lost_model)?;
-            self.model = Some(apply_gradient(
+            let model = self
+                .model
+                .take()
+                .ok_or_else(lost_model)
+                .map_err(Stop::Own)?;
+            let stepped = apply_gradient(
                 &mut self.optimizer,
                 self.config.learning_rate,
                 model,
                 &sum.gradient,
                 &self.device,
-            )?);
+            )
+            .map_err(Stop::Own)?;
+            self.model = Some(stepped);
             self.pending = Some(sum.gradient.into());
             self.totals.loss_sum += sum.loss_sum;
             self.totals.correct += sum.correct;
@@ -575,6 +620,7 @@ impl Trainer {
             eta_seconds,
             fraction_done,
             finished_epoch,
+            peers_lost: None,
         }
     }
 }

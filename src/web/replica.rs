@@ -44,13 +44,13 @@ struct JsPeers {
     count: usize,
 }
 
-fn peer_error(what: &str, err: JsValue) -> TrainingError {
+fn peer_error(err: JsValue) -> TrainingError {
     let message = err
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| err.as_string())
         .unwrap_or_else(|| format!("{err:?}"));
-    TrainingError::Device(format!("{what}: {message}"))
+    TrainingError::Peer(message)
 }
 
 impl Peers for JsPeers {
@@ -71,25 +71,18 @@ impl Peers for JsPeers {
             .and_then(|_| set("images", &Uint8Array::from(&share.images[..]).into()))
             .and_then(|_| set("labels", &Uint8Array::from(&share.labels[..]).into()))
             .and_then(|_| set("batchLen", &(share.batch_len as f64).into()))
-            .map_err(|e| peer_error("building a share", e))?;
+            .map_err(peer_error)?;
             messages.push(&message);
         }
-        self.group
-            .send(messages)
-            .map_err(|e| peer_error("a training worker", e))
+        self.group.send(messages).map_err(peer_error)
     }
 
     fn receive(&mut self) -> PeerResults<'_> {
         Box::pin(async move {
-            let promise = self
-                .group
-                .receive()
-                .map_err(|e| peer_error("a training worker", e))?;
-            let replies = JsFuture::from(promise)
-                .await
-                .map_err(|e| peer_error("a training worker", e))?;
+            let promise = self.group.receive().map_err(peer_error)?;
+            let replies = JsFuture::from(promise).await.map_err(peer_error)?;
             let replies: Array = replies.dyn_into().map_err(|_| {
-                TrainingError::Device("the training workers' replies are not a list".into())
+                TrainingError::Peer("the helper workers' replies are not a list".into())
             })?;
             replies.iter().map(|reply| read_reply(&reply)).collect()
         })
@@ -100,7 +93,7 @@ fn read_reply(reply: &JsValue) -> Result<ShardResult, TrainingError> {
     let get = |key: &str| Reflect::get(reply, &key.into()).unwrap_or(JsValue::UNDEFINED);
     let gradient: Float32Array = get("gradient")
         .dyn_into()
-        .map_err(|_| TrainingError::Device("a training worker's reply has no gradient".into()))?;
+        .map_err(|_| TrainingError::Peer("a helper worker's reply has no gradient".into()))?;
     let (loss_sum, correct) = (get("lossSum").as_f64(), get("correct").as_f64());
     match (loss_sum, correct) {
         (Some(loss_sum), Some(correct)) if correct >= 0.0 => Ok(ShardResult {
@@ -108,8 +101,8 @@ fn read_reply(reply: &JsValue) -> Result<ShardResult, TrainingError> {
             loss_sum,
             correct: correct as u64,
         }),
-        _ => Err(TrainingError::Device(
-            "a training worker's reply has no loss or count".into(),
+        _ => Err(TrainingError::Peer(
+            "a helper worker's reply has no loss or count".into(),
         )),
     }
 }

@@ -84,6 +84,8 @@ pub struct StepReport {
     pub best_epoch: usize,
     /// Set when the chunk finished an epoch: the weights to keep, so a run cut off can resume.
     pub saved: Option<SavedWeights>,
+    /// Set when a helper worker failed in this chunk: what happened, for the backend notice.
+    pub notice: Option<String>,
 }
 
 /// Weights kept after an epoch (`.ftw` bytes).
@@ -171,6 +173,13 @@ impl WebTrainer {
     /// weights to keep.
     pub async fn step(&mut self, max_batches: usize) -> Result<Ts<StepReport>, JsError> {
         let progress = self.trainer.step(max_batches).await.map_err(js_err)?;
+        let notice = progress.peers_lost.as_ref().map(|why| {
+            self.selected = self.selected.clone().with_replicas(1, "worker");
+            format!(
+                "A helper worker stopped ({why}). Training goes on in one worker from the batch \
+                 it was in: nothing is lost. Start the next run to use every worker again."
+            )
+        });
         let best_epoch = self.best_epoch();
         let saved = match &progress.finished_epoch {
             Some(record) => {
@@ -189,6 +198,7 @@ impl WebTrainer {
             progress,
             best_epoch,
             saved,
+            notice,
         })
     }
 

@@ -170,3 +170,29 @@ test('auto measures WebGPU and the CPU once and trains on the faster: the CPU on
     await browser.close();
   }
 });
+
+test('a helper worker that crashes leaves the run training on in one worker, which the page says', { timeout: 600_000 }, async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${BASE}?limit=1200&faults=helper-trap@2`);
+    await ready(page);
+    await setWorkers(page, 2);
+    await start(page, 'helper-crash', 3);
+    await page.waitForFunction(() => /A helper worker stopped/.test(document.querySelector('#backend-notice').textContent), null, { timeout: 300_000 });
+    const notice = await text(page, '#backend-notice');
+    assert.match(notice, /A helper worker stopped \(the replica crashed \(RuntimeError: unreachable\)\)\. Training goes on in one worker from the batch it was in: nothing is lost\./);
+    assert.equal(await page.getAttribute('#backend-notice', 'data-kind'), 'warn');
+    await status(page, /Run helper-crash finished/);
+    const row = await rowOf(page, 'helper-crash');
+    assert.match(row, /done/);
+    assert.match(row, /3\/3/);
+    assert.ok((await valTop1(page, 'helper-crash')) > 50, row);
+    await page.waitForTimeout(300);
+    assert.equal(helpers(page).length, 0, 'the crashed helper was ended');
+    await page.locator('section.notices').screenshot({ path: join(SHOTS, 'helper-crash-notice.png') });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

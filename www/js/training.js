@@ -227,6 +227,10 @@ on('progress', (msg) => {
   el.progress.setAttribute('aria-valuetext', `${Math.round(el.progress.value * 100)} % done. ${msg.line}`);
   el.progressText.textContent = msg.line;
   el.progressMetrics.textContent = msg.metrics;
+  if (msg.notice) {
+    el.backendNotice.textContent = msg.notice;
+    el.backendNotice.dataset.kind = 'warn';
+  }
   // Screen readers hear a short summary every 20 s rather than every chunk.
   const now = performance.now();
   if (now - lastAnnouncement > 20000) {

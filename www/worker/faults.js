@@ -1,10 +1,12 @@
 // @ts-check
 // Fault injection for the page's tests, off unless the page was opened with `?faults=` (README,
 // "Tests"); the page hands the list only to its first worker. `trap@N` traps the wasm core and
-// `gpu-lost@N` destroys the WebGPU device, once each, when a run's epoch N-1 has ended (N >= 2).
+// `gpu-lost@N` destroys the WebGPU device and `helper-trap@N` traps a helper worker's core, once
+// each, when a run's epoch N-1 has ended (N >= 2).
 
 import { wasm } from './core.js';
 import { gpuDevices } from './gpu.js';
+import { trapHelper } from './peers.js';
 
 const pending = new URLSearchParams(self.location.search).get('faults')?.split(',').filter(Boolean) ?? [];
 
@@ -16,5 +18,6 @@ export function afterEpoch(epoch) {
     pending.splice(pending.indexOf(fault), 1);
     if (kind === 'gpu-lost') for (const device of gpuDevices()) device.destroy();
     if (kind === 'trap') wasm().faultTrap();
+    if (kind === 'helper-trap') trapHelper();
   }
 }

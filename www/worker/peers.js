@@ -17,7 +17,7 @@ class Helper {
     this.failed = null;
     this.worker.addEventListener('message', ({ data }) => {
       const next = this.waiting.shift();
-      if (data.type === 'error') next?.reject(new Error(`a training worker failed: ${data.message}`));
+      if (data.type === 'error') next?.reject(new Error(data.message));
       else next?.resolve(data);
     });
     const fail = (/** @type {string} */ why) => {
@@ -26,9 +26,9 @@ class Helper {
     };
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
-      fail(`a training worker crashed: ${event.message || 'it could not start'}`);
+      fail(`a helper worker crashed: ${event.message || 'it could not start'}`);
     });
-    this.worker.addEventListener('messageerror', () => fail('a training worker sent a message that could not be read'));
+    this.worker.addEventListener('messageerror', () => fail('a helper worker sent a message that could not be read'));
   }
 
   /**
@@ -43,6 +43,14 @@ class Helper {
     this.worker.postMessage(message, transfer);
     return reply;
   }
+}
+
+/** The helpers last started, for the fault hook. @type {WorkerPeers | null} */
+let latest = null;
+
+/** Traps the core of the first helper of the run in hand (tests: `?faults=helper-trap@N`). */
+export function trapHelper() {
+  latest?.helpers[0]?.ask({ type: 'trap' }).catch(() => {});
 }
 
 /** The `PeerGroup` a WebTrainer drives. */
@@ -71,6 +79,7 @@ export class WorkerPeers {
       group.stop();
       throw error;
     }
+    latest = group;
     return group;
   }
 

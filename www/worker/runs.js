@@ -151,6 +151,7 @@ async function runLoop() {
       const report = await queue(() => t.step(CHUNK_BATCHES));
       if (!live()) return; // cancelled or replaced while stepping
       const { saved, ...progress } = report;
+      if (report.notice) stopPeers(); // the trainer goes on alone
       post('progress', { ...progress, studyRun, studyEta: studyEta?.(progress.progress) ?? null });
       if (saved) {
         const record = progress.progress.finished_epoch;

@@ -106,6 +106,12 @@ fn train_with_bar(
     let finished = pollster::block_on(folder.train(lock, spec, splits, selected, |p| {
         bar.set_position((p.fraction_done * 1000.0) as u64);
         bar.set_message(p.line());
+        if let Some(why) = &p.peers_lost {
+            let why = format::printable(why);
+            bar.suspend(|| {
+                eprintln!("note: a training thread stopped ({why}); training goes on with one")
+            });
+        }
         if let Some(record) = &p.finished_epoch {
             let line = epoch_line(record);
             bar.suspend(|| {
