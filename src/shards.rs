@@ -114,6 +114,13 @@ pub fn decode_shard(
         1 => ShardSplit::Test,
         other => return Err(bad(format!("unknown split byte {other}"))),
     };
+    // Reserved: the encoder writes zeros, so anything else is damage (or a newer format).
+    if bytes[5..8] != [0, 0, 0] {
+        return Err(bad(format!(
+            "reserved header bytes 5-7 are {:?}, expected zeros",
+            &bytes[5..8]
+        )));
+    }
     let count = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     // Checked: on wasm32 (the page) a forged count would wrap to the file's length.
     let expected = count
@@ -178,6 +185,19 @@ mod tests {
             .to_string();
         assert!(err.contains("truncated"), "{err}");
         assert!(decode_shard("x", b"<!doctype html>", "").is_err());
+    }
+
+    /// Found by the `shards` fuzz target: a shard whose reserved header bytes were not zero
+    /// decoded, so two different files gave the same images.
+    #[test]
+    fn reserved_header_bytes_must_be_zero() {
+        let found = [70, 77, 83, 49, 1, 0, 58, 0, 0, 0, 0, 0];
+        let err = decode_shard("test-000.fms", &found, "").unwrap_err().to_string();
+        assert!(err.contains("reserved header bytes 5-7 are [0, 58, 0], expected zeros"), "{err}");
+        let mut good = found;
+        good[6] = 0;
+        let (split, set) = decode_shard("test-000.fms", &good, "").unwrap();
+        assert_eq!((split, set.len()), (ShardSplit::Test, 0));
     }
 
     #[test]
