@@ -112,6 +112,9 @@ test('2 CPU workers train a run that pauses, resumes, survives a reload and lear
     await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 60_000 });
     await page.waitForTimeout(500);
     assert.equal(helpers(page).length, 0, 'the helper worker ended with the run');
+    // A step that was waiting on the ended helper does not hold the worker up: the next run trains.
+    await start(page, 'after-cancel', 1);
+    await status(page, /Run after-cancel finished/);
     assert.deepEqual(outside, []);
     assert.deepEqual(errors, []);
   } finally {

@@ -104,9 +104,16 @@ export class WorkerPeers {
     return replies;
   }
 
-  /** Ends every helper. */
+  /**
+   * Ends every helper. A step waiting on one (the run was cancelled mid-step) fails at once:
+   * a terminated worker never answers, and the trainer's queue must not wait forever.
+   */
   stop() {
-    for (const helper of this.helpers) helper.worker.terminate();
+    for (const helper of this.helpers) {
+      helper.worker.terminate();
+      helper.failed = 'the helper workers were stopped';
+      for (const { reject } of helper.waiting.splice(0)) reject(new Error(helper.failed));
+    }
     this.helpers = [];
   }
 }
