@@ -44,7 +44,7 @@ for key in ours-1 torch-1 ours-2 torch-2; do
   [ -n "${epochs[$key]:-}" ] || continue
   echo "native epochs $key (img/s): ${epochs[$key]}"
 done
-median_of() { tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | median | xargs -r printf "%.0f"; }
+median_of() { { tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' || true; } | median | xargs -r printf "%.0f"; }
 rows+=("native flex 1 thread|$(median_of "${epochs[ours-1]}")")
 rows+=("native flex 2 threads|$(median_of "${epochs[ours-2]}")")
 if [ "$have_torch" = 1 ]; then

@@ -56,7 +56,8 @@ def main():
     steps(a.warmup, a.batches)
     seconds = time.perf_counter() - t0
     print(json.dumps({"torch": torch.__version__, "threads": a.threads, "timed_batches": a.batches,
-                      "timed_seconds": seconds, "images_per_second": a.batches * batch / seconds}))
+                      "timed_seconds": seconds, "images_per_second": a.batches * batch / seconds},
+                     separators=(",", ":")))
 
 
 if __name__ == "__main__":
