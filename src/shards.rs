@@ -192,8 +192,13 @@ mod tests {
     #[test]
     fn reserved_header_bytes_must_be_zero() {
         let found = [70, 77, 83, 49, 1, 0, 58, 0, 0, 0, 0, 0];
-        let err = decode_shard("test-000.fms", &found, "").unwrap_err().to_string();
-        assert!(err.contains("reserved header bytes 5-7 are [0, 58, 0], expected zeros"), "{err}");
+        let err = decode_shard("test-000.fms", &found, "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("reserved header bytes 5-7 are [0, 58, 0], expected zeros"),
+            "{err}"
+        );
         let mut good = found;
         good[6] = 0;
         let (split, set) = decode_shard("test-000.fms", &good, "").unwrap();

@@ -467,27 +467,22 @@ impl Trainer {
         max_batches: usize,
     ) -> Result<(), Stop> {
         let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
-        for _ in 0..max_batches {
+        let parts = 1 + peers.count();
+        // Whether the batch in hand was sent already, with the last step's sum.
+        let mut sent = false;
+        for done in 0..max_batches {
             if self.cursor >= self.order.len() {
                 break;
             }
             let end = (self.cursor + self.config.batch_size).min(self.order.len());
+            if !sent {
+                let work = self.shares_of(self.cursor..end, parts, self.pending.clone());
+                peers.send(work).map_err(Stop::Peer)?;
+            }
             let indices = &self.order[self.cursor..end];
-            let shares = split_batch(indices, 1 + peers.count());
-            let work = shares[1..]
-                .iter()
-                .map(|share| {
-                    let (images, labels) = self.train.gather(share);
-                    ShardWork {
-                        apply: self.pending.clone(),
-                        images,
-                        labels,
-                        batch_len: indices.len(),
-                    }
-                })
-                .collect();
-            peers.send(work).map_err(Stop::Peer)?;
-            let (images, targets) = self.train.batch(shares[0], &self.device);
+            let (images, targets) = self
+                .train
+                .batch(split_batch(indices, parts)[0], &self.device);
             let model = self
                 .model
                 .as_ref()
@@ -503,7 +498,18 @@ impl Trainer {
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
-            let seen = indices.len();
+            let gradient: Arc<[f32]> = sum.gradient.into();
+            // The peers get the next batch of this chunk with the sum now, so their optimizer
+            // step runs beside this one instead of after it.
+            sent = done + 1 < max_batches && end < self.order.len();
+            if sent {
+                let next = end..(end + self.config.batch_size).min(self.order.len());
+                let work = self.shares_of(next, parts, Some(gradient.clone()));
+                peers.send(work).map_err(Stop::Peer)?;
+                self.pending = None;
+            } else {
+                self.pending = Some(gradient.clone());
+            }
             let model = self
                 .model
                 .take()
@@ -513,18 +519,40 @@ impl Trainer {
                 &mut self.optimizer,
                 self.config.learning_rate,
                 model,
-                &sum.gradient,
+                &gradient,
                 &self.device,
             )
             .map_err(Stop::Own)?;
             self.model = Some(stepped);
-            self.pending = Some(sum.gradient.into());
             self.totals.loss_sum += sum.loss_sum;
             self.totals.correct += sum.correct;
-            self.totals.seen += seen;
+            self.totals.seen += end - self.cursor;
             self.cursor = end;
         }
         Ok(())
+    }
+
+    /// The peers' shares of the batch at `positions` of this epoch's order, each to apply
+    /// `apply` first.
+    fn shares_of(
+        &self,
+        positions: std::ops::Range<usize>,
+        parts: usize,
+        apply: Option<Arc<[f32]>>,
+    ) -> Vec<ShardWork> {
+        let indices = &self.order[positions];
+        split_batch(indices, parts)[1..]
+            .iter()
+            .map(|share| {
+                let (images, labels) = self.train.gather(share);
+                ShardWork {
+                    apply: apply.clone(),
+                    images,
+                    labels,
+                    batch_len: indices.len(),
+                }
+            })
+            .collect()
     }
 
     fn finish_epoch(&mut self, validation: Option<Evaluation>) -> EpochRecord {
