@@ -526,6 +526,7 @@ mod tests {
         assert!(history[1].val_accuracy.unwrap() > 0.5, "{history:?}");
     }
 
+    #[cfg(not(target_family = "wasm"))]
     #[test]
     fn training_on_threads_learns_like_training_alone() {
         let data = Arc::new(toy_dataset(320));
