@@ -41,7 +41,7 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
   await page.screenshot({ path: join(SHOTS, 'ready.png'), fullPage: true });
 
   await page.click('#start');
-  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 0, null, { timeout: 300_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-run-id]').length > 0, null, { timeout: 300_000 });
   // Wait for the run to finish: Start is enabled again.
   await page.waitForFunction(() => !document.querySelector('#start').disabled && document.querySelector('#cancel').disabled,
     null, { timeout: 300_000 });
@@ -82,7 +82,7 @@ test('train, evaluate, save, reload in the page', { timeout: 600_000 }, async ()
   assert.match(await page.textContent('#weights-message'), /tensor conv1\.weight holds NaN at index 1: the weights are damaged/);
 
   await page.reload();
-  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length > 0, null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-run-id]').length > 0, null, { timeout: 60_000 });
   await page.screenshot({ path: join(SHOTS, 'reloaded.png'), fullPage: true });
 
   await page.setViewportSize({ width: 390, height: 844 });
