@@ -94,7 +94,7 @@ fi
 # quickly trained model (speed does not depend on its accuracy).
 products=../shared/data/fashion-products
 if [ -f "$products/styles.csv" ]; then
-  "$bin" train --variant base --epochs 1 --limit-train 2000 --limit-eval 200 --out bench-results/model >/dev/null 2>&1
+  "$bin" train --variant base --epochs 1 --limit-train 2000 --limit-eval 200 --out bench-results/model --force >/dev/null 2>&1
   out=$("$bin" evaluate-products --model bench-results/model --catalogue "$products" --limit 2000 2>/dev/null \
         | tee bench-results/products.log | tail -n1)
   # "<s> s preprocessing (<n> photos/s), <s> s predicting"
