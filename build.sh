@@ -339,11 +339,22 @@ fuzz() {
   for target in "${targets[@]}"; do
     [ -f "fuzz/fuzz_targets/$target.rs" ] || die "no fuzz target '$target' in fuzz/fuzz_targets"
     mkdir -p "$corpus/$target"
+    local seeds="seeds/$target"
+    # Photos derived from the catalogue are not committed: they are made here (Pillow) when the
+    # catalogue is at hand, else the corpus grown so far is the only start.
+    if [ "$target" = photo ]; then
+      seeds="$HOME/.cache/fashion-trainer/fuzz-seeds/photo"
+      local catalogue=../shared/data/fashion-products
+      if [ ! -d "$seeds" ] && [ -f "$catalogue/styles.csv" ]; then
+        python3 fuzz/make_photo_seeds.py "$catalogue" "$seeds" || log "no photo seeds (python3 with Pillow is needed)"
+      fi
+      mkdir -p "$seeds"
+    fi
     log "fuzzing $target for $seconds s or 10 million executions (corpus: $corpus/$target)"
     # -rss_limit_mb: a photo decoder may use 512 MB (photo::MAX_DECODER_BYTES), nothing needs 4 GB;
     # -timeout: one input taking 30 s is a hang.
     (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/fashion-trainer/fuzz-target}" \
-      cargo fuzz run "$target" "$corpus/$target" "seeds/$target" -- \
+      cargo fuzz run "$target" "$corpus/$target" "$seeds" -- \
       -max_total_time="$seconds" -runs=10000000 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1)
   done
 }
