@@ -5,6 +5,7 @@ mod config;
 mod evaluator;
 mod parallel;
 mod probe;
+mod progress;
 mod trainer;
 
 pub use config::{FormValues, TrainingConfig};
@@ -13,7 +14,8 @@ pub use evaluator::{Evaluation, Evaluator};
 pub use parallel::ThreadPeers;
 pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork, split_batch};
 pub use probe::{PROBE_SECONDS, measure_backends, measure_speed};
-pub use trainer::{EpochRecord, Phase, Progress, Trainer, correct_count};
+pub use progress::{EpochRecord, Phase, Progress};
+pub use trainer::{Trainer, correct_count};
 
 use thiserror::Error;
 

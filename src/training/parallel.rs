@@ -29,7 +29,7 @@ use crate::model::LeNet;
 pub struct ShardWork {
     /// The summed gradient of the previous step, to apply before this share (`None` before the
     /// first step).
-    pub apply: Option<Arc<[f32]>>,
+    pub apply: Option<Arc<Vec<f32>>>,
     /// The share's images, 784 `u8` pixels each, one after another.
     pub images: Vec<u8>,
     /// Their labels.

@@ -12,148 +12,16 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, Transaction};
-use serde::{Deserialize, Serialize};
 
 use super::evaluator::{Evaluation, Evaluator, read_f64s, read_i64s};
 use super::parallel::{
     Peers, ShardWork, add_gradient, apply_gradient, share_gradient, split_batch,
 };
+use super::progress::{EpochRecord, Phase, Progress};
 use super::{TrainingConfig, TrainingError};
 use crate::clock::now_seconds;
 use crate::data::{Dataset, epoch_order};
-use crate::format;
-use crate::format::thousands;
 use crate::model::LeNet;
-
-/// The metrics of one finished epoch.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
-pub struct EpochRecord {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean training cross-entropy over the epoch (dropout active).
-    pub train_loss: f64,
-    /// Training top-1 accuracy over the epoch, in [0, 1].
-    pub train_accuracy: f64,
-    /// Validation cross-entropy (`None` when fitting on train+val).
-    pub val_loss: Option<f64>,
-    /// Validation top-1 accuracy in [0, 1].
-    pub val_accuracy: Option<f64>,
-    /// Seconds spent training and validating this epoch (pauses excluded).
-    pub seconds: f64,
-    /// Training images per second.
-    pub images_per_second: f64,
-}
-
-/// Where a trainer is in its run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// Fitting on training batches.
-    Train,
-    /// Evaluating the epoch's model on the validation set.
-    Validate,
-    /// All epochs finished.
-    Done,
-}
-
-/// What one chunk of work achieved, for progress displays.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
-pub struct Progress {
-    /// 1-based epoch in progress (or the last one, when done).
-    pub epoch: usize,
-    /// Epochs in the run.
-    pub epochs: usize,
-    /// Current phase.
-    pub phase: Phase,
-    /// Batches finished in this phase of this epoch.
-    pub batch: usize,
-    /// Batches in this phase of this epoch.
-    pub batches: usize,
-    /// Mean training loss so far this epoch (the last epoch's between epochs).
-    pub train_loss: f64,
-    /// Training accuracy so far this epoch.
-    pub train_accuracy: f64,
-    /// Training images per second over this epoch so far.
-    pub images_per_second: f64,
-    /// Estimated seconds until the run ends.
-    pub eta_seconds: f64,
-    /// Fraction of the whole run done, in [0, 1].
-    pub fraction_done: f64,
-    /// Set when this chunk finished an epoch.
-    pub finished_epoch: Option<EpochRecord>,
-    /// Set when a peer (a helper worker, a thread) failed in this chunk: why. The run goes on
-    /// alone from the batch it was in.
-    #[serde(default)]
-    #[cfg_attr(target_family = "wasm", tsify(optional))]
-    pub peers_lost: Option<String>,
-}
-
-impl EpochRecord {
-    /// The epoch in words: `train top-1 90.12 %, validation top-1 89.00 % (12.3 s)`.
-    pub fn summary(&self) -> String {
-        let val = self
-            .val_accuracy
-            .map(|a| format!(", validation top-1 {}", format::percent(a)))
-            .unwrap_or_default();
-        format!(
-            "train top-1 {}{val} ({})",
-            format::percent(self.train_accuracy),
-            format::duration(self.seconds)
-        )
-    }
-}
-
-impl Phase {
-    /// The phase in words: `training`, `validating`, `done`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Phase::Train => "training",
-            Phase::Validate => "validating",
-            Phase::Done => "done",
-        }
-    }
-}
-
-impl Progress {
-    /// The progress line of the CLI and the page:
-    /// `Epoch 3/15 · training · batch 120/782 · 5,432 img/s · ETA 01:23`.
-    pub fn line(&self) -> String {
-        format!(
-            "Epoch {}/{} · {} · batch {}/{} · {} img/s · ETA {}",
-            self.epoch,
-            self.epochs,
-            self.phase.describe(),
-            thousands(self.batch),
-            thousands(self.batches),
-            thousands(self.images_per_second.round() as usize),
-            format::clock(self.eta_seconds)
-        )
-    }
-
-    /// The running training metrics: this epoch's so far, or the last epoch's once done.
-    pub fn metrics_line(&self) -> String {
-        let (loss, top1) = (self.train_loss, format::percent(self.train_accuracy));
-        if self.phase == Phase::Done {
-            format!("Last epoch: train loss {loss:.4}, train top-1 {top1}")
-        } else {
-            format!("Running train loss {loss:.4}, train top-1 {top1} (this epoch so far)")
-        }
-    }
-
-    /// The short form for a queue of runs: `Epoch 3/15 · 17 % · ETA 01:23`.
-    pub fn short_line(&self) -> String {
-        format!(
-            "Epoch {}/{} · {} % · ETA {}",
-            self.epoch,
-            self.epochs,
-            (100.0 * self.fraction_done).round(),
-            format::clock(self.eta_seconds)
-        )
-    }
-}
 
 /// Running sums of the training part of the current epoch.
 #[derive(Default)]
@@ -186,7 +54,7 @@ pub struct Trainer {
     /// The replicas sharing each batch ([`Trainer::set_peers`]); `None` trains alone.
     peers: Option<Box<dyn Peers>>,
     /// The last step's summed gradient, which the peers apply with their next work.
-    pending: Option<Arc<[f32]>>,
+    pending: Option<Arc<Vec<f32>>>,
     /// Why the peers were dropped, until a progress report says it.
     peer_loss: Option<String>,
 }
@@ -291,7 +159,7 @@ impl Trainer {
 
     /// The last step's summed gradient, which the peers have not applied yet.
     #[cfg(test)]
-    pub(crate) fn pending_gradient(&self) -> Option<Arc<[f32]>> {
+    pub(crate) fn pending_gradient(&self) -> Option<Arc<Vec<f32>>> {
         self.pending.clone()
     }
 
@@ -498,7 +366,7 @@ impl Trainer {
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
-            let gradient: Arc<[f32]> = sum.gradient.into();
+            let gradient = Arc::new(sum.gradient);
             // The peers get the next batch of this chunk with the sum now, so their optimizer
             // step runs beside this one instead of after it.
             sent = done + 1 < max_batches && end < self.order.len();
@@ -538,7 +406,7 @@ impl Trainer {
         &self,
         positions: std::ops::Range<usize>,
         parts: usize,
-        apply: Option<Arc<[f32]>>,
+        apply: Option<Arc<Vec<f32>>>,
     ) -> Vec<ShardWork> {
         let indices = &self.order[positions];
         split_batch(indices, parts)[1..]
@@ -804,28 +672,5 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("Batch size"), "{err}");
-    }
-
-    #[test]
-    fn an_epoch_reads_in_words() {
-        let record = EpochRecord {
-            epoch: 2,
-            train_loss: 0.5,
-            train_accuracy: 0.9012,
-            val_loss: Some(0.6),
-            val_accuracy: Some(0.89),
-            seconds: 12.34,
-            images_per_second: 1000.0,
-        };
-        assert_eq!(
-            record.summary(),
-            "train top-1 90.12 %, validation top-1 89.00 % (12.3 s)"
-        );
-        let no_val = EpochRecord {
-            val_loss: None,
-            val_accuracy: None,
-            ..record
-        };
-        assert_eq!(no_val.summary(), "train top-1 90.12 % (12.3 s)");
     }
 }

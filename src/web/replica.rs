@@ -148,10 +148,11 @@ pub struct WebShareResult {
 
 #[wasm_bindgen]
 impl WebShareResult {
-    /// The gradient, flat (empty for an empty share).
-    #[wasm_bindgen(getter)]
-    pub fn gradient(&self) -> Vec<f32> {
-        self.result.gradient.clone()
+    /// The gradient, flat (empty for an empty share), taken out: a second call gets an empty
+    /// one (it is sent on at once; no copy is kept).
+    #[wasm_bindgen(js_name = takeGradient)]
+    pub fn take_gradient(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.result.gradient)
     }
 
     /// The share's summed cross-entropy.
@@ -192,7 +193,7 @@ impl WebReplica {
         batch_len: usize,
     ) -> Result<WebShareResult, JsError> {
         let work = ShardWork {
-            apply: apply.map(Arc::from),
+            apply: apply.map(Arc::new),
             images,
             labels,
             batch_len,
