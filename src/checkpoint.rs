@@ -41,6 +41,9 @@ pub enum CheckpointError {
         /// Each tensor that is missing, unused or of the wrong shape.
         problems: String,
     },
+    /// A safetensors file that is damaged or not a LeNet of the family.
+    #[error("safetensors weights: {0}")]
+    Safetensors(String),
     /// The header names an architecture out of range.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -127,40 +130,16 @@ impl ModuleVisitor for Collector {
     }
 }
 
-/// Serialises `model`'s weights with its configuration.
+/// Serialises `model`'s weights with its configuration (a `.ftw` file's bytes).
 pub async fn to_bytes(
     model: &LeNet,
     config: &LeNetConfig,
     training: Option<&TrainingConfig>,
     label: &str,
 ) -> Result<Vec<u8>> {
-    let mut collector = Collector::default();
-    model.visit(&mut collector);
-    let data = match collector.transaction {
-        Some(tx) => tx.execute_async().await?,
-        None => Vec::new(),
-    };
-    let header = Header {
-        model: config.clone(),
-        training: training.cloned(),
-        label: label.to_string(),
-        tensors: collector.entries,
-    };
-    let header =
-        serde_json::to_vec(&header).map_err(|e| CheckpointError::NotWeights(e.to_string()))?;
-    let mut out = Vec::with_capacity(8 + header.len() + 4 * model.num_params());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
-    for tensor in data {
-        let values = tensor
-            .try_to_vec_as::<f32>()
-            .map_err(|e| CheckpointError::Device(format!("reading weights back: {e:?}")))?;
-        for v in values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    Ok(out)
+    Ok(Checkpoint::of_model(model, config, training, label)
+        .await?
+        .to_bytes())
 }
 
 fn corrupt(reason: impl std::fmt::Display) -> CheckpointError {
@@ -168,10 +147,98 @@ fn corrupt(reason: impl std::fmt::Display) -> CheckpointError {
 }
 
 impl Checkpoint {
-    /// Parses bytes written by [`to_bytes`]; anything else is a clear error.
+    /// Reads `model`'s weights back from its device (one async transaction, so it works on
+    /// WebGPU in a browser).
+    pub async fn of_model(
+        model: &LeNet,
+        config: &LeNetConfig,
+        training: Option<&TrainingConfig>,
+        label: &str,
+    ) -> Result<Self> {
+        let mut collector = Collector::default();
+        model.visit(&mut collector);
+        let data = match collector.transaction {
+            Some(tx) => tx.execute_async().await?,
+            None => Vec::new(),
+        };
+        let tensors = collector
+            .entries
+            .into_iter()
+            .zip(data)
+            .map(|(entry, tensor)| {
+                let values = tensor
+                    .try_to_vec_as::<f32>()
+                    .map_err(|e| CheckpointError::Device(format!("reading weights back: {e:?}")))?;
+                Ok((entry, values))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            model: config.clone(),
+            training: training.cloned(),
+            label: label.to_string(),
+            tensors,
+        })
+    }
+
+    /// Weights imported from another format ([`crate::interop`]): `tensors` in Burn's paths and
+    /// layouts, checked against `model` when built.
+    pub(crate) fn from_parts(
+        model: LeNetConfig,
+        training: Option<TrainingConfig>,
+        label: String,
+        tensors: Vec<(TensorEntry, Vec<f32>)>,
+    ) -> Self {
+        Self {
+            model,
+            training,
+            label,
+            tensors,
+        }
+    }
+
+    /// Every tensor with its Burn path and shape, in the model's order.
+    pub fn tensors(&self) -> &[(TensorEntry, Vec<f32>)] {
+        &self.tensors
+    }
+
+    /// The bytes of a `.ftw` file: the header, then every tensor's values.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            model: self.model.clone(),
+            training: self.training.clone(),
+            label: self.label.clone(),
+            tensors: self
+                .tensors
+                .iter()
+                .map(|(entry, _)| entry.clone())
+                .collect(),
+        };
+        let header = serde_json::to_vec(&header).expect("a header serialises");
+        let values: usize = self.tensors.iter().map(|(_, v)| v.len()).sum();
+        let mut out = Vec::with_capacity(8 + header.len() + 4 * values);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        for (_, values) in &self.tensors {
+            for v in values {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Parses weights: a `.ftw` file ([`to_bytes`]) or a safetensors file of a LeNet of the
+    /// family ([`crate::interop::safetensors`]); anything else is one clear error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() < 8 || &bytes[..4] != MAGIC {
-            return Err(corrupt("it does not start with the FTW1 signature"));
+        if bytes.starts_with(MAGIC) {
+            return Self::from_ftw(bytes);
+        }
+        crate::interop::read_weights(bytes)
+    }
+
+    fn from_ftw(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 8 {
+            return Err(corrupt("it ends inside its FTW1 header"));
         }
         let header_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
         if header_len > MAX_HEADER_BYTES || 8 + header_len > bytes.len() {
