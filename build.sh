@@ -11,6 +11,7 @@
 #   ./build.sh typecheck    check the page's JavaScript against the wasm package's types (tsc)
 #   ./build.sh cli ARGS...  run the CLI with ARGS
 #   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
+#   ./build.sh reference interop           the exports checked in the PyTorch reference model
 #   ./build.sh gpu-bundle   build the stripped CLI into gpu-check/ (to carry to a GPU machine)
 #   ./build.sh gpu-check [BINARY]  on a machine with a GPU: the native wgpu bench beside the CPU
 #   ./build.sh fuzz [TARGET] [SECONDS]     fuzz one parser (default: all, in turn) for SECONDS each (1800)
@@ -108,9 +109,22 @@ build_wasm() {
   printf 'wasm: %s bytes, %s gzipped\n' "$(wc -c <www/pkg/fashion_trainer_bg.wasm)" "$(gzip -9c www/pkg/fashion_trainer_bg.wasm | wc -c)"
 }
 
+# numpy, safetensors, onnx and onnxruntime from PyPI, in a venv in the cache: tests/interop.rs
+# and the page's export test check the exported files with them.
+setup_interop() {
+  local venv="$HOME/.cache/fashion-trainer/interop-venv"
+  if ! "$venv/bin/python" -c 'import numpy, safetensors, onnx, onnxruntime' 2>/dev/null; then
+    log "installing numpy, safetensors, onnx and onnxruntime from PyPI into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'numpy==2.*' 'safetensors==0.8.*' 'onnx==1.23.*' 'onnxruntime==1.32.*'
+  fi
+  export INTEROP_PYTHON="$venv/bin/python"
+}
+
 test_native() {
   setup_native
   data_dir
+  setup_interop
   log "native tests (release)"
   cargo test --release
 }
@@ -276,7 +290,30 @@ reference() {
     "$venv/bin/pip" install --quiet 'torch==2.15.*' numpy
   fi
   data_dir
+  if [ "${1:-}" = interop ]; then
+    reference_interop "$venv"
+    return
+  fi
   OMP_NUM_THREADS=1 "$venv/bin/python" tests/reference/pytorch_lenet.py --data "$FASHION_MNIST_DIR" "$@"
+}
+
+# Our safetensors export in the PyTorch reference model, and the reference's own state dict
+# (safetensors.torch.save_file) imported by the CLI: both agree on all 10,000 test images.
+reference_interop() {
+  local venv=$1 dir bin
+  "$venv/bin/python" -c 'import safetensors' 2>/dev/null || "$venv/bin/pip" install --quiet 'safetensors==0.8.*'
+  setup_interop
+  build_native
+  bin="$CARGO_TARGET_DIR/release/fashion-trainer"
+  dir=$(mktemp -d)
+  "$bin" train --variant v1 --epochs 1 --limit-train 6000 --limit-eval 1000 --data "$FASHION_MNIST_DIR" --out "$dir/run" >/dev/null
+  "$bin" export --model "$dir/run" --out "$dir/v1.safetensors" >/dev/null
+  "$bin" evaluate --model "$dir/run" --data "$FASHION_MNIST_DIR" --logits "$dir/ours.csv" >/dev/null
+  "$venv/bin/python" tests/reference/torch_interop.py --data "$FASHION_MNIST_DIR" --export "$dir/v1.safetensors" \
+    --reference "$dir/ours.csv" --state-dict "$dir/torch.safetensors" --logits "$dir/torch.csv"
+  "$bin" evaluate --model "$dir/torch.safetensors" --data "$FASHION_MNIST_DIR" --logits "$dir/torch-ours.csv" | head -n1
+  "$INTEROP_PYTHON" tests/interop/check_exports.py compare --expected "$dir/torch.csv" --actual "$dir/torch-ours.csv"
+  rm -rf "$dir"
 }
 
 # A prepared check for a machine with a real GPU and no network (issue 14). `gpu-bundle` builds

@@ -426,7 +426,16 @@ fn file_error(path: &std::path::Path, reason: impl std::fmt::Display) -> Checkpo
 pub fn load_file(path: &std::path::Path) -> Result<Checkpoint> {
     let bytes =
         crate::bounded_read::read_file(path, MAX_FILE_BYTES).map_err(|e| file_error(path, e))?;
-    Checkpoint::from_bytes(&bytes).map_err(|e| file_error(path, e))
+    let mut checkpoint = Checkpoint::from_bytes(&bytes).map_err(|e| file_error(path, e))?;
+    // Weights from elsewhere (a PyTorch state dict) have no label: the file's name is one.
+    if checkpoint.label.is_empty() {
+        checkpoint.label = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+    }
+    Ok(checkpoint)
 }
 
 #[cfg(test)]

@@ -699,6 +699,7 @@ mod tests {
             predictions: vec![6, 6],
             labels: vec![6, 1],
             probabilities,
+            logits: Vec::new(),
         };
         let result = run.finish(&evaluation);
         assert_eq!(result.evaluated, 2);

@@ -23,6 +23,8 @@ pub struct Evaluator {
     predictions: Vec<u8>,
     probabilities: Vec<f32>,
     keep_probabilities: bool,
+    logits: Vec<f32>,
+    keep_logits: bool,
 }
 
 /// Predictions of a model on a labelled data set.
@@ -36,6 +38,9 @@ pub struct Evaluation {
     pub labels: Vec<u8>,
     /// Softmax probabilities, ten per image, when asked for.
     pub probabilities: Vec<f32>,
+    /// The model's logits, ten per image, when asked for.
+    #[serde(default)]
+    pub logits: Vec<f32>,
 }
 
 impl Evaluation {
@@ -76,12 +81,20 @@ impl Evaluator {
             predictions: Vec::new(),
             probabilities: Vec::new(),
             keep_probabilities: false,
+            logits: Vec::new(),
+            keep_logits: false,
         }
     }
 
     /// Also keep the ten class probabilities of every image.
     pub fn with_probabilities(mut self) -> Self {
         self.keep_probabilities = true;
+        self
+    }
+
+    /// Also keep the ten logits of every image (to compare with other runtimes).
+    pub fn with_logits(mut self) -> Self {
+        self.keep_logits = true;
         self
     }
 
@@ -109,6 +122,7 @@ impl Evaluator {
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut predictions: Vec<Tensor<2, Int>> = Vec::new();
         let mut probabilities: Vec<Tensor<2>> = Vec::new();
+        let mut logit_rows: Vec<Tensor<2>> = Vec::new();
         for _ in 0..max_batches.max(1) {
             if self.is_done() {
                 break;
@@ -126,6 +140,9 @@ impl Evaluator {
             if self.keep_probabilities {
                 probabilities.push(burn::tensor::activation::softmax(logits.clone(), 1));
             }
+            if self.keep_logits {
+                logit_rows.push(logits.clone());
+            }
             predictions.push(logits.argmax(1));
         }
         let Some(loss_sum) = loss_sum else {
@@ -137,6 +154,9 @@ impl Evaluator {
         if self.keep_probabilities {
             tx = tx.register(Tensor::cat(probabilities, 0));
         }
+        if self.keep_logits {
+            tx = tx.register(Tensor::cat(logit_rows, 0));
+        }
         let data = tx.execute_async().await?;
         self.loss_sum += read_f64s(&data[0])?[0];
         self.predictions
@@ -144,6 +164,11 @@ impl Evaluator {
         if self.keep_probabilities {
             self.probabilities
                 .extend(read_f64s(&data[2])?.into_iter().map(|p| p as f32));
+        }
+        if self.keep_logits {
+            let at = if self.keep_probabilities { 3 } else { 2 };
+            self.logits
+                .extend(read_f64s(&data[at])?.into_iter().map(|p| p as f32));
         }
         Ok(self.is_done())
     }
@@ -162,6 +187,7 @@ impl Evaluator {
             predictions: self.predictions,
             labels: self.data.labels().to_vec(),
             probabilities: self.probabilities,
+            logits: self.logits,
         }
     }
 }
@@ -207,6 +233,7 @@ mod tests {
             predictions: vec![1, 2, 2, 0],
             labels: vec![1, 2, 0, 0],
             probabilities: Vec::new(),
+            logits: Vec::new(),
         };
         let report = evaluation.report();
         assert_eq!(report.accuracy, evaluation.accuracy());

@@ -6,39 +6,58 @@ use std::sync::Arc;
 use fashion_trainer::data::{self, Dataset, EvalSplit};
 use fashion_trainer::device::BackendChoice;
 use fashion_trainer::format::printable;
+use fashion_trainer::interop::ExportFormat;
 use fashion_trainer::model::LeNet;
 use fashion_trainer::photo::{self, Preprocess};
 use fashion_trainer::products::{CataloguePlan, CatalogueResult, CatalogueRun, LabelMap};
 use fashion_trainer::run::EVAL_BATCH;
 use fashion_trainer::storage::{self, load_model};
-use fashion_trainer::training::Evaluator;
+use fashion_trainer::training::{Evaluation, Evaluator};
 use fashion_trainer::{Error, Result, clock};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{BackendArg, DataArgs, ModelArg};
 
-/// Prints the classification report and confusion matrix of the weights on `split`.
+/// The images an evaluation runs on.
+pub struct EvalSet<'a> {
+    /// `val` or `test`.
+    pub split: EvalSplit,
+    /// Where Fashion-MNIST is.
+    pub data: &'a DataArgs,
+    /// Only the first N images.
+    pub limit: Option<usize>,
+}
+
+/// Prints the classification report and confusion matrix of the weights on `set`, and writes
+/// every image's logits to `logits` when asked.
 pub fn evaluate(
     model: &ModelArg,
-    split: EvalSplit,
-    data: &DataArgs,
-    limit_eval: Option<usize>,
+    set: EvalSet<'_>,
     backend: BackendArg,
     json: bool,
+    logits: Option<&Path>,
 ) -> Result<()> {
     let selected = backend.select()?;
     let (checkpoint, model) = load_model(model.path(), &selected.device)?;
-    let (train_all, test) = data.load()?;
-    let set = data::eval_images(&train_all, &test, split, limit_eval);
-    let evaluation = pollster::block_on(Evaluator::new(&model, Arc::new(set), EVAL_BATCH).run())?;
+    let (train_all, test) = set.data.load()?;
+    let images = data::eval_images(&train_all, &test, set.split, set.limit);
+    let mut evaluator = Evaluator::new(&model, Arc::new(images), EVAL_BATCH);
+    if logits.is_some() {
+        evaluator = evaluator.with_logits();
+    }
+    let evaluation = pollster::block_on(evaluator.run())?;
+    if let Some(path) = logits {
+        storage::write(path, logits_csv(&evaluation))?;
+    }
     let report = evaluation.report();
     if json {
         println!("{}", storage::to_json(&report)?);
     } else {
         println!(
-            "{} ({}) on the {split} set, {} images, loss {:.4}\n",
+            "{} ({}) on the {} set, {} images, loss {:.4}\n",
             printable(&checkpoint.label),
             checkpoint.model.describe(),
+            set.split,
             evaluation.labels.len(),
             evaluation.loss
         );
@@ -48,6 +67,72 @@ pub fn evaluate(
             report.confusion.to_text()
         );
     }
+    Ok(())
+}
+
+/// One row per image: index, label, predicted class, the ten logits (shortest exact decimals).
+fn logits_csv(evaluation: &Evaluation) -> String {
+    let mut csv = String::from("index,label,predicted");
+    for class in 0..data::NUM_CLASSES {
+        csv.push_str(&format!(",logit_{class}"));
+    }
+    csv.push('\n');
+    let rows = evaluation.logits.chunks(data::NUM_CLASSES);
+    for (i, ((label, predicted), row)) in evaluation
+        .labels
+        .iter()
+        .zip(&evaluation.predictions)
+        .zip(rows)
+        .enumerate()
+    {
+        csv.push_str(&format!("{i},{label},{predicted}"));
+        for logit in row {
+            csv.push_str(&format!(",{logit}"));
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
+/// Writes the weights of `model` in `format` (or the one `out`'s extension names) and says how
+/// to load the file.
+pub fn export(model: &ModelArg, format: Option<ExportFormat>, out: &Path) -> Result<()> {
+    let by_extension = ExportFormat::ALL.into_iter().find(|f| {
+        out.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&f.extension()[1..]))
+    });
+    let format = match (format, by_extension) {
+        (Some(asked), Some(named)) if asked != named => {
+            return Err(Error::file(
+                out,
+                format!(
+                    "the name says {named} but --format is {asked}: rename the file or drop --format"
+                ),
+            ));
+        }
+        (Some(format), _) | (None, Some(format)) => format,
+        (None, None) => {
+            return Err(Error::file(
+                out,
+                "say --format safetensors, onnx or ftw, or end the file name with .safetensors, .onnx or .ftw",
+            ));
+        }
+    };
+    // Built once, so the weights are checked against their architecture before export.
+    let (checkpoint, _) = load_model(model.path(), &burn::tensor::Device::flex())?;
+    let bytes = format.encode(&checkpoint)?;
+    storage::write(out, &bytes)?;
+    let info = format.info(
+        checkpoint.model.conv1_kernels,
+        checkpoint.model.conv2_kernels,
+    );
+    println!(
+        "wrote {} ({}, {} bytes)\n\nLoad it with:\n{}",
+        printable(&out.display().to_string()),
+        info.title,
+        bytes.len(),
+        info.snippet
+    );
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use args::{BackendArg, DataArgs, LimitArgs, ModelArg, ThreadsArg, positive};
 use clap::{Parser, Subcommand};
 use fashion_trainer::data::{EvalSplit, Fit};
 use fashion_trainer::format::printable;
+use fashion_trainer::interop::ExportFormat;
 use fashion_trainer::photo::Preprocess;
 use fashion_trainer::presets::Variant;
 use fashion_trainer::storage::RunFolder;
@@ -168,6 +169,22 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also write every image's ten logits to this CSV (index,label,predicted,logit_0..9),
+        /// to compare with other runtimes.
+        #[arg(long)]
+        logits: Option<PathBuf>,
+    },
+    /// Export weights for other runtimes: safetensors (PyTorch's names and layouts), ONNX
+    /// (opset 13 inference graph) or ftw.
+    Export {
+        #[command(flatten)]
+        model: ModelArg,
+        /// safetensors, onnx or ftw (default: from the extension of `--out`).
+        #[arg(long)]
+        format: Option<ExportFormat>,
+        /// The file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Classify photos: preprocess each (crop, 28x28, grayscale, invert) and print the top three.
     Predict {
@@ -352,7 +369,16 @@ fn run(command: Command) -> Result<()> {
             limit_eval,
             backend,
             json,
-        } => inspect::evaluate(&model, split, &data, limit_eval, backend, json),
+            logits,
+        } => {
+            let set = inspect::EvalSet {
+                split,
+                data: &data,
+                limit: limit_eval,
+            };
+            inspect::evaluate(&model, set, backend, json, logits.as_deref())
+        }
+        Command::Export { model, format, out } => inspect::export(&model, format, &out),
         Command::Predict {
             model,
             preprocess,
