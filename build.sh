@@ -236,6 +236,7 @@ test_e2e() {
   vendor_js
   web_data
   setup_browser
+  setup_interop
   check_types
   local port=8765 server status
   log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
@@ -244,7 +245,7 @@ test_e2e() {
   set +e
   PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
     node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs tests/e2e/study.test.mjs \
-      tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs
+      tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs
   status=$?
   set -e
   kill "$server" 2>/dev/null || true

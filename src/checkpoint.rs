@@ -196,6 +196,17 @@ impl Checkpoint {
         }
     }
 
+    /// Weights from elsewhere (a PyTorch state dict) have no label: the name of their file,
+    /// without folder and extension, becomes one.
+    pub fn label_unlabelled(&mut self, file_name: &str) {
+        if self.label.is_empty() {
+            let stem = std::path::Path::new(file_name)
+                .file_stem()
+                .unwrap_or_default();
+            self.label = stem.to_string_lossy().into_owned();
+        }
+    }
+
     /// Every tensor with its Burn path and shape, in the model's order.
     pub fn tensors(&self) -> &[(TensorEntry, Vec<f32>)] {
         &self.tensors

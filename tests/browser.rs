@@ -237,21 +237,37 @@ async fn web_api_trains_evaluates_exports_and_resumes() {
     assert_eq!(two.len(), 20);
     assert!(model.predict(vec![0; 10]).await.is_err());
 
-    let weights = model.export_weights().await.unwrap();
+    let weights = model.export_as(ts(serde_json::json!("ftw"))).await.unwrap();
     let loaded = WebModel::from_bytes(
         weights.clone(),
         ts(serde_json::json!("cpu")),
         Some(best_epoch),
+        None,
     )
     .await
     .unwrap();
     assert_eq!(loaded.predict(image.clone()).await.unwrap(), probabilities);
     assert_eq!(loaded.name(), model.name());
     assert!(
-        WebModel::from_bytes(b"not weights".to_vec(), ts(serde_json::json!("cpu")), None)
+        WebModel::from_bytes(b"not weights".to_vec(), ts(serde_json::json!("cpu")), None, None)
             .await
             .is_err()
     );
+    // safetensors round-trips in the browser too; ONNX is exported, and refused as weights.
+    let safetensors = model.export_as(ts(serde_json::json!("safetensors"))).await.unwrap();
+    let imported = WebModel::from_bytes(
+        safetensors,
+        ts(serde_json::json!("cpu")),
+        None,
+        Some("mine.safetensors".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(imported.predict(image.clone()).await.unwrap(), probabilities);
+    let onnx = model.export_as(ts(serde_json::json!("onnx"))).await.unwrap();
+    let refused = WebModel::from_bytes(onnx, ts(serde_json::json!("cpu")), None, None).await;
+    assert!(refused.is_err());
+    assert_eq!(model.export_formats().unwrap().len(), 3);
 
     // A run cut off after its first epoch continues to the third from the saved weights.
     let first = history[0].js_value();

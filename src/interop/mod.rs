@@ -31,7 +31,7 @@ pub enum ExportFormat {
 }
 
 /// One export format as the page and the reports describe it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct ExportFormatInfo {
     /// The format.

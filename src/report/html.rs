@@ -66,6 +66,9 @@ pub fn to_html(r: &StudyReport) -> String {
     if let Some(c) = &r.catalogue {
         body.push_str(&html_catalogue(c));
     }
+    if !r.exports.is_empty() {
+        body.push_str(&html_exports(r));
+    }
     body.push_str("</main>\n");
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta \
@@ -93,6 +96,9 @@ fn sections(r: &StudyReport) -> Vec<(&'static str, &'static str)> {
     }
     if r.catalogue.is_some() {
         s.push(("catalogue", "Product catalogue photos"));
+    }
+    if !r.exports.is_empty() {
+        s.push(("exports", "Exporting the models"));
     }
     s
 }
@@ -479,6 +485,24 @@ fn html_refit(refit: &RefitComparison) -> String {
         ));
     }
     out.push_str("</div>\n</section>\n");
+    out
+}
+
+fn html_exports(r: &StudyReport) -> String {
+    let mut out = format!(
+        "<section aria-labelledby=\"exports\">\n{}<p>{}</p>\n",
+        heading(r, "exports"),
+        escape(super::text::EXPORTS_LEAD)
+    );
+    for e in &r.exports {
+        out.push_str(&format!(
+            "<h3>{} <small>{}</small></h3>\n<pre><code>{}</code></pre>\n",
+            escape(&e.extension),
+            escape(&e.title),
+            escape(&e.snippet)
+        ));
+    }
+    out.push_str("</section>\n");
     out
 }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::data::Fit;
+use crate::interop::{ExportFormat, ExportFormatInfo};
 use crate::metrics::ClassificationReport;
 use crate::presets::Variant;
 use crate::study::{RefitChoice, RunResult, Study, StudyConfig, StudyError};
@@ -177,6 +178,10 @@ pub struct StudyReport {
     pub refit: Option<RefitComparison>,
     /// Cross-domain evaluation, when someone ran it.
     pub catalogue: Option<CatalogueSection>,
+    /// The formats the runs' weights export to, with code that loads each (for the last run's
+    /// architecture).
+    #[serde(default)]
+    pub exports: Vec<ExportFormatInfo>,
 }
 
 impl StudyReport {
@@ -208,6 +213,12 @@ impl StudyReport {
             deltas: train_runs.windows(2).map(|w| delta(w[0], w[1])).collect(),
             refit: refit_comparison(study),
             catalogue: None,
+            exports: runs.last().map_or_else(Vec::new, |r| {
+                let model = &r.config.model;
+                ExportFormat::ALL
+                    .map(|f| f.info(model.conv1_kernels, model.conv2_kernels))
+                    .to_vec()
+            }),
         })
     }
 

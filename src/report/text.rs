@@ -5,6 +5,7 @@ use super::{Delta, ModelSection, ResultRow, StudyReport};
 use crate::data::Fit;
 use crate::format;
 use crate::format::thousands;
+use crate::interop::ExportFormat;
 use crate::presets::PUBLISHED_CHOSEN;
 
 // ---------------------------------------------------------------------------------------------
@@ -293,8 +294,30 @@ pub fn to_markdown(r: &StudyReport) -> String {
         out.push_str(&md_code(&c.report.to_text(4)));
         out.push_str(&md_code(&c.report.confusion.to_text()));
     }
+    if !r.exports.is_empty() {
+        out.push_str(&format!("\n## Exporting the models\n\n{EXPORTS_LEAD}\n"));
+        for e in &r.exports {
+            out.push_str(&format!(
+                "\n### {} ({})\n\n```{}\n{}\n```\n",
+                e.extension,
+                e.title,
+                if e.format == ExportFormat::Ftw {
+                    "sh"
+                } else {
+                    "python"
+                },
+                e.snippet
+            ));
+        }
+    }
     out
 }
+
+/// What the report's export section says before the snippets.
+pub(super) const EXPORTS_LEAD: &str = "Every run's best weights are in its folder (`model.ftw`) \
+     and in the page (Runs: Weights). `fashion-trainer export --model RUN --out FILE.safetensors` \
+     (or `.onnx`) converts them, and the page's Test evaluation section exports the model in use \
+     in any of these formats. The snippets are for the last run's kernel counts.";
 
 #[cfg(test)]
 mod tests {

@@ -7,9 +7,10 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use super::{DataStore, DeviceView, WebCatalogue, from_ts, js_err, to_ts};
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, EvalSplit, IMAGE_PIXELS, eval_images};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
+use crate::interop::{ExportFormat, ExportFormatInfo};
 use crate::metrics::ClassificationReport;
 use crate::model::{LeNet, LeNetConfig};
 use crate::products::CatalogueResult;
@@ -70,15 +71,18 @@ pub struct CatalogueView {
 
 #[wasm_bindgen]
 impl WebModel {
-    /// The weights of a `.ftw` file, in the architecture the file names, on `backend`;
-    /// `best_epoch`, when the page knows it (a stored run), goes into the model's name.
+    /// The weights of a `.ftw` or `.safetensors` file, in the architecture the file names (or
+    /// its shapes say), on `backend`; `best_epoch`, when the page knows it (a stored run), goes
+    /// into the model's name, and `file_name` labels weights saved without a label.
     #[wasm_bindgen(js_name = fromBytes)]
     pub async fn from_bytes(
         bytes: Vec<u8>,
         backend: Ts<BackendChoice>,
         best_epoch: Option<usize>,
+        file_name: Option<String>,
     ) -> Result<WebModel, JsError> {
-        let checkpoint = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
+        let mut checkpoint = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
+        checkpoint.label_unlabelled(file_name.as_deref().unwrap_or_default());
         let selected = select_device(from_ts(backend, "backend")?)
             .await
             .map_err(js_err)?;
@@ -187,17 +191,33 @@ impl WebModel {
         })
     }
 
-    /// The weights with their config, as the bytes of a `.ftw` file.
-    #[wasm_bindgen(js_name = exportWeights)]
-    pub async fn export_weights(&self) -> Result<Vec<u8>, JsError> {
-        checkpoint::to_bytes(
+    /// The weights in `format`: `.ftw` (with their config), safetensors (PyTorch's names and
+    /// layouts) or ONNX (the inference graph).
+    #[wasm_bindgen(js_name = exportAs)]
+    pub async fn export_as(&self, format: Ts<ExportFormat>) -> Result<Vec<u8>, JsError> {
+        let format: ExportFormat = from_ts(format, "export format")?;
+        let checkpoint = Checkpoint::of_model(
             &self.model,
             &self.architecture,
             self.training.as_ref(),
             &self.label,
         )
         .await
-        .map_err(js_err)
+        .map_err(js_err)?;
+        format.encode(&checkpoint).map_err(js_err)
+    }
+
+    /// Every format the weights export to, with code that loads each for this architecture.
+    #[wasm_bindgen(getter, js_name = exportFormats)]
+    pub fn export_formats(&self) -> Result<Vec<Ts<ExportFormatInfo>>, JsError> {
+        let (c1, c2) = (
+            self.architecture.conv1_kernels,
+            self.architecture.conv2_kernels,
+        );
+        ExportFormat::ALL
+            .iter()
+            .map(|f| to_ts(&f.info(c1, c2)))
+            .collect()
     }
 }
 

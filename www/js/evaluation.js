@@ -16,6 +16,8 @@ import { request } from './worker-client.js';
 const el = {
   evaluate: $('evaluate', HTMLButtonElement),
   saveWeights: $('save-weights', HTMLButtonElement),
+  exportFormat: $('export-format', HTMLSelectElement),
+  exportSnippets: $('export-snippets', HTMLElement),
   loadWeights: $('load-weights', HTMLInputElement),
   weightsMessage: $('weights-message', HTMLElement),
   report: $('report', HTMLElement),
@@ -62,6 +64,7 @@ export function renderEvaluation() {
   const idle = state.run === 'done' || (state.run === 'paused' && hasEpoch);
   el.evaluate.disabled = !state.model || state.run !== 'done' || state.busy || state.studyActive;
   el.saveWeights.disabled = !state.model || state.busy || !idle;
+  renderExportHelp(state.model);
   el.loadWeights.disabled = state.data !== 'ready' || isBusyRunning(state) || state.busy;
 }
 
@@ -141,26 +144,48 @@ function showWeightsMessage(text, kind) {
   el.weightsMessage.dataset.kind = kind;
 }
 
-el.saveWeights.addEventListener('click', () =>
+/** The model whose export snippets are shown. */
+let snippetsOf = /** @type {import('./protocol.js').ModelInfo | null | undefined} */ (undefined);
+
+/** Code that loads each export format, for the model's kernel counts. */
+function renderExportHelp(model) {
+  if (model === snippetsOf) return;
+  snippetsOf = model;
+  if (!model) return;
+  el.exportSnippets.replaceChildren(
+    ...model.exports.flatMap((f) => {
+      const heading = cell('h3', `${f.extension}: ${f.title}`);
+      const pre = document.createElement('pre');
+      pre.className = 'snippet';
+      pre.tabIndex = 0;
+      pre.setAttribute('aria-label', `Code that loads a ${f.extension} file`);
+      pre.append(cell('code', f.snippet));
+      return [heading, pre];
+    }),
+  );
+}
+
+el.saveWeights.addEventListener('click', () => {
+  const format = /** @type {import('./protocol.js').ExportFormat} */ (el.exportFormat.value);
   withBusy('Exporting the best weights…', async () => {
     try {
-      const { bytes } = await request('export', {});
+      const { bytes, extension } = await request('export', { format });
       const model = store.get().model;
       const run = model?.runId ? store.get().runs.get(model.runId) : store.get().runs.get(store.get().currentRun ?? '');
-      downloadWeights(bytes, run?.label ?? model?.name ?? 'model', run?.bestEpoch);
-      setStatus('Weights saved.');
+      downloadWeights(bytes, run?.label ?? model?.name ?? 'model', run?.bestEpoch, extension);
+      setStatus(`Weights saved as ${extension}.`);
     } catch (error) {
       setStatus(`Could not export the weights: ${error.message}`, 'error');
     }
-  }),
-);
+  });
+});
 
 /**
  * Makes `bytes` the model (a file's weights, or a stored run's with `runId`).
  * @returns {Promise<import('./protocol.js').ModelInfo>}
  */
-async function useWeights(bytes, runId, bestEpoch = null) {
-  const model = await request('load-weights', { bytes, backend: chosenBackend(), runId, bestEpoch }, [bytes.buffer]);
+async function useWeights(bytes, runId, bestEpoch = null, fileName = undefined) {
+  const model = await request('load-weights', { bytes, backend: chosenBackend(), runId, bestEpoch, fileName }, [bytes.buffer]);
   store.set({ model, run: 'done', currentRun: null });
   clearEvaluation();
   setBackendNotice(model.backend, model.backendReason);
@@ -173,7 +198,7 @@ el.loadWeights.addEventListener('change', () => {
   showWeightsMessage('', 'info');
   withBusy(`Loading weights from ${file.name}…`, async () => {
     try {
-      const model = await useWeights(new Uint8Array(await file.arrayBuffer()), null);
+      const model = await useWeights(new Uint8Array(await file.arrayBuffer()), null, null, file.name);
       resetProgress(`Loaded weights from ${file.name}.`);
       const text = `Loaded ${model.name} (${model.description}) from ${file.name}. Evaluate them on the test set or save them again.`;
       showWeightsMessage(text, 'ok');

@@ -31,6 +31,8 @@
 /** @typedef {import('../pkg/fashion_trainer.js').Preprocess} Preprocess */
 /** @typedef {import('../pkg/fashion_trainer.js').ReportFormat} ReportFormat */
 /** @typedef {import('../pkg/fashion_trainer.js').RgbaImage} RgbaImage */
+/** @typedef {import('../pkg/fashion_trainer.js').ExportFormat} ExportFormat */
+/** @typedef {import('../pkg/fashion_trainer.js').ExportFormatInfo} ExportFormatInfo */
 
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
  * @typedef {'none' | 'training' | 'blank' | null} NoPrediction */
@@ -43,6 +45,7 @@
  * @property {string} backend `cpu` or `gpu`.
  * @property {string} backendReason Why that backend.
  * @property {string | null} runId The stored run it comes from, if any.
+ * @property {ExportFormatInfo[]} exports The formats its weights export to, with code that loads each.
  */
 
 /**
@@ -146,8 +149,8 @@
  *   'cancel': {},
  *   'evaluate': {limit: number | null},
  *   'test-images': {label: number, predicted: number},
- *   'export': {},
- *   'load-weights': {bytes: Uint8Array, backend: BackendChoice, runId: string | null, bestEpoch: number | null},
+ *   'export': {format: ExportFormat},
+ *   'load-weights': {bytes: Uint8Array, backend: BackendChoice, runId: string | null, bestEpoch: number | null, fileName?: string},
  *   'predict': {pixels: Uint8Array},
  *   'photo': {file: Blob, mode: Preprocess},
  *   'predict-inputs': {inputs: Uint8Array[]},
@@ -179,7 +182,7 @@
  *   'cancel': {finishing: boolean},
  *   'evaluate': EvaluationSummary,
  *   'test-images': CellImages,
- *   'export': {bytes: Uint8Array, name: string},
+ *   'export': {bytes: Uint8Array, name: string, extension: string},
  *   'load-weights': ModelInfo,
  *   'predict': {probs: Float32Array},
  *   'photo': PhotoReply,

@@ -22,9 +22,9 @@ export function initRuns(handlers) {
   Object.assign(actions, handlers);
 }
 
-/** Saves `bytes` as `<label>-epoch<N>.ftw`. */
-export function downloadWeights(bytes, label, epoch) {
-  downloadBlob(new Blob([/** @type {BlobPart} */ (bytes)], { type: 'application/octet-stream' }), `${fileSafe(label || 'model')}${epoch ? `-epoch${epoch}` : ''}.ftw`);
+/** Saves `bytes` as `<label>-epoch<N><extension>` (`.ftw` unless said). */
+export function downloadWeights(bytes, label, epoch, extension = '.ftw') {
+  downloadBlob(new Blob([/** @type {BlobPart} */ (bytes)], { type: 'application/octet-stream' }), `${fileSafe(label || 'model')}${epoch ? `-epoch${epoch}` : ''}${extension}`);
 }
 
 function confirmDelete(run) {

@@ -293,7 +293,7 @@ function modelInfo() {
   if (!model) return null;
   const m = model.model;
   const { backend, reason } = m.device;
-  return { name: m.name, description: m.description, backend, backendReason: reason, runId: model.runId };
+  return { name: m.name, description: m.description, backend, backendReason: reason, runId: model.runId, exports: m.exportFormats };
 }
 
 // The trainer's best epoch so far becomes the model, so photos get its predictions while training.
@@ -330,16 +330,18 @@ export async function testImages({ label, predicted }) {
   return dataStore().cellImages(predictions, label, predicted, MAX_GALLERY);
 }
 
-export async function exportWeights() {
+/** The model's weights in `format` (.ftw, safetensors or ONNX). @param {Requests['export']} msg */
+export async function exportWeights({ format }) {
   const m = requireIdleModel();
-  const bytes = ownBytes(await queue(() => m.exportWeights()));
-  return { bytes, name: m.name };
+  const bytes = ownBytes(await queue(() => m.exportAs(format)));
+  const extension = m.exportFormats.find((f) => f.format === format)?.extension ?? '.bin';
+  return { bytes, name: m.name, extension };
 }
 
 /** Weights from a file or a stored run become the model. @param {Requests['load-weights']} msg */
-export async function loadWeights({ bytes, backend, runId, bestEpoch }) {
+export async function loadWeights({ bytes, backend, runId, bestEpoch, fileName }) {
   if (isBusy()) throw new Error('cancel the current run before loading weights');
-  const loaded = await wasm().WebModel.fromBytes(ownBytes(bytes), backend, bestEpoch ?? undefined);
+  const loaded = await wasm().WebModel.fromBytes(ownBytes(bytes), backend, bestEpoch ?? undefined, fileName ?? undefined);
   generation++;
   await dropTrainer();
   modelEpoch = 0;
