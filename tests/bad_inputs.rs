@@ -17,8 +17,10 @@ use std::path::Path;
 use burn::tensor::Device;
 use fashion_trainer::checkpoint;
 use fashion_trainer::data::{IMAGE_PIXELS, encode_idx_images, encode_idx_labels};
+use fashion_trainer::interop::ExportFormat;
 use fashion_trainer::presets::Variant;
 use image::{Rgb, RgbImage};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 /// What a case must give.
 enum Expect {
@@ -163,6 +165,33 @@ fn make_fixtures(f: &Fixtures) -> File {
     let base_config = serde_json::to_string(&Variant::Base.config()).unwrap();
     f.write("mismatched-run/config.json", base_config);
     std::fs::create_dir_all(f.root.join("no-weights")).unwrap();
+    // Exports (issue 15): safetensors cut short, of another architecture, of a three-layer
+    // network, and an ONNX model offered as weights.
+    let base_checkpoint = checkpoint::Checkpoint::from_bytes(&base).unwrap();
+    let exported = ExportFormat::Safetensors.encode(&base_checkpoint).unwrap();
+    f.write("cut.safetensors", &exported[..exported.len() - 50]);
+    let file = SafeTensors::deserialize(&exported).unwrap();
+    let narrow_fc1 = vec![0u8; 120 * 250 * 4];
+    let mut other: Vec<(String, TensorView<'_>)> = file.tensors();
+    other.retain(|(name, _)| name != "fc1.weight");
+    other.push((
+        "fc1.weight".into(),
+        TensorView::new(Dtype::F32, vec![120, 250], &narrow_fc1).unwrap(),
+    ));
+    f.write(
+        "other.safetensors",
+        safetensors::serialize(other, None).unwrap(),
+    );
+    let mut three: Vec<(String, TensorView<'_>)> = file.tensors();
+    three.retain(|(name, _)| !name.starts_with("fc2"));
+    f.write(
+        "three.safetensors",
+        safetensors::serialize(three, None).unwrap(),
+    );
+    f.write(
+        "model.onnx",
+        ExportFormat::Onnx.encode(&base_checkpoint).unwrap(),
+    );
 
     // Data.
     f.data("data", |_, b| Some(b));
@@ -287,6 +316,14 @@ const CASES: &[(&str, &[&str], Expect)] = &[
     ("weights cut short", &["predict", "--model", "@cut.ftw", "@shirt.png"], Error("truncated in tensor")),
     ("weights with bytes after them", &["predict", "--model", "@longer.ftw", "@shirt.png"], Error("5 unexpected bytes after the weights")),
     ("an HTML page as weights", &["predict", "--model", "@page.ftw", "@shirt.png"], Error("not a fashion-trainer weights file")),
+    ("safetensors weights cut short", &["predict", "--model", "@cut.safetensors", "@shirt.png"], Error("safetensors weights: the file is damaged or truncated")),
+    ("safetensors whose fc1 fits 10 conv2 kernels, not 16", &["evaluate", "--model", "@other.safetensors", "--data", "@data"], Error("fc1.weight has shape [120, 250], expected [120, 400] for a LeNet with 6/16 kernels")),
+    ("safetensors of a network with 2 linear layers", &["predict", "--model", "@three.safetensors", "@shirt.png"], Error("expected the weights and biases of 2 convolutions and 3 linear layers")),
+    ("an ONNX model as weights", &["predict", "--model", "@model.onnx", "@shirt.png"], Error("looks like an ONNX model")),
+    ("export to a name with no known extension", &["export", "--model", "@base-run", "--out", "@export.bin"], Error("say --format safetensors, onnx or ftw")),
+    ("export whose --format and file name disagree", &["export", "--model", "@base-run", "--format", "onnx", "--out", "@export.safetensors"], Error("the name says safetensors but --format is onnx")),
+    ("export to an unknown format", &["export", "--model", "@base-run", "--format", "pt", "--out", "@export.pt"], Error("unknown format 'pt' (expected ftw, safetensors or onnx)")),
+    ("export of weights that are not there", &["export", "--model", "@nowhere.ftw", "--out", "@export.onnx"], Error("No such file")),
     ("a 100 MiB file as weights", &["predict", "--model", "@huge.ftw", "@shirt.png"], Error("over the 64 MiB")),
     ("v1 weights in a run folder whose config is base", &["evaluate", "--model", "@mismatched-run", "--data", "@data"], Error("these weights are for v1")),
     ("a run folder without model.ftw", &["predict", "--model", "@no-weights", "@shirt.png"], Error("model.ftw: No such file")),

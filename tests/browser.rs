@@ -249,12 +249,20 @@ async fn web_api_trains_evaluates_exports_and_resumes() {
     assert_eq!(loaded.predict(image.clone()).await.unwrap(), probabilities);
     assert_eq!(loaded.name(), model.name());
     assert!(
-        WebModel::from_bytes(b"not weights".to_vec(), ts(serde_json::json!("cpu")), None, None)
-            .await
-            .is_err()
+        WebModel::from_bytes(
+            b"not weights".to_vec(),
+            ts(serde_json::json!("cpu")),
+            None,
+            None
+        )
+        .await
+        .is_err()
     );
     // safetensors round-trips in the browser too; ONNX is exported, and refused as weights.
-    let safetensors = model.export_as(ts(serde_json::json!("safetensors"))).await.unwrap();
+    let safetensors = model
+        .export_as(ts(serde_json::json!("safetensors")))
+        .await
+        .unwrap();
     let imported = WebModel::from_bytes(
         safetensors,
         ts(serde_json::json!("cpu")),
@@ -263,8 +271,14 @@ async fn web_api_trains_evaluates_exports_and_resumes() {
     )
     .await
     .unwrap();
-    assert_eq!(imported.predict(image.clone()).await.unwrap(), probabilities);
-    let onnx = model.export_as(ts(serde_json::json!("onnx"))).await.unwrap();
+    assert_eq!(
+        imported.predict(image.clone()).await.unwrap(),
+        probabilities
+    );
+    let onnx = model
+        .export_as(ts(serde_json::json!("onnx")))
+        .await
+        .unwrap();
     let refused = WebModel::from_bytes(onnx, ts(serde_json::json!("cpu")), None, None).await;
     assert!(refused.is_err());
     assert_eq!(model.export_formats().unwrap().len(), 3);

@@ -64,7 +64,7 @@ test('the page exports safetensors and ONNX that onnxruntime and numpy agree wit
     await page.click('#export-help summary');
     assert.match(await page.textContent('#export-snippets'), /def __init__\(self, c1=16, c2=26\)/);
     assert.match(await page.textContent('#export-snippets'), /onnxruntime as ort/);
-    await page.screenshot({ path: join(SHOTS, 'export.png'), fullPage: true });
+    await page.locator('section[aria-labelledby="eval-heading"]').screenshot({ path: join(SHOTS, 'export.png') });
 
     const ftw = await exportAs(page, 'ftw', 'page-export.ftw');
     const safetensors = await exportAs(page, 'safetensors', 'page-export.safetensors');
@@ -98,7 +98,7 @@ test('the page exports safetensors and ONNX that onnxruntime and numpy agree wit
     const report = await page.textContent('#report');
     assert.match(report, new RegExp(`test top-1 ${(100 * correct / rows.length).toFixed(2)}`), report);
     assert.match(report, new RegExp(`loss ${(loss / rows.length).toFixed(4)}`), report);
-    await page.screenshot({ path: join(SHOTS, 'imported.png'), fullPage: true });
+    await page.locator('section[aria-labelledby="eval-heading"]').screenshot({ path: join(SHOTS, 'imported.png') });
 
     // Bad files: one clear message each, and the page keeps working.
     const bytes = readFileSync(torchFile);
