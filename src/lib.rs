@@ -10,6 +10,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod format;
+pub mod insight;
 pub mod interop;
 pub mod limits;
 pub mod metrics;

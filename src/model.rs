@@ -302,6 +302,14 @@ impl LeNet {
         }
     }
 
+    /// The first convolution's kernels.
+    ///
+    /// # Shapes
+    /// - output: `[conv1_kernels, 1, 5, 5]`
+    pub fn conv1_kernels(&self) -> Tensor<4> {
+        self.conv1.weight.val()
+    }
+
     /// [`layers`](Self::layers) without the allocation, for the per-step forward pass.
     fn steps(&self) -> impl Iterator<Item = Layer> {
         let dropout = self.dropout.prob > 0.0;

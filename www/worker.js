@@ -116,6 +116,8 @@ const handlers = {
   'test-images': runs.testImages,
   export: runs.exportWeights,
   'load-weights': runs.loadWeights,
+  inside: runs.inside,
+  kernels: runs.kernels,
   predict: runs.predict,
   photo,
   'predict-inputs': predictMany,

@@ -330,7 +330,7 @@ mod tests {
         let device = Device::flex();
         device.seed(9);
         let x = Tensor::<4>::random([3, 1, 28, 28], Distribution::Default, &device);
-        model.forward(x).into_data().to_vec().unwrap()
+        model.forward(x).into_data().try_to_vec().unwrap()
     }
 
     /// A safetensors file of `(name, shape, values)` as PyTorch would write it (F32).

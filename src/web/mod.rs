@@ -294,6 +294,14 @@ pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoVi
     })
 }
 
+/// The first layer's kernels in `.ftw` weights (each epoch's, as the trainer saves them), as
+/// grey tiles: 0 mid-grey, the largest weight black or white.
+#[wasm_bindgen(js_name = kernelTiles)]
+pub fn kernel_tiles(weights: &[u8]) -> Result<Ts<crate::insight::Tiles>, JsError> {
+    let checkpoint = crate::checkpoint::Checkpoint::from_bytes(weights).map_err(js_err)?;
+    to_ts(&crate::insight::kernel_tiles(&checkpoint).map_err(js_err)?)
+}
+
 /// Drops the cached GPU device after the browser lost it (the worker hears `GPUDevice.lost`):
 /// later runs and models compute on the CPU (`auto`) or say why they cannot (`gpu`) until the
 /// page is reloaded. `reason` is the browser's message.

@@ -10,6 +10,7 @@ use super::{DataStore, DeviceView, WebCatalogue, from_ts, js_err, to_ts};
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, EvalSplit, IMAGE_PIXELS, eval_images};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
+use crate::insight::{NetworkView, network_view};
 use crate::interop::{ExportFormat, ExportFormatInfo};
 use crate::metrics::ClassificationReport;
 use crate::model::{LeNet, LeNetConfig};
@@ -147,6 +148,20 @@ impl WebModel {
             .await
             .map_err(js_err)?;
         Ok(evaluation.probabilities)
+    }
+
+    /// Inside the network for one 28x28 image (784 `u8` pixels, light object on black): the
+    /// kernels, both layers' feature maps, and the saliency of `class` (default: the predicted
+    /// one).
+    pub async fn inside(
+        &self,
+        pixels: Vec<u8>,
+        class: Option<u8>,
+    ) -> Result<Ts<NetworkView>, JsError> {
+        let view = network_view(&self.model, &pixels, class)
+            .await
+            .map_err(js_err)?;
+        to_ts(&view)
     }
 
     /// Evaluates the weights on the test set (or the validation images).

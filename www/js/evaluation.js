@@ -3,12 +3,13 @@
 // images and their probabilities; and the weights saved, loaded from a file or from a stored run.
 
 import { confusionGrid, renderConfusion } from './confusion.js';
-import { $, cell, classNames, drawImage, int, num, pct, probabilityItems, setStatus, showError } from './dom.js';
+import { $, button, cell, classNames, drawImage, int, num, pct, probabilityItems, setStatus, showError } from './dom.js';
 import { chosenBackend } from './setup.js';
 import { LIMIT, isBusyRunning, store } from './state.js';
 import { saveRun } from './storage.js';
 import { resetProgress, setBackendNotice } from './training.js';
 import { downloadWeights } from './runs.js';
+import { lookInside } from './inside.js';
 import { request } from './worker-client.js';
 
 /** @typedef {import('./state.js').RunRecord} RunRecord */
@@ -134,6 +135,10 @@ async function showPrediction(pixels, index, trueClass) {
     const { probs } = await request('predict', { pixels: pixels.slice() });
     el.prediction.setAttribute('aria-label', `Probabilities for test image ${index} (true class ${classNames()[trueClass]})`);
     el.prediction.replaceChildren(...probabilityItems(probs, { trueClass }));
+    const look = button('look-inside', 'Look inside', `Look inside the network for test image ${index}`,
+      () => lookInside(pixels, `Test image ${index} (${classNames()[trueClass]})`));
+    el.prediction.append(Object.assign(document.createElement('li'), { className: 'look-inside' }));
+    el.prediction.lastElementChild?.append(look);
   } catch (error) {
     el.prediction.replaceChildren(cell('li', `Prediction failed: ${error.message}`, 'error'));
   }

@@ -4,6 +4,7 @@
 // current model, and follows the model as it changes.
 
 import { $, button, cell, classNames, drawImage, probabilityItems } from './dom.js';
+import { lookInside } from './inside.js';
 import { store } from './state.js';
 import { on, request } from './worker-client.js';
 
@@ -220,6 +221,9 @@ function renderPhotoCardContent(photo) {
     list.append(...probabilityItems(photo.probs, { top: 3 }));
     prediction.append(list);
     if (photo.model) prediction.append(cell('p', `Model: ${photo.model}`, 'hint'));
+    const input = r.input;
+    prediction.append(button('look-inside', 'Look inside', `Look inside the network for ${photo.name}`,
+      () => lookInside(input, photo.name)));
   } else {
     prediction.append(cell('p', noPredictionText(photo), 'no-prediction'));
   }

@@ -32,6 +32,8 @@
 /** @typedef {import('../pkg/fashion_trainer.js').ReportFormat} ReportFormat */
 /** @typedef {import('../pkg/fashion_trainer.js').RgbaImage} RgbaImage */
 /** @typedef {import('../pkg/fashion_trainer.js').ExportFormat} ExportFormat */
+/** @typedef {import('../pkg/fashion_trainer.js').Tiles} Tiles */
+/** @typedef {import('../pkg/fashion_trainer.js').NetworkView} NetworkView */
 /** @typedef {import('../pkg/fashion_trainer.js').ExportFormatInfo} ExportFormatInfo */
 
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
@@ -72,6 +74,7 @@
  * @property {number} bestEpoch
  * @property {Uint8Array} latest Weights after this epoch.
  * @property {Uint8Array | null} best The same when this epoch is the best so far.
+ * @property {Tiles} kernels The first layer's kernels after this epoch.
  * @property {string} summary The epoch in words (`train top-1 90.12 %, ... (12.3 s)`).
  * @property {MemorySample} memory The worker's memory when the epoch ended.
  * @property {GpuCalls} gpuCalls The worker's WebGPU calls so far.
@@ -152,6 +155,8 @@
  *   'export': {format: ExportFormat},
  *   'load-weights': {bytes: Uint8Array, backend: BackendChoice, runId: string | null, bestEpoch: number | null, fileName?: string},
  *   'predict': {pixels: Uint8Array},
+ *   'inside': {pixels: Uint8Array, explain: number | null},
+ *   'kernels': {},
  *   'photo': {file: Blob, mode: Preprocess},
  *   'predict-inputs': {inputs: Uint8Array[]},
  *   'catalogue-source': {name: string, files: FolderFile[]} | {name: string, zip: File},
@@ -185,6 +190,8 @@
  *   'export': {bytes: Uint8Array, name: string, extension: string},
  *   'load-weights': ModelInfo,
  *   'predict': {probs: Float32Array},
+ *   'inside': NetworkView & {millis: number},
+ *   'kernels': {kernels: Tiles},
  *   'photo': PhotoReply,
  *   'predict-inputs': {probs: Float32Array[] | null, noPrediction: NoPrediction},
  *   'catalogue-source': CatalogueSourceInfo,

@@ -157,7 +157,8 @@ async function runLoop() {
         const record = progress.progress.finished_epoch;
         const best = saved.best ? ownBytes(saved.best) : null;
         const latest = ownBytes(saved.latest);
-        const epoch = { record, bestEpoch: progress.best_epoch, latest, best, summary: progress.epoch_summary, memory: memoryUse(), gpuCalls: { ...gpuCalls } };
+        const kernels = wasm().kernelTiles(latest);
+        const epoch = { record, bestEpoch: progress.best_epoch, latest, best, kernels, summary: progress.epoch_summary, memory: memoryUse(), gpuCalls: { ...gpuCalls } };
         post('epoch', epoch, [latest.buffer, ...(best ? [best.buffer] : [])]);
         if (best) await refreshModelFromTrainer();
         afterEpoch(record.epoch);
@@ -347,6 +348,26 @@ export async function loadWeights({ bytes, backend, runId, bestEpoch, fileName }
   modelEpoch = 0;
   await setModel(loaded, runId);
   return modelInfo();
+}
+
+/**
+ * Inside the model for one image: kernels, feature maps, saliency; `millis` is the core's time.
+ * @param {Requests['inside']} msg
+ */
+export async function inside({ pixels, explain }) {
+  const m = requireModel();
+  return queue(async () => {
+    const started = performance.now();
+    const view = await m.inside(pixels, explain ?? undefined);
+    return { ...view, millis: performance.now() - started };
+  });
+}
+
+/** The model's first-layer kernels. */
+export async function kernels() {
+  const m = requireModel();
+  const weights = await queue(() => m.exportAs('ftw'));
+  return { kernels: wasm().kernelTiles(weights) };
 }
 
 /** @param {Requests['predict']} msg */
