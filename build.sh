@@ -8,6 +8,7 @@
 #   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
 #   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
 #   ./build.sh wasm         build the wasm package into www/pkg
+#   ./build.sh dist [DIR]   one folder (default dist/) to put on any static host, under any path
 #   ./build.sh typecheck    check the page's JavaScript against the wasm package's types (tsc)
 #   ./build.sh cli ARGS...  run the CLI with ARGS
 #   ./build.sh reference PRESET [ARGS...]  the PyTorch reference run (installs torch: several GB)
@@ -250,7 +251,47 @@ test_e2e() {
   status=$?
   set -e
   kill "$server" 2>/dev/null || true
+  [ "$status" = 0 ] || return "$status"
+  # The dist folder, served under a sub-path by another server.
+  local site
+  site=$(mktemp -d)
+  copy_dist "$site/apps/fashion trainer/v1"
+  log "the dist folder served under a sub-path (/apps/fashion%20trainer/v1/)"
+  (cd "$site" && exec python3 -m http.server 8766 --bind 127.0.0.1 >/dev/null 2>&1) &
+  server=$!
+  set +e
+  DIST_URL="http://127.0.0.1:8766/apps/fashion%20trainer/v1/" CHROMIUM=$(command -v chromium) \
+    node --test --test-reporter=spec tests/e2e/dist.test.mjs
+  status=$?
+  set -e
+  kill "$server" 2>/dev/null || true
+  rm -rf "$site"
   return "$status"
+}
+
+# The files the page needs, nothing else (no TypeScript definitions, tests or sources), into a
+# folder that works from any static host and any sub-path: every URL in the page is relative and
+# nothing needs special headers. A folder that is not an earlier dist is never replaced.
+copy_dist() {
+  local out=$1 marker=.fashion-trainer-dist
+  if [ -e "$out" ]; then
+    [ -f "$out/$marker" ] || die "$out exists and is not a dist folder: choose another (it is replaced)"
+    rm -rf "$out"
+  fi
+  mkdir -p "$out/pkg"
+  cp -r www/index.html www/app.js www/worker.js www/replica-worker.js www/js www/worker www/css www/vendor www/data "$out/"
+  cp -r www/pkg/fashion_trainer.js www/pkg/fashion_trainer_bg.wasm www/pkg/snippets "$out/pkg/"
+  : >"$out/$marker"
+}
+
+dist() {
+  local out=${1:-dist}
+  build_native
+  build_wasm
+  vendor_js
+  web_data
+  copy_dist "$out"
+  log "$out: $(du -sh "$out" | cut -f1), $(find "$out" -type f | wc -l) files; serve it from any static host"
 }
 
 serve() {
@@ -405,6 +446,7 @@ case "$cmd" in
   data) data_dir "${1:-}"; echo "Fashion-MNIST is in $FASHION_MNIST_DIR" ;;
   native) build_native ;;
   wasm) build_wasm ;;
+  dist) dist "${1:-}" ;;
   cli) cli "$@" ;;
   test)
     test_native
