@@ -247,7 +247,7 @@ test_e2e() {
   PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
     node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs tests/e2e/study.test.mjs \
       tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs \
-      tests/e2e/inside.test.mjs
+      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs
   status=$?
   set -e
   kill "$server" 2>/dev/null || true

@@ -6,6 +6,7 @@
 import { $, setStatus } from './js/dom.js';
 import { fillLabelMap, renderCatalogueControls } from './js/catalogue.js';
 import { clearEvaluation, renderEvaluation, useRunWeights } from './js/evaluation.js';
+import './js/camera.js';
 import './js/inside.js';
 import { initPhotos } from './js/photos.js';
 import { describeOldRuns, initRuns, renderRuns } from './js/runs.js';

@@ -8,7 +8,7 @@ import { ShardError, dataStore, hasData, loadData, probeAdapter } from './worker
 import { watchGpuDevices } from './worker/gpu.js';
 import * as runs from './worker/runs.js';
 import { backendSpeeds } from './worker/speeds.js';
-import { photo, photoTransfer, predictMany } from './worker/photos.js';
+import { cameraFrame, photo, photoTransfer, predictMany } from './worker/photos.js';
 import * as catalogue from './worker/catalogue.js';
 import * as study from './worker/study.js';
 
@@ -120,6 +120,7 @@ const handlers = {
   kernels: runs.kernels,
   predict: runs.predict,
   photo,
+  'camera-frame': cameraFrame,
   'predict-inputs': predictMany,
   'catalogue-source': catalogue.catalogueSource,
   'catalogue-plan': catalogue.cataloguePlan,

@@ -281,6 +281,39 @@ pub struct PhotoView {
 #[wasm_bindgen(js_name = preprocessPhoto)]
 pub fn preprocess_photo(bytes: &[u8], mode: Ts<Preprocess>) -> Result<Ts<PhotoView>, JsError> {
     let steps = photo::preprocess(bytes, from_ts(mode, "preprocessing mode")?).map_err(js_err)?;
+    photo_view(steps)
+}
+
+/// Preprocesses one camera frame (`width` x `height` RGBA pixels, as a canvas gives them) the
+/// way a photo is.
+#[wasm_bindgen(js_name = preprocessFrame)]
+pub fn preprocess_frame(
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+    mode: Ts<Preprocess>,
+) -> Result<Ts<PhotoView>, JsError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if width == 0 || height == 0 || pixels > photo::MAX_PIXELS || rgba.len() as u64 != pixels * 4 {
+        return Err(js_err(format!(
+            "a {width} x {height} frame needs {} RGBA bytes (at most {} megapixels), got {}",
+            pixels * 4,
+            photo::MAX_PIXELS / 1_000_000,
+            rgba.len()
+        )));
+    }
+    let rgb: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let image = image::RgbImage::from_raw(width, height, rgb).expect("the size was checked");
+    photo_view(photo::preprocess_image(
+        &image,
+        from_ts(mode, "preprocessing mode")?,
+    ))
+}
+
+fn photo_view(steps: photo::PhotoSteps) -> Result<Ts<PhotoView>, JsError> {
     let (sw, sh) = steps.square_preview.dimensions();
     let unclassifiable = steps.classifiable().err().map(|err| err.to_string());
     to_ts(&PhotoView {

@@ -16,10 +16,11 @@ const TARGET = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'fashio
 export const CLI = join(TARGET, 'release', 'fashion-trainer');
 mkdirSync(SHOTS, { recursive: true });
 
-/** Chromium, with SwiftShader's WebGPU adapter when `webgpu`. */
-export function launch({ webgpu = false } = {}) {
+/** Chromium, with SwiftShader's WebGPU adapter when `webgpu`, its fake camera when `camera`. */
+export function launch({ webgpu = false, camera = false } = {}) {
   const args = ['--no-sandbox'];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader');
+  if (camera) args.push('--use-fake-device-for-media-stream');
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 

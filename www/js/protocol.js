@@ -36,6 +36,16 @@
 /** @typedef {import('../pkg/fashion_trainer.js').NetworkView} NetworkView */
 /** @typedef {import('../pkg/fashion_trainer.js').ExportFormatInfo} ExportFormatInfo */
 
+/**
+ * A camera frame's model input and prediction.
+ * @typedef {object} CameraReply
+ * @property {RgbaImage} square The square crop.
+ * @property {RgbaImage} inverted The 28x28 model input.
+ * @property {Float32Array | null} probs The ten probabilities, when there is a model and an object.
+ * @property {NoPrediction} noPrediction Why there are none.
+ * @property {number} millis The worker's time for the frame.
+ */
+
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
  * @typedef {'none' | 'training' | 'blank' | null} NoPrediction */
 
@@ -158,6 +168,7 @@
  *   'inside': {pixels: Uint8Array, explain: number | null},
  *   'kernels': {},
  *   'photo': {file: Blob, mode: Preprocess},
+ *   'camera-frame': {width: number, height: number, rgba: Uint8Array, mode: Preprocess},
  *   'predict-inputs': {inputs: Uint8Array[]},
  *   'catalogue-source': {name: string, files: FolderFile[]} | {name: string, zip: File},
  *   'catalogue-plan': {labelMap: string},
@@ -193,6 +204,7 @@
  *   'inside': NetworkView & {millis: number},
  *   'kernels': {kernels: Tiles},
  *   'photo': PhotoReply,
+ *   'camera-frame': CameraReply,
  *   'predict-inputs': {probs: Float32Array[] | null, noPrediction: NoPrediction},
  *   'catalogue-source': CatalogueSourceInfo,
  *   'catalogue-plan': CatalogueCheck,

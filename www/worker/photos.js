@@ -23,6 +23,21 @@ export async function photo({ file, mode }) {
 }
 
 /**
+ * One camera frame: preprocessed as a photo is, then the current model's probabilities.
+ * @param {Requests['camera-frame']} msg
+ */
+export async function cameraFrame({ width, height, rgba, mode }) {
+  await loadApi();
+  const started = performance.now();
+  const steps = wasm().preprocessFrame(width, height, rgba, mode);
+  const { probs, noPrediction } = steps.unclassifiable
+    ? { probs: null, noPrediction: /** @type {const} */ ('blank') }
+    : await predictInputs([steps.input]);
+  return { square: steps.square, inverted: steps.inverted, probs: probs?.[0] ?? null, noPrediction,
+    millis: performance.now() - started };
+}
+
+/**
  * The current model's probabilities for inputs already preprocessed.
  * @param {Requests['predict-inputs']} msg
  */
