@@ -236,6 +236,7 @@ test_e2e() {
   build_wasm
   vendor_js
   web_data
+  offline_manifest
   setup_browser
   setup_interop
   check_types
@@ -247,7 +248,7 @@ test_e2e() {
   PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
     node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs tests/e2e/study.test.mjs \
       tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs \
-      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs
+      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs
   status=$?
   set -e
   kill "$server" 2>/dev/null || true
@@ -269,6 +270,22 @@ test_e2e() {
   return "$status"
 }
 
+# www/offline.js: the files the service worker (www/sw.js) keeps for offline use and a hash of
+# their contents, so a new build replaces the old copy in every browser that visited.
+offline_manifest() {
+  local files version
+  files=$(cd www && { echo index.html; echo app.js; echo worker.js; echo replica-worker.js; \
+    find js worker css vendor pkg/snippets -type f; echo pkg/fashion_trainer.js; echo pkg/fashion_trainer_bg.wasm; } \
+    | grep -v '\.d\.ts$' | LC_ALL=C sort)
+  version=$(cd www && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
+  {
+    echo "// Written by ./build.sh (offline_manifest): the page's files for its service worker, sw.js."
+    printf 'self.OFFLINE = {\n  version: "%s",\n  files: [\n    "./",\n' "$version"
+    echo "$files" | sed 's/.*/    "&",/'
+    printf '  ],\n};\n'
+  } >www/offline.js
+}
+
 # The files the page needs, nothing else (no TypeScript definitions, tests or sources), into a
 # folder that works from any static host and any sub-path: every URL in the page is relative and
 # nothing needs special headers. A folder that is not an earlier dist is never replaced.
@@ -279,7 +296,8 @@ copy_dist() {
     rm -rf "$out"
   fi
   mkdir -p "$out/pkg"
-  cp -r www/index.html www/app.js www/worker.js www/replica-worker.js www/js www/worker www/css www/vendor www/data "$out/"
+  cp -r www/index.html www/app.js www/worker.js www/replica-worker.js www/sw.js www/offline.js \
+    www/js www/worker www/css www/vendor www/data "$out/"
   cp -r www/pkg/fashion_trainer.js www/pkg/fashion_trainer_bg.wasm www/pkg/snippets "$out/pkg/"
   : >"$out/$marker"
 }
@@ -290,6 +308,7 @@ dist() {
   build_wasm
   vendor_js
   web_data
+  offline_manifest
   copy_dist "$out"
   log "$out: $(du -sh "$out" | cut -f1), $(find "$out" -type f | wc -l) files; serve it from any static host"
 }
@@ -299,6 +318,7 @@ serve() {
   build_wasm
   vendor_js
   web_data "${1:-}"
+  offline_manifest
   log "serving www/ on http://127.0.0.1:8080 (Ctrl-C to stop)"
   cd www && exec python3 -m http.server 8080 --bind 127.0.0.1
 }

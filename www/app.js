@@ -155,3 +155,6 @@ startWorker({
 });
 initPhotos();
 send('init', {});
+// After one visit the page starts offline (sw.js); no service worker (a file: page, a private
+// window) only means it needs the network next time.
+navigator.serviceWorker?.register('sw.js', { updateViaCache: 'none' }).catch(() => {});
