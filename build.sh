@@ -213,11 +213,12 @@ web_data() {
   fi
 }
 
-# The pinned node packages of package.json (playwright-core, fflate, typescript), installed at
+# The pinned node packages of package.json (playwright-core, fflate, typescript, axe-core), installed at
 # the root once.
 node_packages() {
   command -v node >/dev/null || die "node is missing: apt-get install nodejs npm"
   [ -d node_modules/playwright-core ] && [ -d node_modules/fflate ] && [ -x node_modules/.bin/tsc ] \
+    && [ -f node_modules/axe-core/axe.min.js ] \
     || npm install --no-audit --no-fund --silent
 }
 
@@ -248,7 +249,8 @@ test_e2e() {
   PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
     node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs tests/e2e/study.test.mjs \
       tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs \
-      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs
+      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs \
+      tests/e2e/a11y.test.mjs
   status=$?
   set -e
   kill "$server" 2>/dev/null || true

@@ -3,7 +3,7 @@
 // and the training curves: running training values per chunk at fractional epochs, validation at
 // each epoch's end. Without uPlot the page still trains; the numbers are in the tables.
 
-import { num, pct } from './dom.js';
+import { cell, num, pct } from './dom.js';
 
 /** @type {any} */
 const uPlot = await import('../vendor/uPlot.esm.js').then(
@@ -108,7 +108,7 @@ export function lineChart(box, spec) {
  */
 export class TrainingCurves {
   /**
-   * @param {{loss: HTMLElement, acc: HTMLElement, lossText: HTMLElement, accText: HTMLElement}} boxes
+   * @param {{loss: HTMLElement, acc: HTMLElement, lossText: HTMLElement, accText: HTMLElement, table: HTMLTableElement}} boxes
    */
   constructor(boxes) {
     this.boxes = boxes;
@@ -140,7 +140,20 @@ export class TrainingCurves {
     this.boxes.accText.textContent = '';
     const last = history.at(-1);
     if (last) this.addEpoch(last);
+    this.renderTable();
     this.draw();
+  }
+
+  /** The epochs' numbers, a row each: the charts' text alternative. */
+  renderTable() {
+    const rows = [...this.epochs.values()].sort((a, b) => a.epoch - b.epoch).map((r) => {
+      const tr = document.createElement('tr');
+      const th = cell('th', String(r.epoch));
+      th.scope = 'row';
+      tr.append(th, ...[num(r.train_loss), pct(r.train_accuracy), num(r.val_loss), pct(r.val_accuracy)].map((t) => cell('td', t, 'num')));
+      return tr;
+    });
+    this.boxes.table.tBodies[0].replaceChildren(...rows);
   }
 
   /** A chunk's running training values. @param {import('./protocol.js').StepReport['progress']} p */
@@ -163,6 +176,7 @@ export class TrainingCurves {
       `Epoch ${record.epoch}: train loss ${num(record.train_loss)}, validation loss ${num(record.val_loss)}.`;
     this.boxes.accText.textContent =
       `Epoch ${record.epoch}: train ${pct(record.train_accuracy)}, validation ${pct(record.val_accuracy)}.`;
+    this.renderTable();
     this.draw();
   }
 

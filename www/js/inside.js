@@ -81,6 +81,7 @@ async function explain(klass) {
     drawImage(el.image, pixels);
     el.image.setAttribute('aria-label', `${name} as the model sees it`);
     drawSaliency(pixels, view.saliency.pixels);
+    el.saliency.setAttribute('aria-label', `Saliency of ${names[view.class]} over ${name}`);
     showKernels(view.kernels, 'of the model in use');
     drawTiles(el.conv1, view.conv1, (t) => `conv1 map ${t + 1}`);
     drawTiles(el.conv2, view.conv2, (t) => `conv2 map ${t + 1}`);

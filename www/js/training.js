@@ -35,6 +35,7 @@ const curves = new TrainingCurves({
   loss: $('loss-chart', HTMLElement),
   acc: $('acc-chart', HTMLElement),
   lossText: $('loss-latest', HTMLElement),
+  table: $('curves-table', HTMLTableElement),
   accText: $('acc-latest', HTMLElement),
 });
 if (!chartsAvailable()) {
