@@ -1,6 +1,7 @@
 // Page benchmark (./build.sh bench): navigation → "ready to train" with a cold and a warm cache,
-// and the page's own training speed (the Web Worker path) on the CPU and on WebGPU. Prints
-// "BENCH name value" lines for benches/run.sh. PAGE_URL and CHROMIUM as for the e2e test.
+// the page's own training speed (the Web Worker path) on the CPU and on WebGPU, and the time to
+// look inside the network for one image. Prints "BENCH name value" lines for benches/run.sh.
+// PAGE_URL and CHROMIUM as for the e2e test.
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
@@ -55,6 +56,28 @@ for (let round = 0; round < 3; round++) {
 console.log(`page CPU epochs, 1 worker: ${one.join(', ')}; ${cores} workers: ${all.join(', ')} img/s`);
 console.log(`BENCH page-train-cpu-img/s ${median(one)}`);
 console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
+// Inside the network: feature maps and saliency of one test image, the core's time in the worker
+// (CPU model of the last run), median over the ten classes explained in turn.
+try {
+  await page.click('#evaluate');
+  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
+  await page.locator('#confusion button').first().click();
+  await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
+  await page.locator('#gallery-images button').first().click();
+  await page.locator('#prediction button[data-action="look-inside"]').click();
+  const times = [];
+  for (let c = 0; c < 10; c++) {
+    await page.waitForFunction(() => !document.querySelector('#inside-view').hidden && document.querySelector('#inside-class').options.length === 10);
+    const before = await page.getAttribute('#inside-view', 'data-millis');
+    await page.selectOption('#inside-class', String(c));
+    await page.waitForFunction((b) => document.querySelector('#inside-view').dataset.millis !== b, before).catch(() => {});
+    times.push(Number(await page.getAttribute('#inside-view', 'data-millis')));
+  }
+  console.log(`inside the network, ms per image: ${times.map((t) => t.toFixed(1)).join(', ')}`);
+  console.log(`BENCH page-inside-ms ${median(times).toFixed(1)}`);
+} catch (error) {
+  console.log(`BENCH page-inside-ms failed:${String(error).split('\n')[0]}`);
+}
 const gpu = await trainSpeed(page, 'gpu', 768).catch((e) => ({ rate: `failed:${String(e).split('\n')[0]}` }));
 console.log(`BENCH page-train-webgpu-img/s ${gpu.rate}`);
 // WebGPU calls per training step: the worker counts dispatches (kernel launches), queue

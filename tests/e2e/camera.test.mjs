@@ -1,6 +1,7 @@
 // "Use camera" (issue 16) with Chromium's fake camera: the live picture, each frame's crop and
 // 28x28 input and the top three, at 10 or more predictions a second here on the CPU; a denied
-// permission gets a clear message and the page keeps working. Screenshot: camera.png.
+// permission and a browser without a camera get a clear message and the page keeps working.
+// Screenshot: camera.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -45,5 +46,21 @@ test('the camera classifies continuously, and a denied camera says so', { timeou
     assert.deepEqual(denied.errors, [], 'no uncaught page errors');
   } finally {
     await browser.close();
+  }
+  // A browser without a camera, the permission granted.
+  const bare = await launch();
+  try {
+    const { page, context, errors } = await newPage(bare);
+    await context.grantPermissions(['camera'], { origin: new URL(BASE).origin });
+    await page.goto(`${BASE}?limit=2000`);
+    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+    await page.click('#camera-start');
+    await page.waitForFunction(() => !document.querySelector('#camera-error').hidden, null, { timeout: 30_000 });
+    console.log(`no camera: ${await page.textContent('#camera-error')}`);
+    assert.match(await page.textContent('#camera-error'), /No camera was found|could not start/);
+    assert.ok(await page.locator('#camera-panel').isHidden());
+    assert.deepEqual(errors, [], 'no uncaught page errors');
+  } finally {
+    await bare.close();
   }
 });
