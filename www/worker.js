@@ -138,6 +138,7 @@ const handlers = {
 function transferables(type, reply) {
   switch (type) {
     case 'photo':
+    case 'camera-frame':
       return photoTransfer(reply);
     case 'export':
       return [reply.bytes.buffer];

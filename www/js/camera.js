@@ -12,6 +12,8 @@ const el = {
   panel: $('camera-panel', HTMLElement),
   video: $('camera-video', HTMLVideoElement),
   square: $('camera-square', HTMLCanvasElement),
+  resized: $('camera-resized', HTMLCanvasElement),
+  gray: $('camera-gray', HTMLCanvasElement),
   input: $('camera-input', HTMLCanvasElement),
   top: $('camera-top', HTMLOListElement),
   rate: $('camera-rate', HTMLElement),
@@ -109,6 +111,8 @@ async function loop(mine) {
       const frame = await request('camera-frame', { width, height, rgba, mode }, [rgba.buffer]);
       if (stream !== mine) return;
       drawImage(el.square, frame.square);
+      drawImage(el.resized, frame.resized);
+      drawImage(el.gray, frame.grayscale);
       drawImage(el.input, frame.inverted);
       if (frame.probs) {
         el.top.replaceChildren(...probabilityItems(frame.probs, { top: 3 }));

@@ -40,6 +40,8 @@
  * A camera frame's model input and prediction.
  * @typedef {object} CameraReply
  * @property {RgbaImage} square The square crop.
+ * @property {RgbaImage} resized The crop at 28x28.
+ * @property {RgbaImage} grayscale The same in grayscale.
  * @property {RgbaImage} inverted The 28x28 model input.
  * @property {Float32Array | null} probs The ten probabilities, when there is a model and an object.
  * @property {NoPrediction} noPrediction Why there are none.

@@ -33,7 +33,7 @@ export async function cameraFrame({ width, height, rgba, mode }) {
   const { probs, noPrediction } = steps.unclassifiable
     ? { probs: null, noPrediction: /** @type {const} */ ('blank') }
     : await predictInputs([steps.input]);
-  return { square: steps.square, inverted: steps.inverted, probs: probs?.[0] ?? null, noPrediction,
+  return { square: steps.square, resized: steps.resized, grayscale: steps.grayscale, inverted: steps.inverted, probs: probs?.[0] ?? null, noPrediction,
     millis: performance.now() - started };
 }
 
@@ -49,7 +49,7 @@ export async function predictMany({ inputs }) {
 }
 
 /** What travels back without a copy: the images' pixels and the probabilities. */
-export const photoTransfer = (/** @type {PhotoReply} */ reply) => [
+export const photoTransfer = (/** @type {Pick<PhotoReply, 'square' | 'resized' | 'grayscale' | 'inverted' | 'probs'>} */ reply) => [
   ...[reply.square, reply.resized, reply.grayscale, reply.inverted].map((i) => i.rgba.buffer),
   ...(reply.probs ? [reply.probs.buffer] : []),
 ];
