@@ -26,12 +26,14 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-// Cache first for the page's own files (the page's URL may carry ?limit=...); everything else,
-// the data shards included, goes to the network as before.
+// Cache first for the page's own files; everything else, the data shards included, goes to the
+// network as before. Only the page itself is matched without its query (?limit=...): a worker
+// opened with one (worker.js?faults=...) must get a response of that URL, which it reads back.
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
+  const ignoreSearch = request.mode === 'navigate';
   event.respondWith(
-    caches.open(CACHE).then(async (cache) => (await cache.match(request, { ignoreSearch: true })) ?? fetch(request)),
+    caches.open(CACHE).then(async (cache) => (await cache.match(request, { ignoreSearch })) ?? fetch(request)),
   );
 });
