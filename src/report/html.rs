@@ -197,9 +197,10 @@ fn html_results(r: &StudyReport) -> String {
         "<section aria-labelledby=\"results\">\n{}{}<p>Accuracies at the kept epoch: the best \
          validation top-1, or the last epoch when fitting on train+val (no validation set). The \
          highlighted row has the best validation top-1. The “seed” columns are the reference \
-         study's numbers.</p>\n</section>\n",
+         study's numbers.</p>\n<p class=\"lead\">{}</p>\n</section>\n",
         heading(r, "results"),
-        html_table("results", "Results per run", &RESULT_HEAD, &rows, &[1, 2])
+        html_table("results", "Results per run", &RESULT_HEAD, &rows, &[1, 2]),
+        escape(super::REFERENCE_PROTOCOL_NOTE)
     )
 }
 
@@ -492,7 +493,7 @@ fn html_exports(r: &StudyReport) -> String {
     let mut out = format!(
         "<section aria-labelledby=\"exports\">\n{}<p>{}</p>\n",
         heading(r, "exports"),
-        escape(super::text::EXPORTS_LEAD)
+        code_spans(&escape(super::text::EXPORTS_LEAD))
     );
     for e in &r.exports {
         out.push_str(&format!(
@@ -504,6 +505,20 @@ fn html_exports(r: &StudyReport) -> String {
     }
     out.push_str("</section>\n");
     out
+}
+
+/// Markdown's `code` spans of an escaped text as `<code>` elements.
+fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
 }
 
 fn html_catalogue(c: &CatalogueSection) -> String {
@@ -608,7 +623,10 @@ mod tests {
             "<h2 id=\"models\">",
             "<h2 id=\"refit\">",
             "<h2 id=\"catalogue\">",
+            "<h2 id=\"exports\">",
             "class=\"confusion\"",
+            "not the official 10,000 t10k images",
+            "(<code>model.ftw</code>)",
         ] {
             assert!(html.contains(needle), "missing {needle}");
         }

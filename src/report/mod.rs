@@ -155,6 +155,13 @@ pub struct CatalogueSection {
     pub report: ClassificationReport,
 }
 
+/// What the reference study's numbers are, said next to them: its protocol is not this one.
+pub const REFERENCE_PROTOCOL_NOTE: &str = "The reference study's numbers follow its own protocol: \
+     the supports of its test report (1013, 1019, 1009, ... images per class, not 1,000 each) show \
+     that its \"test\" set was not the official 10,000 t10k images, and its test top-1 is the best \
+     over epochs. This report keeps to its own protocol: the weights of the best validation epoch \
+     (the last epoch on train+val), tested once on t10k.";
+
 /// Everything the report shows, computed from a study's finished runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyReport {

@@ -229,6 +229,7 @@ pub fn to_markdown(r: &StudyReport) -> String {
         "\nAccuracies at the kept epoch (best validation top-1; the last epoch on train+val). \
          \"seed\" columns: the reference study's numbers.\n",
     );
+    out.push_str(&format!("\n{}\n", super::REFERENCE_PROTOCOL_NOTE));
     if !r.deltas.is_empty() {
         out.push_str("\n## Pair-wise comparison\n\n");
         let rows: Vec<Vec<String>> = r.deltas.iter().map(delta_cells).collect();
@@ -360,6 +361,9 @@ mod tests {
             "## Pair-wise comparison",
             "### v1+trainval",
             "Total params: 99,976",
+            "not the official 10,000 t10k images",
+            "## Exporting the models",
+            "model.load_state_dict(load_file(\"model.safetensors\"))",
         ] {
             assert!(md.contains(needle), "missing {needle}");
         }
