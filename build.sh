@@ -485,6 +485,6 @@ case "$cmd" in
   gpu-check) gpu_check "${1:-}" ;;
   serve) serve "${1:-}" ;;
   fuzz) fuzz "${1:-}" "${2:-}" ;;
-  help|-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help|-h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac
