@@ -441,7 +441,7 @@ fuzz() {
   for target in "${targets[@]}"; do
     [ -f "fuzz/fuzz_targets/$target.rs" ] || die "no fuzz target '$target' in fuzz/fuzz_targets"
     mkdir -p "$corpus/$target"
-    local seeds="seeds/$target"
+    local seeds="seeds/$target" extra=()
     # Photos derived from the catalogue are not committed: they are made here (Pillow) when the
     # catalogue is at hand, else the corpus grown so far is the only start.
     if [ "$target" = photo ]; then
@@ -452,11 +452,21 @@ fuzz() {
       fi
       mkdir -p "$seeds"
     fi
+    # The safetensors seed is made from the committed .ftw seed by the CLI, not committed itself.
+    if [ "$target" = weights ]; then
+      extra=("$HOME/.cache/fashion-trainer/fuzz-seeds/weights")
+      if [ ! -f "${extra[0]}/tiny-untrained.safetensors" ]; then
+        build_native
+        mkdir -p "${extra[0]}"
+        "$CARGO_TARGET_DIR/release/fashion-trainer" export --model fuzz/seeds/weights/tiny-untrained.ftw \
+          --out "${extra[0]}/tiny-untrained.safetensors" >/dev/null
+      fi
+    fi
     log "fuzzing $target for $seconds s or 10 million executions (corpus: $corpus/$target)"
     # -rss_limit_mb: a photo decoder may use 512 MB (photo::MAX_DECODER_BYTES), nothing needs 4 GB;
     # -timeout: one input taking 30 s is a hang.
     (cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/fashion-trainer/fuzz-target}" \
-      cargo fuzz run "$target" "$corpus/$target" "$seeds" -- \
+      cargo fuzz run "$target" "$corpus/$target" "$seeds" "${extra[@]}" -- \
       -max_total_time="$seconds" -runs=10000000 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1)
   done
 }
