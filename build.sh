@@ -241,44 +241,50 @@ test_e2e() {
   setup_browser
   setup_interop
   check_types
-  local port=8765 server status
+  local site status
   log "end-to-end test of the page in headless Chromium (playwright-core, Debian's chromium)"
-  (cd www && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
-  server=$!
-  set +e
-  PAGE_URL="http://127.0.0.1:$port/" CHROMIUM=$(command -v chromium) \
-    node --test --test-reporter=spec tests/e2e/page.test.mjs tests/e2e/photos.test.mjs tests/e2e/study.test.mjs \
-      tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs \
-      tests/e2e/inside.test.mjs tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs \
-      tests/e2e/a11y.test.mjs
-  status=$?
-  set -e
-  kill "$server" 2>/dev/null || true
-  [ "$status" = 0 ] || return "$status"
-  # The dist folder, served under a sub-path by another server.
-  local site
+  e2e_against www 8765 / PAGE_URL tests/e2e/page.test.mjs tests/e2e/photos.test.mjs \
+    tests/e2e/study.test.mjs tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs \
+    tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs tests/e2e/inside.test.mjs \
+    tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs tests/e2e/a11y.test.mjs || return
   site=$(mktemp -d)
   copy_dist "$site/apps/fashion trainer/v1"
   log "the dist folder served under a sub-path (/apps/fashion%20trainer/v1/)"
-  (cd "$site" && exec python3 -m http.server 8766 --bind 127.0.0.1 >/dev/null 2>&1) &
-  server=$!
-  set +e
-  DIST_URL="http://127.0.0.1:8766/apps/fashion%20trainer/v1/" CHROMIUM=$(command -v chromium) \
-    node --test --test-reporter=spec tests/e2e/dist.test.mjs
-  status=$?
-  set -e
-  kill "$server" 2>/dev/null || true
+  status=0
+  e2e_against "$site" 8766 "/apps/fashion%20trainer/v1/" DIST_URL tests/e2e/dist.test.mjs || status=$?
   rm -rf "$site"
   return "$status"
 }
 
-# www/offline.js: the files the service worker (www/sw.js) keeps for offline use and a hash of
-# their contents, so a new build replaces the old copy in every browser that visited.
+# Serves DIR on 127.0.0.1:PORT and runs the e2e TESTS with VAR set to the page's URL (PATH on
+# that server); the server stops with them.
+e2e_against() {
+  local dir=$1 port=$2 path=$3 var=$4 server status
+  shift 4
+  (cd "$dir" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+  server=$!
+  set +e
+  env "$var=http://127.0.0.1:$port$path" CHROMIUM="$(command -v chromium)" \
+    node --test --test-reporter=spec "$@"
+  status=$?
+  set -e
+  kill "$server" 2>/dev/null || true
+  return "$status"
+}
+
+# The files the page loads, relative to www/: what the service worker keeps for offline use and
+# what a dist folder holds, besides the service worker itself and the data shards.
+page_files() {
+  (cd www && { printf '%s\n' index.html app.js worker.js replica-worker.js pkg/fashion_trainer.js \
+    pkg/fashion_trainer_bg.wasm; find js worker css vendor pkg/snippets -type f; } \
+    | grep -v '\.d\.ts$' | LC_ALL=C sort)
+}
+
+# www/offline.js: the page's files for the service worker (www/sw.js) and a hash of their
+# contents, so a new build replaces the old copy in every browser that visited.
 offline_manifest() {
   local files version
-  files=$(cd www && { echo index.html; echo app.js; echo worker.js; echo replica-worker.js; \
-    find js worker css vendor pkg/snippets -type f; echo pkg/fashion_trainer.js; echo pkg/fashion_trainer_bg.wasm; } \
-    | grep -v '\.d\.ts$' | LC_ALL=C sort)
+  files=$(page_files)
   version=$(cd www && echo "$files" | xargs sha256sum | sha256sum | cut -c1-16)
   {
     echo "// Written by ./build.sh (offline_manifest): the page's files for its service worker, sw.js."
@@ -292,6 +298,18 @@ offline_manifest() {
 # folder that works from any static host and any sub-path: every URL in the page is relative and
 # nothing needs special headers. A folder that is not an earlier dist is never replaced.
 copy_dist() {
+  local out=$1 marker=.fashion-trainer-dist
+  if [ -e "$out" ]; then
+    [ -f "$out/$marker" ] || die "$out exists and is not a dist folder: choose another (it is replaced)"
+    rm -rf "$out"
+  fi
+  mkdir -p "$out"
+  { page_files; printf '%s\n' sw.js offline.js; (cd www && find data -type f); } \
+    | tar -C www -cf - -T - | tar -C "$out" -xf -
+  : >"$out/$marker"
+}
+
+dist() {
   local out=$1 marker=.fashion-trainer-dist
   if [ -e "$out" ]; then
     [ -f "$out/$marker" ] || die "$out exists and is not a dist folder: choose another (it is replaced)"
