@@ -3,6 +3,7 @@
 // look inside the network for one image. Prints "BENCH name value" lines for benches/run.sh.
 // PAGE_URL and CHROMIUM as for the e2e test.
 import { chromium } from 'playwright-core';
+import { openFirstTestImage } from '../tests/e2e/browser.mjs';
 
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
 const browser = await chromium.launch({
@@ -59,11 +60,7 @@ console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
 // Inside the network: feature maps and saliency of one test image, the core's time in the worker
 // (CPU model of the last run), median over the ten classes explained in turn.
 try {
-  await page.click('#evaluate');
-  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
-  await page.locator('#confusion button').first().click();
-  await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
-  await page.locator('#gallery-images button').first().click();
+  await openFirstTestImage(page);
   await page.locator('#prediction button[data-action="look-inside"]').click();
   const times = [];
   for (let c = 0; c < 10; c++) {

@@ -27,16 +27,22 @@ pub struct Tiles {
 }
 
 impl Tiles {
-    /// Signed values (kernels): 0 is mid-grey (128), ±`scale` black and white, one scale for
-    /// all tiles so they compare.
-    fn signed(values: &[f32], count: usize, side: usize) -> Self {
+    /// `values` as levels: `level(value / scale)` clamped to 0..=255, `scale` the largest of
+    /// `magnitude(value)` (never 0).
+    fn scaled(
+        values: &[f32],
+        count: usize,
+        side: usize,
+        magnitude: impl Fn(f32) -> f32,
+        level: impl Fn(f32) -> f32,
+    ) -> Self {
         let scale = values
             .iter()
-            .fold(0f32, |m, v| m.max(v.abs()))
+            .fold(0f32, |m, &v| m.max(magnitude(v)))
             .max(f32::MIN_POSITIVE);
         let pixels = values
             .iter()
-            .map(|v| (127.5 + 127.5 * v / scale).round().clamp(0.0, 255.0) as u8)
+            .map(|&v| level(v / scale).round().clamp(0.0, 255.0) as u8)
             .collect();
         Self {
             count,
@@ -46,23 +52,16 @@ impl Tiles {
         }
     }
 
+    /// Signed values (kernels): 0 is mid-grey (128), ±`scale` black and white, one scale for
+    /// all tiles so they compare.
+    fn signed(values: &[f32], count: usize, side: usize) -> Self {
+        Self::scaled(values, count, side, f32::abs, |x| 127.5 + 127.5 * x)
+    }
+
     /// Non-negative values (activations after ReLU, saliency): 0 is black, the largest of the
     /// layer white.
     fn positive(values: &[f32], count: usize, side: usize) -> Self {
-        let scale = values
-            .iter()
-            .fold(0f32, |m, v| m.max(*v))
-            .max(f32::MIN_POSITIVE);
-        let pixels = values
-            .iter()
-            .map(|v| (255.0 * v.max(0.0) / scale).round().min(255.0) as u8)
-            .collect();
-        Self {
-            count,
-            side,
-            pixels,
-            scale,
-        }
+        Self::scaled(values, count, side, |v| v, |x| 255.0 * x.max(0.0))
     }
 }
 
@@ -95,6 +94,18 @@ pub fn kernel_tiles(checkpoint: &Checkpoint) -> Result<Tiles, CheckpointError> {
         .find(|(entry, _)| entry.path == "conv1.weight")
         .ok_or_else(|| CheckpointError::NotWeights("no conv1.weight".into()))?;
     Ok(Tiles::signed(values, entry.shape[0], 5))
+}
+
+/// The first layer's kernels of `model`, read back from its device.
+pub async fn model_kernels(model: &LeNet) -> Result<Tiles, TrainingError> {
+    let kernels = model.conv1_kernels();
+    let count = kernels.dims()[0];
+    let values = kernels
+        .into_data_async()
+        .await?
+        .try_to_vec_as::<f32>()
+        .map_err(|e| TrainingError::Device(format!("{e:?}")))?;
+    Ok(Tiles::signed(&values, count, 5))
 }
 
 /// The kernels, both layers' feature maps and the saliency of `class` (default: the predicted
@@ -271,6 +282,18 @@ mod tests {
     fn kernels_map_zero_to_mid_grey_and_the_largest_weight_to_an_end() {
         let tiles = Tiles::signed(&[0.0, 0.5, -1.0, 0.25], 1, 2);
         assert_eq!(tiles.pixels, [128, 191, 0, 159]);
+        let model = Variant::Base.config().model.init(&Device::flex());
+        let checkpoint = pollster::block_on(Checkpoint::of_model(
+            &model,
+            &Variant::Base.config().model,
+            None,
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            pollster::block_on(model_kernels(&model)).unwrap(),
+            kernel_tiles(&checkpoint).unwrap()
+        );
         let maps = Tiles::positive(&[0.0, 2.0, 1.0, -0.0], 1, 2);
         assert_eq!(maps.pixels, [0, 255, 128, 0]);
     }

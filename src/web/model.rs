@@ -10,7 +10,7 @@ use super::{DataStore, DeviceView, WebCatalogue, from_ts, js_err, to_ts};
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, EvalSplit, IMAGE_PIXELS, eval_images};
 use crate::device::{BackendChoice, SelectedDevice, select_device};
-use crate::insight::{NetworkView, network_view};
+use crate::insight::{NetworkView, Tiles, model_kernels, network_view};
 use crate::interop::{ExportFormat, ExportFormatInfo};
 use crate::metrics::ClassificationReport;
 use crate::model::{LeNet, LeNetConfig};
@@ -162,6 +162,11 @@ impl WebModel {
             .await
             .map_err(js_err)?;
         to_ts(&view)
+    }
+
+    /// The first layer's kernels as grey tiles.
+    pub async fn kernels(&self) -> Result<Ts<Tiles>, JsError> {
+        to_ts(&model_kernels(&self.model).await.map_err(js_err)?)
     }
 
     /// Evaluates the weights on the test set (or the validation images).

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, PRODUCTS, launch, newPage } from './browser.mjs';
+import { BASE, PRODUCTS, launch, newPage, openFirstTestImage, openReady } from './browser.mjs';
 
 const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
@@ -25,8 +25,7 @@ test('axe finds no serious or critical violation; curves as a table; keyboard ru
   const browser = await launch();
   try {
     const { page, errors } = await newPage(browser);
-    await page.goto(`${BASE}?limit=2000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+    await openReady(page, `${BASE}?limit=2000`);
     assert.deepEqual(await violations(page), [], 'the page as it starts');
 
     // Keyboard only: focus the epochs field, type, Tab to Start and press Enter.
@@ -41,11 +40,7 @@ test('axe finds no serious or critical violation; curves as a table; keyboard ru
     assert.equal(rows.length, 2, `one row per epoch: ${rows}`);
     assert.match(rows[1], /^2/);
 
-    await page.click('#evaluate');
-    await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 120_000 });
-    await page.locator('#confusion button').first().click();
-    await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
-    await page.locator('#gallery-images button').first().click();
+    await openFirstTestImage(page);
     await page.locator('#prediction button[data-action="look-inside"]').click();
     await page.waitForFunction(() => !document.querySelector('#inside-view').hidden);
     await page.setInputFiles('#photo-files', join(PRODUCTS, 'images', '12993.jpg'));

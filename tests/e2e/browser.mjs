@@ -58,3 +58,28 @@ export async function newPage(browser) {
   const addPage = async () => watch(await context.newPage());
   return { page, outside, errors, context, addPage };
 }
+
+/** Opens `url` and waits until the page is ready to train. */
+export async function openReady(page, url) {
+  await page.goto(url);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+}
+
+/** Trains a short run on the CPU (`preset` and `label` when given) and waits until it finished. */
+export async function trainShort(page, { epochs, preset, label } = {}) {
+  await page.selectOption('#backend', 'cpu');
+  if (preset) await page.selectOption('#preset', preset);
+  if (epochs) await page.fill('#epochs', String(epochs));
+  if (label) await page.fill('#label', label);
+  await page.click('#start');
+  await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
+}
+
+/** Evaluates the model on the test set and opens the first image of the confusion matrix's first cell. */
+export async function openFirstTestImage(page) {
+  await page.click('#evaluate');
+  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
+  await page.locator('#confusion button').first().click();
+  await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
+  await page.locator('#gallery-images button').first().click();
+}

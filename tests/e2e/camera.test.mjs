@@ -5,19 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, SHOTS, launch, newPage } from './browser.mjs';
+import { BASE, SHOTS, launch, newPage, openReady, trainShort } from './browser.mjs';
 
 test('the camera classifies continuously, and a denied camera says so', { timeout: 600_000 }, async () => {
   const browser = await launch({ camera: true });
   try {
     const { page, context, outside, errors } = await newPage(browser);
     await context.grantPermissions(['camera'], { origin: new URL(BASE).origin });
-    await page.goto(`${BASE}?limit=2000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
-    await page.selectOption('#backend', 'cpu');
-    await page.fill('#epochs', '1');
-    await page.click('#start');
-    await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
+    await openReady(page, `${BASE}?limit=2000`);
+    await trainShort(page, { epochs: 1 });
 
     await page.click('#camera-start');
     await page.waitForFunction(() => !document.querySelector('#camera-panel').hidden, null, { timeout: 30_000 });
@@ -37,8 +33,7 @@ test('the camera classifies continuously, and a denied camera says so', { timeou
     // Another context, camera not allowed.
     const denied = await newPage(browser);
     await denied.context.clearPermissions();
-    await denied.page.goto(`${BASE}?limit=2000`);
-    await denied.page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+    await openReady(denied.page, `${BASE}?limit=2000`);
     await denied.page.click('#camera-start');
     await denied.page.waitForFunction(() => !document.querySelector('#camera-error').hidden, null, { timeout: 30_000 });
     assert.match(await denied.page.textContent('#camera-error'), /camera was not allowed/);
@@ -52,8 +47,7 @@ test('the camera classifies continuously, and a denied camera says so', { timeou
   try {
     const { page, context, errors } = await newPage(bare);
     await context.grantPermissions(['camera'], { origin: new URL(BASE).origin });
-    await page.goto(`${BASE}?limit=2000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+    await openReady(page, `${BASE}?limit=2000`);
     await page.click('#camera-start');
     await page.waitForFunction(() => !document.querySelector('#camera-error').hidden, null, { timeout: 30_000 });
     console.log(`no camera: ${await page.textContent('#camera-error')}`);

@@ -3,7 +3,7 @@
 // epoch and evaluates. `./build.sh test-e2e` makes the folder and serves it ($DIST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage } from './browser.mjs';
+import { launch, newPage, openReady, trainShort } from './browser.mjs';
 
 const URL_ = process.env.DIST_URL;
 
@@ -14,12 +14,8 @@ test('the dist folder works under a sub-path of a static host', { timeout: 600_0
     const failed = [];
     page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
     page.on('requestfailed', (r) => failed.push(`failed ${r.url()}`));
-    await page.goto(`${URL_}?limit=1000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
-    await page.selectOption('#backend', 'cpu');
-    await page.fill('#epochs', '1');
-    await page.click('#start');
-    await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
+    await openReady(page, `${URL_}?limit=1000`);
+    await trainShort(page, { epochs: 1 });
     await page.click('#evaluate');
     await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 120_000 });
     assert.deepEqual(failed, [], 'every file the page asks for is in the folder');

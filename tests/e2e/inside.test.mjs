@@ -4,16 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, PRODUCTS, SHOTS, launch, newPage } from './browser.mjs';
+import { BASE, PRODUCTS, SHOTS, launch, newPage, openFirstTestImage, openReady, trainShort } from './browser.mjs';
 
 test('kernels after every epoch, feature maps and saliency for a test image and a photo', { timeout: 600_000 }, async () => {
   const browser = await launch();
   try {
     const { page, outside, errors } = await newPage(browser);
-    await page.goto(`${BASE}?limit=3000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
-    await page.selectOption('#backend', 'cpu');
-    await page.fill('#epochs', '2');
+    await openReady(page, `${BASE}?limit=3000`);
     // Epochs of 3,000 images take about a second: record every kernel drawing as it happens.
     await page.evaluate(() => {
       window.kernelNotes = [];
@@ -23,8 +20,7 @@ test('kernels after every epoch, feature maps and saliency for a test image and 
           count: document.querySelectorAll('#kernel-tiles canvas').length });
       }).observe(document.querySelector('#kernels-note'), { childList: true, characterData: true, subtree: true });
     });
-    await page.click('#start');
-    await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
+    await trainShort(page, { epochs: 2 });
     const notes = await page.evaluate(() => window.kernelNotes);
     const epoch = (n) => notes.find((k) => new RegExp(`after epoch ${n}`).test(k.note));
     assert.ok(epoch(1) && epoch(2), `kernels drawn after each epoch: ${notes.map((k) => k.note).join(' | ')}`);
@@ -33,11 +29,7 @@ test('kernels after every epoch, feature maps and saliency for a test image and 
     await page.locator('#kernel-tiles').screenshot({ path: join(SHOTS, 'inside-kernels.png') });
 
     // A test image from the confusion matrix's gallery.
-    await page.click('#evaluate');
-    await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 120_000 });
-    await page.locator('#confusion button').first().click();
-    await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
-    await page.locator('#gallery-images button').first().click();
+    await openFirstTestImage(page);
     await page.locator('#prediction button[data-action="look-inside"]').click();
     await page.waitForFunction(() => !document.querySelector('#inside-view').hidden && /Predicted/.test(document.querySelector('#inside-summary').textContent),
       null, { timeout: 60_000 });

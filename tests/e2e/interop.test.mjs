@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BASE, CLI, SHOTS, launch, newPage } from './browser.mjs';
+import { BASE, CLI, SHOTS, launch, newPage, openReady, trainShort } from './browser.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PYTHON = process.env.INTEROP_PYTHON ?? join(homedir(), '.cache', 'fashion-trainer', 'interop-venv', 'bin', 'python');
@@ -49,16 +49,8 @@ test('the page exports safetensors and ONNX that onnxruntime and numpy agree wit
   const browser = await launch();
   try {
     const { page, outside, errors } = await newPage(browser);
-    await page.goto(`${BASE}?limit=3000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
-    await page.selectOption('#backend', 'cpu');
-    await page.selectOption('#preset', 'v2');
-    await page.fill('#epochs', '1');
-    await page.fill('#label', 'exported');
-    await page.click('#start');
-    await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-run-id]').length > 0, null, { timeout: 300_000 });
-    await page.waitForFunction(() => !document.querySelector('#start').disabled && document.querySelector('#cancel').disabled,
-      null, { timeout: 300_000 });
+    await openReady(page, `${BASE}?limit=3000`);
+    await trainShort(page, { preset: 'v2', epochs: 1, label: 'exported' });
 
     // The snippets name this model's kernel counts.
     await page.click('#export-help summary');

@@ -8,7 +8,7 @@ import { cpSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, 
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { launch, newPage } from './browser.mjs';
+import { launch, newPage, openReady, trainShort } from './browser.mjs';
 
 const WWW = new URL('../../www/', import.meta.url).pathname;
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm' };
@@ -43,8 +43,7 @@ test('after one visit the page loads and trains offline; a new build replaces th
   const browser = await launch();
   try {
     const { page, context, errors } = await newPage(browser);
-    await page.goto(`${url}?limit=1000`);
-    await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
+    await openReady(page, `${url}?limit=1000`);
     await page.evaluate(() => navigator.serviceWorker.ready);
     const version = readFileSync(join(root, 'offline.js'), 'utf8').match(/version: "(\w+)"/)[1];
     assert.deepEqual(await appCaches(page), [`fashion-trainer-app-${version}`]);
@@ -57,10 +56,7 @@ test('after one visit the page loads and trains offline; a new build replaces th
     const hits = server.hits;
     await page.reload();
     await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 180_000 });
-    await page.selectOption('#backend', 'cpu');
-    await page.fill('#epochs', '1');
-    await page.click('#start');
-    await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
+    await trainShort(page, { epochs: 1 });
     assert.deepEqual(server.log.slice(hits), [], 'nothing reached the server while offline');
     assert.match(await page.textContent('#results tbody tr'), /\d+(\.\d+)? %/);
 

@@ -3,6 +3,7 @@
 // grayscale, invert) and classified, continuously; frames go to the page's own worker only.
 
 import { $, classNames, drawImage, pct, probabilityItems } from './dom.js';
+import { noPredictionReason } from './photos.js';
 import { request } from './worker-client.js';
 
 const el = {
@@ -22,11 +23,6 @@ const el = {
 
 /** Frames are scaled down to this width first: the model sees 28x28, a smaller frame is faster. */
 const FRAME_WIDTH = 320;
-const NO_PREDICTION = {
-  none: 'Train a model or load weights to see a prediction.',
-  training: 'The prediction appears when the run’s first epoch ends.',
-  blank: 'No object found: the frame is one shade.',
-};
 
 let stream = /** @type {MediaStream | null} */ (null);
 const grab = document.createElement('canvas');
@@ -118,7 +114,7 @@ async function loop(mine) {
         el.top.replaceChildren(...probabilityItems(frame.probs, { top: 3 }));
       } else {
         const li = document.createElement('li');
-        li.textContent = NO_PREDICTION[frame.noPrediction ?? 'none'];
+        li.textContent = noPredictionReason(frame.unclassifiable, frame.noPrediction);
         el.top.replaceChildren(li);
       }
       const now = performance.now();

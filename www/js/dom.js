@@ -79,11 +79,12 @@ export function showError(element, text) {
 }
 
 /**
- * Draws 784 grayscale pixels, or an RGBA image `{width, height, rgba}` as the core returns it.
+ * Draws `side` x `side` grayscale pixels (784 by default), or an RGBA image `{width, height,
+ * rgba}` as the core returns it.
  * @param {HTMLCanvasElement} canvas
  * @param {Uint8Array | import('./protocol.js').RgbaImage} pixels
  */
-export function drawImage(canvas, pixels) {
+export function drawImage(canvas, pixels, side = 28) {
   if ('rgba' in pixels) {
     canvas.width = pixels.width;
     canvas.height = pixels.height;
@@ -91,11 +92,11 @@ export function drawImage(canvas, pixels) {
     canvas.getContext('2d').putImageData(new ImageData(rgba, pixels.width, pixels.height), 0, 0);
     return;
   }
-  canvas.width = 28;
-  canvas.height = 28;
+  canvas.width = side;
+  canvas.height = side;
   const ctx = canvas.getContext('2d');
-  const image = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
+  const image = ctx.createImageData(side, side);
+  for (let i = 0; i < side * side; i++) {
     image.data.fill(pixels[i], i * 4, i * 4 + 3);
     image.data[i * 4 + 3] = 255;
   }

@@ -31,17 +31,9 @@ function drawTiles(container, tiles, describe) {
   const canvases = [];
   for (let t = 0; t < count; t++) {
     const canvas = document.createElement('canvas');
-    canvas.width = side;
-    canvas.height = side;
     canvas.setAttribute('aria-hidden', 'true');
     canvas.title = describe(t);
-    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-    const image = ctx.createImageData(side, side);
-    for (let i = 0; i < side * side; i++) {
-      image.data.fill(pixels[t * side * side + i], i * 4, i * 4 + 3);
-      image.data[i * 4 + 3] = 255;
-    }
-    ctx.putImageData(image, 0, 0);
+    drawImage(canvas, pixels.subarray(t * side * side, (t + 1) * side * side), side);
     canvases.push(canvas);
   }
   container.replaceChildren(...canvases);

@@ -41,12 +41,17 @@ const NO_PREDICTION = {
   none: 'Train a model or load weights to see a prediction.',
   training: 'The run has no finished epoch yet: the prediction appears when the first epoch ends.',
 };
-/** Why a photo has no prediction: the core's reason for a blank photo, or the model's state. */
-const noPredictionText = (/** @type {Photo} */ p) => {
-  const reason = p.result?.unclassifiable;
-  if (reason) return `${reason[0].toUpperCase()}${reason.slice(1)}.`;
-  return NO_PREDICTION[p.noPrediction] ?? NO_PREDICTION.none;
-};
+/**
+ * Why a photo (or a camera frame) has no prediction: the core's reason for a blank one, or the
+ * model's state.
+ * @param {string | null | undefined} unclassifiable
+ * @param {import('./protocol.js').NoPrediction} noPrediction
+ */
+export function noPredictionReason(unclassifiable, noPrediction) {
+  if (unclassifiable) return `${unclassifiable[0].toUpperCase()}${unclassifiable.slice(1)}.`;
+  return NO_PREDICTION[noPrediction ?? 'none'] ?? NO_PREDICTION.none;
+}
+const noPredictionText = (/** @type {Photo} */ p) => noPredictionReason(p.result?.unclassifiable, p.noPrediction);
 const modelName = () => store.get().model?.name ?? '';
 const chosenMode = () => /** @type {import('./protocol.js').Preprocess} */ (el.mode.value);
 

@@ -36,17 +36,8 @@
 /** @typedef {import('../pkg/fashion_trainer.js').NetworkView} NetworkView */
 /** @typedef {import('../pkg/fashion_trainer.js').ExportFormatInfo} ExportFormatInfo */
 
-/**
- * A camera frame's model input and prediction.
- * @typedef {object} CameraReply
- * @property {RgbaImage} square The square crop.
- * @property {RgbaImage} resized The crop at 28x28.
- * @property {RgbaImage} grayscale The same in grayscale.
- * @property {RgbaImage} inverted The 28x28 model input.
- * @property {Float32Array | null} probs The ten probabilities, when there is a model and an object.
- * @property {NoPrediction} noPrediction Why there are none.
- * @property {number} millis The worker's time for the frame.
- */
+/** A camera frame's preprocessing steps and prediction, and the worker's time for it.
+ * @typedef {PhotoReply & {millis: number}} CameraReply */
 
 /** Why a photo has no prediction: no model yet, or a run without a finished epoch.
  * @typedef {'none' | 'training' | 'blank' | null} NoPrediction */

@@ -7,6 +7,7 @@ import { predictInputs } from './runs.js';
 
 /** @typedef {import('../js/protocol.js').Requests} Requests */
 /** @typedef {import('../js/protocol.js').PhotoReply} PhotoReply */
+/** @typedef {import('../js/protocol.js').PhotoView} PhotoView */
 
 /**
  * Every preprocessing step of a photo, and the model's probabilities.
@@ -16,10 +17,7 @@ import { predictInputs } from './runs.js';
 export async function photo({ file, mode }) {
   await loadApi();
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const steps = wasm().preprocessPhoto(bytes, mode);
-  if (steps.unclassifiable) return { ...steps, probs: null, noPrediction: 'blank' };
-  const { probs, noPrediction } = await predictInputs([steps.input]);
-  return { ...steps, probs: probs?.[0] ?? null, noPrediction };
+  return withPrediction(wasm().preprocessPhoto(bytes, mode));
 }
 
 /**
@@ -29,12 +27,19 @@ export async function photo({ file, mode }) {
 export async function cameraFrame({ width, height, rgba, mode }) {
   await loadApi();
   const started = performance.now();
-  const steps = wasm().preprocessFrame(width, height, rgba, mode);
-  const { probs, noPrediction } = steps.unclassifiable
-    ? { probs: null, noPrediction: /** @type {const} */ ('blank') }
-    : await predictInputs([steps.input]);
-  return { square: steps.square, resized: steps.resized, grayscale: steps.grayscale, inverted: steps.inverted, probs: probs?.[0] ?? null, noPrediction,
-    millis: performance.now() - started };
+  const reply = await withPrediction(wasm().preprocessFrame(width, height, rgba, mode));
+  return { ...reply, millis: performance.now() - started };
+}
+
+/**
+ * Preprocessed steps with the current model's probabilities, or why there are none.
+ * @param {PhotoView} steps
+ * @returns {Promise<PhotoReply>}
+ */
+async function withPrediction(steps) {
+  if (steps.unclassifiable) return { ...steps, probs: null, noPrediction: 'blank' };
+  const { probs, noPrediction } = await predictInputs([steps.input]);
+  return { ...steps, probs: probs?.[0] ?? null, noPrediction };
 }
 
 /**
@@ -49,7 +54,7 @@ export async function predictMany({ inputs }) {
 }
 
 /** What travels back without a copy: the images' pixels and the probabilities. */
-export const photoTransfer = (/** @type {Pick<PhotoReply, 'square' | 'resized' | 'grayscale' | 'inverted' | 'probs'>} */ reply) => [
+export const photoTransfer = (/** @type {PhotoReply} */ reply) => [
   ...[reply.square, reply.resized, reply.grayscale, reply.inverted].map((i) => i.rgba.buffer),
   ...(reply.probs ? [reply.probs.buffer] : []),
 ];

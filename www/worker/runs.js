@@ -366,8 +366,7 @@ export async function inside({ pixels, explain }) {
 /** The model's first-layer kernels. */
 export async function kernels() {
   const m = requireModel();
-  const weights = await queue(() => m.exportAs('ftw'));
-  return { kernels: wasm().kernelTiles(weights) };
+  return { kernels: await queue(() => m.kernels()) };
 }
 
 /** @param {Requests['predict']} msg */
