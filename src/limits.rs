@@ -52,6 +52,27 @@ pub const EPOCHS: FieldLimit = FieldLimit::whole("epochs", "Epochs", 1, 1000);
 /// The seed of weights, shuffles and dropout; at most 2^53 - 1, the largest whole number a
 /// browser's numbers hold exactly, so a seed means the same run in the page and the CLI.
 pub const SEED: FieldLimit = FieldLimit::whole("seed", "Seed", 0, (1 << 53) - 1);
+/// Augmentation: random shift of up to this many pixels.
+pub const SHIFT: FieldLimit = FieldLimit {
+    hint: "Augmentation: each training image moved by up to this many pixels (0: off).",
+    ..FieldLimit::whole("shift", "Random shift (pixels)", 0, 4)
+};
+/// Augmentation: probability of a left-right mirror.
+pub const FLIP: FieldLimit = FieldLimit {
+    hint: "Augmentation: chance that a training image is mirrored left to right.",
+    ..FieldLimit::real("flip", "Random flip", 0.0, 1.0)
+};
+/// Augmentation: probability of random erasing.
+pub const ERASING: FieldLimit = FieldLimit {
+    hint: "Augmentation: chance that a rectangle of a training image is blanked.",
+    ..FieldLimit::real("erasing", "Random erasing", 0.0, 1.0)
+};
+/// Label smoothing: `[0, 1)`.
+pub const LABEL_SMOOTHING: FieldLimit = FieldLimit {
+    hint: "Share of each target spread over all ten classes, 0 to below 1.",
+    max_exclusive: true,
+    ..FieldLimit::real("label_smoothing", "Label smoothing", 0.0, 1.0)
+};
 /// Workers (or threads) sharing each batch on the CPU.
 pub const WORKERS: FieldLimit = FieldLimit {
     hint: "Each trains a share of every batch on a core of its own; a change applies from the next run, the study's too.",
@@ -59,7 +80,7 @@ pub const WORKERS: FieldLimit = FieldLimit {
 };
 
 /// The numbers of a training config, in the form's order.
-pub const TRAINING_FIELDS: [FieldLimit; 8] = [
+pub const TRAINING_FIELDS: [FieldLimit; 12] = [
     CONV1_KERNELS,
     CONV2_KERNELS,
     DROPOUT,
@@ -68,7 +89,56 @@ pub const TRAINING_FIELDS: [FieldLimit; 8] = [
     BATCH_SIZE,
     EPOCHS,
     SEED,
+    SHIFT,
+    FLIP,
+    ERASING,
+    LABEL_SMOOTHING,
 ];
+
+/// A setting chosen from a list (the form's select), with the value each option stands for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+pub struct ChoiceField {
+    /// The field's name in the form (`schedule`).
+    pub field: &'static str,
+    /// The form's label.
+    pub label: &'static str,
+    /// A short help text shown under the field.
+    pub hint: &'static str,
+    /// `(value, label)` of each option; the first is the study's.
+    pub options: Vec<(String, String)>,
+}
+
+/// The choices of a training config beyond its numbers, in the form's order.
+pub fn training_choices() -> Vec<ChoiceField> {
+    use crate::model::Pooling;
+    use crate::training::Schedule;
+    let named = |value: &str, label: &str| (value.to_string(), label.to_string());
+    vec![
+        ChoiceField {
+            field: "pooling",
+            label: "Pooling",
+            hint: "After each convolution, 2x2.",
+            options: [Pooling::Average, Pooling::Max]
+                .map(|p| named(p.name(), p.name()))
+                .to_vec(),
+        },
+        ChoiceField {
+            field: "batch_norm",
+            label: "Batch norm",
+            hint: "Normalise each convolution's output over the batch.",
+            options: vec![named("off", "off"), named("on", "on")],
+        },
+        ChoiceField {
+            field: "schedule",
+            label: "Learning-rate schedule",
+            hint: "Step: /10 at 1/2 and 3/4 of the run. Cosine: down to 0. One-cycle: warm up over 30 %, then down.",
+            options: crate::training::Schedule::ALL
+                .map(|s: Schedule| named(s.name(), s.name()))
+                .to_vec(),
+        },
+    ]
+}
 
 impl FieldLimit {
     const fn whole(field: &'static str, label: &'static str, min: u64, max: u64) -> Self {

@@ -3,8 +3,10 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+};
 use burn::tensor::{Device, Tensor};
 
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
@@ -12,8 +14,11 @@ use crate::limits::{self, ConfigError, FieldError, collect_errors};
 
 /// Architecture of a LeNet-5-family classifier for 1x28x28 images.
 ///
-/// conv1 (5x5, padding 2) → ReLU → 2x2 average pool → conv2 (5x5) → ReLU → 2x2 average pool →
-/// flatten → fc1 (→120) → ReLU → dropout → fc2 (→84) → ReLU → dropout → fc3 (→10).
+/// conv1 (5x5, padding 2) → [batch norm] → ReLU → 2x2 pool → conv2 (5x5) → [batch norm] → ReLU →
+/// 2x2 pool → flatten → fc1 (→120) → ReLU → dropout → fc2 (→84) → ReLU → dropout → fc3 (→10).
+///
+/// The fields beyond the study are `Option`s so that files written before they existed still
+/// read: `None` is the study's choice.
 #[derive(Config, Debug, PartialEq)]
 #[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
 pub struct LeNetConfig {
@@ -26,6 +31,47 @@ pub struct LeNetConfig {
     /// Dropout probability after fc1 and after fc2 (0 disables it).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// The pooling after each convolution; `None` is the study's average pooling.
+    #[config(default = "None")]
+    pub pooling: Option<Pooling>,
+    /// `Some(true)` normalises each convolution's output over the batch (batch normalisation,
+    /// before the ReLU); `None` or `Some(false)`: none, as in the study.
+    #[config(default = "None")]
+    pub batch_norm: Option<bool>,
+}
+
+/// The 2x2, stride-2 pooling after each convolution.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(target_family = "wasm", derive(tsify::Tsify))]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The mean of each 2x2 window (the study's, as in LeCun et al. 1998).
+    #[default]
+    Average,
+    /// The largest value of each 2x2 window.
+    Max,
+}
+
+impl Pooling {
+    /// The name used in forms, files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Average => "average",
+            Pooling::Max => "max",
+        }
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Pooling::Average, Pooling::Max]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown pooling '{s}' (expected average or max)"))
+    }
 }
 
 /// Width of fc1 and fc2, as in LeCun et al. (1998).
@@ -49,31 +95,68 @@ impl LeNetConfig {
         ConfigError::check(self.field_errors())
     }
 
-    /// A short human description, e.g. `conv 6/16 kernels, dropout 0`.
+    /// The pooling after each convolution.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling.unwrap_or_default()
+    }
+
+    /// True when each convolution is followed by batch normalisation.
+    pub fn has_batch_norm(&self) -> bool {
+        self.batch_norm == Some(true)
+    }
+
+    /// A short human description, e.g. `conv 6/16 kernels, dropout 0`; the options beyond the
+    /// study are named only when on (`conv 20/25 kernels, batch norm, max pool, dropout 0`).
     pub fn describe(&self) -> String {
-        format!(
-            "conv {}/{} kernels, dropout {}",
-            self.conv1_kernels, self.conv2_kernels, self.dropout
+        let mut text = format!("conv {}/{} kernels", self.conv1_kernels, self.conv2_kernels);
+        if self.has_batch_norm() {
+            text.push_str(", batch norm");
+        }
+        if self.pooling() == Pooling::Max {
+            text.push_str(", max pool");
+        }
+        format!("{text}, dropout {}", self.dropout)
+    }
+
+    /// True when weights of one fit the other: the same kernel counts and batch normalisation.
+    /// Dropout and pooling have no weights, so v1's weights fit a v2 model.
+    pub fn same_architecture(&self, other: &LeNetConfig) -> bool {
+        (
+            self.conv1_kernels,
+            self.conv2_kernels,
+            self.has_batch_norm(),
+        ) == (
+            other.conv1_kernels,
+            other.conv2_kernels,
+            other.has_batch_norm(),
         )
     }
 
-    /// True when weights of one fit the other: the same kernel counts. Dropout has no weights,
-    /// so v1's weights fit a v2 model.
-    pub fn same_architecture(&self, other: &LeNetConfig) -> bool {
-        (self.conv1_kernels, self.conv2_kernels) == (other.conv1_kernels, other.conv2_kernels)
+    /// True when both describe the same model: [`same_architecture`](Self::same_architecture),
+    /// the same pooling and dropout.
+    pub fn same_model(&self, other: &LeNetConfig) -> bool {
+        self.same_architecture(other)
+            && self.pooling() == other.pooling()
+            && (self.dropout - other.dropout).abs() <= 1e-12
     }
 
     /// Builds the model with freshly initialised weights on `device`.
     pub fn init(&self, device: &Device) -> LeNet {
         let flat = self.conv2_kernels * CONV2_OUT_SIDE * CONV2_OUT_SIDE;
-        let pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]);
+        let norm = |channels: usize| {
+            self.has_batch_norm()
+                .then(|| BatchNormConfig::new(channels).init(device))
+        };
         LeNet {
             conv1: Conv2dConfig::new([1, self.conv1_kernels], [5, 5])
                 .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
                 .init(device),
-            pool1: pool.init(),
+            bn1: norm(self.conv1_kernels),
             conv2: Conv2dConfig::new([self.conv1_kernels, self.conv2_kernels], [5, 5]).init(device),
-            pool2: pool.init(),
+            bn2: norm(self.conv2_kernels),
+            avg_pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            max_pool: (self.pooling() == Pooling::Max)
+                .then(|| MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()),
             fc1: LinearConfig::new(flat, FC1_UNITS).init(device),
             fc2: LinearConfig::new(FC1_UNITS, FC2_UNITS).init(device),
             fc3: LinearConfig::new(FC2_UNITS, NUM_CLASSES).init(device),
@@ -87,9 +170,12 @@ impl LeNetConfig {
 #[derive(Module, Debug)]
 pub struct LeNet {
     conv1: Conv2d,
-    pool1: AvgPool2d,
+    bn1: Option<BatchNorm>,
     conv2: Conv2d,
-    pool2: AvgPool2d,
+    bn2: Option<BatchNorm>,
+    avg_pool: AvgPool2d,
+    /// Replaces `avg_pool` when present.
+    max_pool: Option<MaxPool2d>,
     fc1: Linear,
     fc2: Linear,
     fc3: Linear,
@@ -103,15 +189,19 @@ pub struct LeNet {
 pub enum Layer {
     /// 5x5 convolution, padding 2: `[B, 1, 28, 28]` → `[B, c1, 28, 28]`.
     Conv1,
+    /// Batch normalisation after conv1 (listed only when the model has it).
+    Norm1,
     /// ReLU after conv1.
     Relu1,
-    /// 2x2 average pool: `[B, c1, 28, 28]` → `[B, c1, 14, 14]`.
+    /// 2x2 pool (average or max): `[B, c1, 28, 28]` → `[B, c1, 14, 14]`.
     Pool1,
     /// 5x5 convolution, no padding: `[B, c1, 14, 14]` → `[B, c2, 10, 10]`.
     Conv2,
+    /// Batch normalisation after conv2 (listed only when the model has it).
+    Norm2,
     /// ReLU after conv2.
     Relu2,
-    /// 2x2 average pool: `[B, c2, 10, 10]` → `[B, c2, 5, 5]`.
+    /// 2x2 pool (average or max): `[B, c2, 10, 10]` → `[B, c2, 5, 5]`.
     Pool2,
     /// Maps to vectors: `[B, c2, 5, 5]` → `[B, c2 * 25]`.
     Flatten,
@@ -132,12 +222,14 @@ pub enum Layer {
 }
 
 impl Layer {
-    /// Every layer in forward order, the dropout ones included.
-    pub const ALL: [Layer; 14] = [
+    /// Every layer in forward order, the optional ones included.
+    pub const ALL: [Layer; 16] = [
         Layer::Conv1,
+        Layer::Norm1,
         Layer::Relu1,
         Layer::Pool1,
         Layer::Conv2,
+        Layer::Norm2,
         Layer::Relu2,
         Layer::Pool2,
         Layer::Flatten,
@@ -154,9 +246,11 @@ impl Layer {
     pub fn name(self) -> &'static str {
         match self {
             Layer::Conv1 => "conv1",
+            Layer::Norm1 => "bn1",
             Layer::Relu1 => "relu1",
             Layer::Pool1 => "pool1",
             Layer::Conv2 => "conv2",
+            Layer::Norm2 => "bn2",
             Layer::Relu2 => "relu2",
             Layer::Pool2 => "pool2",
             Layer::Flatten => "flatten",
@@ -170,11 +264,13 @@ impl Layer {
         }
     }
 
-    /// The layer's type in PyTorch's naming: `Conv2d`, `ReLU`, `AvgPool2d`, `Flatten`, `Linear`
-    /// or `Dropout` (the model summary's rows).
+    /// The layer's type in PyTorch's naming: `Conv2d`, `BatchNorm2d`, `ReLU`, `AvgPool2d`,
+    /// `Flatten`, `Linear` or `Dropout` (the model summary's rows); a model with max pooling
+    /// names its pools with [`LeNet::kind`].
     pub fn kind(self) -> &'static str {
         match self {
             Layer::Conv1 | Layer::Conv2 => "Conv2d",
+            Layer::Norm1 | Layer::Norm2 => "BatchNorm2d",
             Layer::Relu1 | Layer::Relu2 | Layer::Relu3 | Layer::Relu4 => "ReLU",
             Layer::Pool1 | Layer::Pool2 => "AvgPool2d",
             Layer::Flatten => "Flatten",
@@ -185,6 +281,10 @@ impl Layer {
 
     fn is_dropout(self) -> bool {
         matches!(self, Layer::Dropout1 | Layer::Dropout2)
+    }
+
+    fn is_norm(self) -> bool {
+        matches!(self, Layer::Norm1 | Layer::Norm2)
     }
 }
 
@@ -256,7 +356,7 @@ impl LeNet {
         let out = self.steps().fold(Activation::Maps(images), |x, layer| {
             let x = self.apply(layer, x);
             trace.push(LayerOutput {
-                kind: layer.kind().to_string(),
+                kind: self.kind(layer).to_string(),
                 shape: x.dims()[1..].to_vec(),
                 params: self.layer_params(layer),
             });
@@ -265,8 +365,8 @@ impl LeNet {
         (out.into_flat(), trace)
     }
 
-    /// The layers [`forward`](Self::forward) runs, in order. Dropout is listed (and applied) only
-    /// when it does something, as in the study's tables.
+    /// The layers [`forward`](Self::forward) runs, in order. Dropout and batch normalisation are
+    /// listed (and applied) only when the model has them, as in the study's tables.
     pub fn layers(&self) -> Vec<Layer> {
         self.steps().collect()
     }
@@ -284,10 +384,14 @@ impl LeNet {
         use Activation::{Flat, Maps};
         match (layer, x) {
             (Layer::Conv1, Maps(x)) => Maps(self.conv1.forward(x)),
+            (Layer::Norm1, Maps(x)) => Maps(normalize(&self.bn1, x)),
             (Layer::Relu1 | Layer::Relu2, Maps(x)) => Maps(self.relu.forward(x)),
-            (Layer::Pool1, Maps(x)) => Maps(self.pool1.forward(x)),
+            (Layer::Pool1 | Layer::Pool2, Maps(x)) => Maps(match &self.max_pool {
+                Some(max) => max.forward(x),
+                None => self.avg_pool.forward(x),
+            }),
             (Layer::Conv2, Maps(x)) => Maps(self.conv2.forward(x)),
-            (Layer::Pool2, Maps(x)) => Maps(self.pool2.forward(x)),
+            (Layer::Norm2, Maps(x)) => Maps(normalize(&self.bn2, x)),
             (Layer::Flatten, Maps(x)) => Flat(x.flatten(1, 3)),
             (Layer::Fc1, Flat(x)) => Flat(self.fc1.forward(x)),
             (Layer::Relu3 | Layer::Relu4, Flat(x)) => Flat(self.relu.forward(x)),
@@ -310,12 +414,28 @@ impl LeNet {
         self.conv1.weight.val()
     }
 
+    /// The layer's type in PyTorch's naming ([`Layer::kind`]; `MaxPool2d` for this model's
+    /// pools when it has max pooling).
+    pub fn kind(&self, layer: Layer) -> &'static str {
+        match layer {
+            Layer::Pool1 | Layer::Pool2 if self.max_pool.is_some() => "MaxPool2d",
+            _ => layer.kind(),
+        }
+    }
+
+    /// Parameters that receive gradients (a batch norm's running statistics are not counted, as
+    /// in PyTorch's `parameters()`); `num_params` counts them too.
+    pub fn num_params_trainable(&self) -> usize {
+        self.steps().map(|layer| self.layer_params(layer)).sum()
+    }
+
     /// [`layers`](Self::layers) without the allocation, for the per-step forward pass.
     fn steps(&self) -> impl Iterator<Item = Layer> {
         let dropout = self.dropout.prob > 0.0;
+        let norm = self.bn1.is_some();
         Layer::ALL
             .into_iter()
-            .filter(move |layer| dropout || !layer.is_dropout())
+            .filter(move |layer| (dropout || !layer.is_dropout()) && (norm || !layer.is_norm()))
     }
 
     /// Parameters owned by `layer`.
@@ -323,11 +443,28 @@ impl LeNet {
         match layer {
             Layer::Conv1 => self.conv1.num_params(),
             Layer::Conv2 => self.conv2.num_params(),
+            Layer::Norm1 => trainable_norm_params(&self.bn1),
+            Layer::Norm2 => trainable_norm_params(&self.bn2),
             Layer::Fc1 => self.fc1.num_params(),
             Layer::Fc2 => self.fc2.num_params(),
             Layer::Fc3 => self.fc3.num_params(),
             _ => 0,
         }
+    }
+}
+
+/// A batch norm's scale and shift; its running mean and variance are state, not parameters (as
+/// PyTorch counts them).
+fn trainable_norm_params(norm: &Option<BatchNorm>) -> usize {
+    norm.as_ref()
+        .map_or(0, |n| n.gamma.num_params() + n.beta.num_params())
+}
+
+/// `x` through `norm` when there is one.
+fn normalize(norm: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+    match norm {
+        Some(norm) => norm.forward(x),
+        None => x,
     }
 }
 
@@ -400,8 +537,37 @@ mod tests {
             ]
         );
         let v2 = names(Variant::V2);
-        assert_eq!(v2.len(), Layer::ALL.len());
+        assert_eq!(v2.len(), Layer::ALL.len() - 2);
         assert_eq!(&v2[9..13], ["dropout1", "fc2", "relu4", "dropout2"]);
+        let best = names(Variant::Best);
+        assert_eq!(
+            &best[..8],
+            [
+                "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"
+            ]
+        );
+    }
+
+    #[test]
+    fn batch_norm_and_max_pooling_are_layers_of_their_own() {
+        let device = Device::flex();
+        let config = Variant::Best.config().model;
+        let model = config.init(&device);
+        let (logits, trace) = model.forward_traced(Tensor::zeros([2, 1, 28, 28], &device));
+        assert_eq!(logits.dims(), [2, 10]);
+        let kinds: Vec<&str> = trace.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(&kinds[..4], ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]);
+        // Scale and shift are trained; the running statistics are state.
+        assert_eq!(trace[1].params, 2 * config.conv1_kernels);
+        assert_eq!(
+            model.num_params(),
+            model.num_params_trainable() + 2 * (config.conv1_kernels + config.conv2_kernels)
+        );
+        // Weights of a model without batch norm do not fit one with it; pooling has none.
+        let plain = config.clone().with_batch_norm(None);
+        assert!(!config.same_architecture(&plain));
+        assert!(config.same_architecture(&config.clone().with_pooling(None)));
+        assert!(!config.same_model(&config.clone().with_pooling(None)));
     }
 
     #[test]

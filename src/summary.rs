@@ -1,6 +1,5 @@
 //! A torchsummary-style model summary, built by running the real model once.
 
-use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +49,7 @@ impl ModelSummary {
         let model = config.init(&device);
         let [c, h, w] = INPUT_SHAPE;
         let (_, trace) = model.forward_traced(Tensor::zeros([1, c, h, w], &device));
-        Self::from_trace(&trace, model.num_params())
+        Self::from_trace(&trace, model.num_params_trainable())
     }
 
     fn from_trace(trace: &[LayerOutput], total_params: usize) -> Self {

@@ -30,7 +30,7 @@ scope.addEventListener('message', ({ data: msg }) => {
         scope.postMessage({ type: 'ready' });
       } else if (msg.type === 'work') {
         if (!replica) throw new Error('the replica has no weights yet');
-        const result = await replica.work(msg.apply, msg.images, msg.labels, msg.batchLen);
+        const result = await replica.work(msg.apply, msg.applyRate, msg.images, msg.labels, msg.batchLen);
         const reply = { type: 'reply', gradient: result.takeGradient(), lossSum: result.lossSum, correct: result.correct };
         result.free();
         scope.postMessage(reply, [reply.gradient.buffer]);

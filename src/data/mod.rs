@@ -312,19 +312,8 @@ impl Dataset {
     /// - images: `[indices.len(), 1, 28, 28]`, values in `[0, 1]`
     /// - targets: `[indices.len()]`
     pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
-        let mut pixels = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
-        let mut targets = Vec::with_capacity(indices.len());
-        for &i in indices {
-            pixels.extend(self.image(i).iter().map(|&p| normalize_pixel(p)));
-            targets.push(self.labels()[i] as i64);
-        }
-        let n = indices.len();
-        let images = Tensor::from_data(
-            TensorData::new(pixels, [n, 1, IMAGE_SIDE, IMAGE_SIDE]),
-            device,
-        );
-        let targets = Tensor::from_data(TensorData::new(targets, [n]), device);
-        (images, targets)
+        let (pixels, labels) = self.gather(indices);
+        batch_tensors(&pixels, &labels, device)
     }
 }
 
@@ -332,6 +321,24 @@ impl Dataset {
 pub const PIXEL_MEAN: f32 = 0.2860;
 /// See [`PIXEL_MEAN`].
 pub const PIXEL_STD: f32 = 0.3530;
+
+/// The input and target tensors of images given as pixels (784 each, one after another) and
+/// labels.
+///
+/// # Shapes
+/// - images: `[labels.len(), 1, 28, 28]`, standardised ([`normalize_pixel`])
+/// - targets: `[labels.len()]`
+pub fn batch_tensors(pixels: &[u8], labels: &[u8], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+    let n = labels.len();
+    let values: Vec<f32> = pixels.iter().map(|&p| normalize_pixel(p)).collect();
+    let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    let images = Tensor::from_data(
+        TensorData::new(values, [n, 1, IMAGE_SIDE, IMAGE_SIDE]),
+        device,
+    );
+    let targets = Tensor::from_data(TensorData::new(targets, [n]), device);
+    (images, targets)
+}
 
 /// The model's input value for a `u8` pixel: scaled to [0, 1], then standardised.
 pub fn normalize_pixel(p: u8) -> f32 {

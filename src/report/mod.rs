@@ -207,7 +207,7 @@ impl StudyReport {
         let train_runs: Vec<&RunResult> = runs
             .iter()
             .copied()
-            .filter(|r| r.fit() == Fit::Train)
+            .filter(|r| r.fit() == Fit::Train && r.variant.in_study())
             .collect();
         Ok(Self {
             title: "Fashion-MNIST LeNet-5 study".into(),
@@ -334,7 +334,10 @@ fn result_row(run: &RunResult) -> ResultRow {
         val_top1: run.val_top1(),
         test_top1: run.test_top1(),
         seconds: run.seconds(),
-        seed_val_top1: (run.fit() == Fit::Train).then(|| run.variant.published_val_top1()),
+        seed_val_top1: run
+            .variant
+            .published_val_top1()
+            .filter(|_| run.fit() == Fit::Train),
         seed_test_top1: run.variant.published_test_top1(run.fit()),
     }
 }
@@ -351,8 +354,9 @@ fn delta(from: &RunResult, to: &RunResult) -> Delta {
         to: to.id.clone(),
         change: to.variant.description().to_string(),
         val_top1_points: points(from.val_top1(), to.val_top1()),
-        seed_val_top1_points: Some(
-            100.0 * (to.variant.published_val_top1() - from.variant.published_val_top1()),
+        seed_val_top1_points: points(
+            from.variant.published_val_top1(),
+            to.variant.published_val_top1(),
         ),
         gap_from_points: gap_points(from),
         gap_to_points: gap_points(to),

@@ -190,11 +190,16 @@ impl StudyConfig {
         Ok(config)
     }
 
-    /// The variant's preset with this study's epochs, seed and the given fit.
+    /// The variant's preset with this study's epochs, seed and the given fit. A recipe beyond
+    /// the study keeps its own epochs when they are fewer (`fast` stops by its rule).
     pub fn run_config(&self, variant: Variant, fit: Fit) -> TrainingConfig {
-        variant
-            .config()
-            .with_epochs(self.epochs)
+        let config = variant.config();
+        let epochs = match variant.in_study() {
+            true => self.epochs,
+            false => self.epochs.min(config.epochs),
+        };
+        config
+            .with_epochs(epochs)
             .with_seed(self.seed)
             .with_fit(fit)
     }

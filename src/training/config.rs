@@ -3,13 +3,16 @@
 use std::collections::BTreeMap;
 
 use burn::config::Config;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::Device;
 
 use crate::data::Fit;
 use crate::format::thousands;
 use crate::limits::{self, ConfigError, FieldError, FieldLimit, collect_errors};
-use crate::model::LeNetConfig;
+use crate::model::{LeNetConfig, Pooling};
+use crate::training::{Augmentation, Schedule};
 
 /// Everything that defines a training run.
 #[derive(Config, Debug, PartialEq)]
@@ -35,6 +38,17 @@ pub struct TrainingConfig {
     /// Which images the model is fitted on.
     #[config(default = "Fit::Train")]
     pub fit: Fit,
+    /// Random changes to each training image; `None`: none, as in the study. (The fields beyond
+    /// the study are `Option`s so that runs saved before they existed still read.)
+    #[config(default = "None")]
+    pub augmentation: Option<Augmentation>,
+    /// How the learning rate changes over the run; `None`: constant, as in the study.
+    #[config(default = "None")]
+    pub schedule: Option<Schedule>,
+    /// Label smoothing of the training loss (the target puts this much of its weight evenly on
+    /// all ten classes), 0 to below 1; `None`: 0, as in the study.
+    #[config(default = "None")]
+    pub label_smoothing: Option<f64>,
 }
 
 /// A form's values as typed, by field name (`learning_rate` → `"5e-4"`, `fit` → `"train"`).
@@ -44,12 +58,17 @@ impl TrainingConfig {
     /// Every field outside its limit ([`crate::limits`]), each with its message.
     pub fn field_errors(&self) -> Vec<FieldError> {
         let mut errors = self.model.field_errors();
+        let augmentation = self.augmentation.clone().unwrap_or_default();
         errors.extend(collect_errors([
             limits::WEIGHT_DECAY.check(self.weight_decay),
             limits::LEARNING_RATE.check(self.learning_rate),
             limits::BATCH_SIZE.check(self.batch_size as f64),
             limits::EPOCHS.check(self.epochs as f64),
             limits::SEED.check(self.seed as f64),
+            limits::SHIFT.check(augmentation.shift as f64),
+            limits::FLIP.check(augmentation.flip),
+            limits::ERASING.check(augmentation.erasing),
+            limits::LABEL_SMOOTHING.check(self.label_smoothing()),
         ]));
         errors
     }
@@ -70,47 +89,158 @@ impl TrainingConfig {
                 0.0
             })
         };
-        let model = LeNetConfig {
-            conv1_kernels: read(limits::CONV1_KERNELS) as usize,
-            conv2_kernels: read(limits::CONV2_KERNELS) as usize,
-            dropout: read(limits::DROPOUT),
-        };
+        let mut model = LeNetConfig::new()
+            .with_conv1_kernels(read(limits::CONV1_KERNELS) as usize)
+            .with_conv2_kernels(read(limits::CONV2_KERNELS) as usize)
+            .with_dropout(read(limits::DROPOUT));
         let weight_decay = read(limits::WEIGHT_DECAY);
         let learning_rate = read(limits::LEARNING_RATE);
         let batch_size = read(limits::BATCH_SIZE) as usize;
         let epochs = read(limits::EPOCHS) as usize;
         let seed = read(limits::SEED) as u64;
-        let fit = values
-            .get("fit")
-            .map_or("", String::as_str)
-            .parse::<Fit>()
-            .unwrap_or_else(|e| {
-                errors.push(FieldError::new("fit", format!("Fit on: {e}")));
-                Fit::Train
-            });
+        // The recipe fields may be left out (forms and scripts from before them): the study's.
+        let mut optional = |limit: FieldLimit| match values.get(limit.field) {
+            Some(_) => read(limit),
+            None => 0.0,
+        };
+        let augmentation = Augmentation::new()
+            .with_shift(optional(limits::SHIFT) as usize)
+            .with_flip(optional(limits::FLIP))
+            .with_erasing(optional(limits::ERASING));
+        let label_smoothing = optional(limits::LABEL_SMOOTHING);
+        let fit = read_choice(values, "fit", "Fit on", "", &mut errors);
+        model.pooling = read_choice(values, "pooling", "Pooling", "average", &mut errors)
+            .filter(|&p| p != Pooling::Average);
+        model.batch_norm =
+            read_choice::<Switch>(values, "batch_norm", "Batch norm", "off", &mut errors)
+                .and_then(|on| on.0.then_some(true));
+        let schedule = read_choice(values, "schedule", "Schedule", "constant", &mut errors)
+            .filter(|&s| s != Schedule::Constant);
         ConfigError::check(errors)?;
-        Ok(TrainingConfig {
+        let config = TrainingConfig {
             model,
             learning_rate,
             weight_decay,
             batch_size,
             epochs,
             seed,
-            fit,
-        })
+            fit: fit.unwrap_or(Fit::Train),
+            augmentation: (!augmentation.is_identity()).then_some(augmentation),
+            schedule,
+            label_smoothing: (label_smoothing > 0.0).then_some(label_smoothing),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The config as a form's values ([`from_form`](Self::from_form) reads them back).
+    pub fn form_values(&self) -> FormValues {
+        let augmentation = self.augmentation.clone().unwrap_or_default();
+        [
+            (
+                limits::CONV1_KERNELS.field,
+                self.model.conv1_kernels.to_string(),
+            ),
+            (
+                limits::CONV2_KERNELS.field,
+                self.model.conv2_kernels.to_string(),
+            ),
+            (limits::DROPOUT.field, self.model.dropout.to_string()),
+            (limits::WEIGHT_DECAY.field, self.weight_decay.to_string()),
+            (limits::LEARNING_RATE.field, self.learning_rate.to_string()),
+            (limits::BATCH_SIZE.field, self.batch_size.to_string()),
+            (limits::EPOCHS.field, self.epochs.to_string()),
+            (limits::SEED.field, self.seed.to_string()),
+            (limits::SHIFT.field, augmentation.shift.to_string()),
+            (limits::FLIP.field, augmentation.flip.to_string()),
+            (limits::ERASING.field, augmentation.erasing.to_string()),
+            (
+                limits::LABEL_SMOOTHING.field,
+                self.label_smoothing().to_string(),
+            ),
+            ("fit", self.fit.to_string()),
+            ("pooling", self.model.pooling().name().to_string()),
+            (
+                "batch_norm",
+                if self.model.has_batch_norm() {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_string(),
+            ),
+            ("schedule", self.schedule().name().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The learning-rate schedule.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.unwrap_or_default()
+    }
+
+    /// The label smoothing of the training loss (0: none).
+    pub fn label_smoothing(&self) -> f64 {
+        self.label_smoothing.unwrap_or(0.0)
+    }
+
+    /// The augmentation, when it changes anything.
+    pub fn augmentation(&self) -> Option<&Augmentation> {
+        self.augmentation.as_ref().filter(|a| !a.is_identity())
+    }
+
+    /// The learning rate of step `step` (0-based) of `total`.
+    pub fn rate_at(&self, step: usize, total: usize) -> f64 {
+        self.schedule().rate(self.learning_rate, step, total)
+    }
+
+    /// The training loss: cross-entropy, smoothed when the config asks.
+    pub fn loss(&self, device: &Device) -> CrossEntropyLoss {
+        let smoothing = self.label_smoothing();
+        CrossEntropyLossConfig::new()
+            .with_smoothing((smoothing > 0.0).then_some(smoothing as f32))
+            .init(device)
+    }
+
+    /// The recipe beyond the study, as `, shift 2, flip 0.5, one-cycle, smoothing 0.1`; empty
+    /// for the study's own settings.
+    fn describe_recipe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(a) = self.augmentation() {
+            if a.shift > 0 {
+                parts.push(format!("shift {}", a.shift));
+            }
+            if a.flip > 0.0 {
+                parts.push(format!("flip {}", a.flip));
+            }
+            if a.erasing > 0.0 {
+                parts.push(format!("erasing {}", a.erasing));
+            }
+        }
+        if self.schedule() != Schedule::Constant {
+            parts.push(self.schedule().name().to_string());
+        }
+        if self.label_smoothing() > 0.0 {
+            parts.push(format!("smoothing {}", self.label_smoothing()));
+        }
+        parts.iter().map(|p| format!(", {p}")).collect()
     }
 
     /// One line for tables and logs:
-    /// `conv 6/16 kernels, dropout 0, wd 0, lr 0.001, batch 64, seed 42, fit train`.
+    /// `conv 6/16 kernels, dropout 0, wd 0, lr 0.001, batch 64, seed 42, fit train`, followed by
+    /// the recipe when there is one (`, shift 2, flip 0.5, one-cycle, smoothing 0.1`).
     pub fn describe(&self) -> String {
         format!(
-            "{}, wd {}, lr {}, batch {}, seed {}, fit {}",
+            "{}, wd {}, lr {}, batch {}, seed {}, fit {}{}",
             self.model.describe(),
             self.weight_decay,
             self.learning_rate,
             self.batch_size,
             self.seed,
-            self.fit
+            self.fit,
+            self.describe_recipe()
         )
     }
 
@@ -127,8 +257,15 @@ impl TrainingConfig {
     /// config that went through a JSON file (or a browser) still matches.
     pub fn same_run(&self, other: &TrainingConfig) -> bool {
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0);
-        self.model.same_architecture(&other.model)
-            && close(self.model.dropout, other.model.dropout)
+        let (a, b) = (
+            self.augmentation.clone().unwrap_or_default(),
+            other.augmentation.clone().unwrap_or_default(),
+        );
+        self.model.same_model(&other.model)
+            && (a.shift, self.schedule()) == (b.shift, other.schedule())
+            && close(a.flip, b.flip)
+            && close(a.erasing, b.erasing)
+            && close(self.label_smoothing(), other.label_smoothing())
             && close(self.learning_rate, other.learning_rate)
             && close(self.weight_decay, other.weight_decay)
             && (self.batch_size, self.epochs, self.seed, self.fit)
@@ -143,6 +280,35 @@ impl TrainingConfig {
             .with_epsilon(1e-8)
             .with_weight_decay(decay)
             .init()
+    }
+}
+
+/// A choice field of a form, parsed; a bad value is pushed to `errors` as `None`. A missing
+/// field reads as `default`.
+fn read_choice<T: std::str::FromStr<Err = String>>(
+    values: &FormValues,
+    field: &str,
+    label: &str,
+    default: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let text = values.get(field).map_or(default, String::as_str);
+    text.parse::<T>()
+        .map_err(|e| errors.push(FieldError::new(field, format!("{label}: {e}"))))
+        .ok()
+}
+
+/// An on/off choice of a form.
+struct Switch(bool);
+
+impl std::str::FromStr for Switch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "on" => Ok(Switch(true)),
+            "off" => Ok(Switch(false)),
+            _ => Err(format!("'{s}' is neither on nor off")),
+        }
     }
 }
 

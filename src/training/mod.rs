@@ -6,6 +6,7 @@ mod evaluator;
 mod parallel;
 mod probe;
 mod progress;
+mod recipe;
 mod trainer;
 
 pub use config::{FormValues, TrainingConfig};
@@ -15,6 +16,7 @@ pub use parallel::ThreadPeers;
 pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork, split_batch};
 pub use probe::{PROBE_SECONDS, measure_backends, measure_speed};
 pub use progress::{EpochRecord, Phase, Progress};
+pub use recipe::{Augmentation, Schedule};
 pub use trainer::{Trainer, correct_count};
 
 use thiserror::Error;

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
 
@@ -30,6 +30,8 @@ pub struct ShardWork {
     /// The summed gradient of the previous step, to apply before this share (`None` before the
     /// first step).
     pub apply: Option<Arc<Vec<f32>>>,
+    /// The learning rate to apply it with (the schedule's at that step).
+    pub apply_rate: f64,
     /// The share's images, 784 `u8` pixels each, one after another.
     pub images: Vec<u8>,
     /// Their labels.
@@ -166,7 +168,8 @@ fn read_f32s(data: &TensorData) -> Result<Vec<f32>, TrainingError> {
 }
 
 /// Takes every parameter's gradient out of `grads`, flattened, in visiting order (zeros for a
-/// parameter that got none, so the layout never depends on the batch).
+/// parameter that got none, so the layout never depends on the batch). State that is not
+/// trained (a batch norm's running statistics) has no place in it.
 struct Flatten<'a> {
     grads: &'a mut GradientsParams,
     parts: Vec<Tensor<1>>,
@@ -174,6 +177,9 @@ struct Flatten<'a> {
 
 impl ModuleVisitor for Flatten<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if !param.val().is_require_grad() {
+            return;
+        }
         let part = match self.grads.remove::<D>(param.id) {
             Some(grad) => grad.flatten::<1>(0, D - 1),
             None => {
@@ -195,7 +201,11 @@ struct Unflatten<'a> {
 
 impl ModuleVisitor for Unflatten<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let shape = param.val().shape();
+        let value = param.val();
+        if !value.is_require_grad() {
+            return;
+        }
+        let shape = value.shape();
         let end = self.at + shape.num_elements();
         if let Some(values) = self.flat.get(self.at..end) {
             let grad =
@@ -208,7 +218,6 @@ impl ModuleVisitor for Unflatten<'_> {
 
 /// A peer's copy of the model and its optimizer, fed [`ShardWork`] by the trainer.
 pub struct Replica {
-    config: TrainingConfig,
     device: Device,
     model: Option<LeNet>,
     optimizer: ModuleOptimizer,
@@ -232,10 +241,9 @@ impl Replica {
             .map_err(|e| TrainingError::Device(format!("a replica's weights: {e}")))?;
         Ok(Self {
             optimizer: config.optimizer(),
-            loss_fn: CrossEntropyLossConfig::new().init(&device),
+            loss_fn: config.loss(&device),
             model: Some(model.train()),
             device,
-            config,
         })
     }
 
@@ -245,7 +253,7 @@ impl Replica {
         if let Some(gradient) = &work.apply {
             model = apply_gradient(
                 &mut self.optimizer,
-                self.config.learning_rate,
+                work.apply_rate,
                 model,
                 gradient,
                 &self.device,
@@ -436,12 +444,30 @@ mod tests {
 
     #[test]
     fn replicas_take_the_same_steps_as_the_trainer() {
+        replicas_follow_the_trainer(config(0.0));
+    }
+
+    /// With a schedule and augmentation too: each step's learning rate travels with its
+    /// gradient, and every replica gets its share of the augmented images.
+    #[test]
+    fn replicas_follow_a_schedule_and_augmentation() {
+        let config = config(0.0)
+            .with_schedule(Some(crate::training::Schedule::OneCycle))
+            .with_augmentation(Some(
+                crate::training::Augmentation::new()
+                    .with_shift(2)
+                    .with_flip(0.5),
+            ));
+        replicas_follow_the_trainer(config);
+    }
+
+    fn replicas_follow_the_trainer(config: TrainingConfig) {
         let data = Arc::new(toy_dataset(200));
         let device = Device::flex();
-        let mut trainer = Trainer::new(config(0.0), &device, data.clone(), None).unwrap();
+        let mut trainer = Trainer::new(config.clone(), &device, data.clone(), None).unwrap();
         let bytes = pollster::block_on(trainer.replica_weights()).unwrap();
         let replicas: Vec<_> = (0..2)
-            .map(|i| Replica::new(config(0.0), &device, &bytes, i).unwrap())
+            .map(|i| Replica::new(config.clone(), &device, &bytes, i).unwrap())
             .collect();
         let replicas = Rc::new(RefCell::new(replicas));
         trainer.set_peers(Box::new(LocalPeers(replicas.clone(), Vec::new())));
@@ -451,8 +477,10 @@ mod tests {
             pollster::block_on(trainer.step(3)).unwrap();
         }
         // The peers apply the last step with their next work: an empty share syncs them.
+        let (gradient, rate) = trainer.pending_gradient().unwrap();
         let sync = ShardWork {
-            apply: trainer.pending_gradient(),
+            apply: Some(gradient),
+            apply_rate: rate,
             ..ShardWork::default()
         };
         for replica in replicas.borrow_mut().iter_mut() {

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, Transaction};
 
@@ -20,7 +19,7 @@ use super::parallel::{
 use super::progress::{EpochRecord, Phase, Progress};
 use super::{TrainingConfig, TrainingError};
 use crate::clock::now_seconds;
-use crate::data::{Dataset, epoch_order};
+use crate::data::{Dataset, IMAGE_PIXELS, batch_tensors, epoch_order};
 use crate::model::LeNet;
 
 /// Running sums of the training part of the current epoch.
@@ -53,8 +52,9 @@ pub struct Trainer {
     best: Option<(usize, LeNet)>,
     /// The replicas sharing each batch ([`Trainer::set_peers`]); `None` trains alone.
     peers: Option<Box<dyn Peers>>,
-    /// The last step's summed gradient, which the peers apply with their next work.
-    pending: Option<Arc<Vec<f32>>>,
+    /// The last step's summed gradient and its learning rate, which the peers apply with their
+    /// next work.
+    pending: Option<(Arc<Vec<f32>>, f64)>,
     /// Why the peers were dropped, until a progress report says it.
     peer_loss: Option<String>,
 }
@@ -157,9 +157,10 @@ impl Trainer {
         1 + self.peers.as_ref().map_or(0, |p| p.count())
     }
 
-    /// The last step's summed gradient, which the peers have not applied yet.
+    /// The last step's summed gradient and its learning rate, which the peers have not applied
+    /// yet.
     #[cfg(test)]
-    pub(crate) fn pending_gradient(&self) -> Option<Arc<Vec<f32>>> {
+    pub(crate) fn pending_gradient(&self) -> Option<(Arc<Vec<f32>>, f64)> {
         self.pending.clone()
     }
 
@@ -260,7 +261,7 @@ impl Trainer {
     }
 
     async fn train_batches_alone(&mut self, max_batches: usize) -> Result<(), TrainingError> {
-        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        let loss_fn = self.config.loss(&self.device);
         let mut model = self.model.take().ok_or_else(lost_model)?;
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut correct: Option<Tensor<1, Int>> = None;
@@ -271,7 +272,8 @@ impl Trainer {
             }
             let end = (self.cursor + self.config.batch_size).min(self.order.len());
             let indices = &self.order[self.cursor..end];
-            let (images, targets) = self.train.batch(indices, &self.device);
+            let (images, targets) = self.training_batch(indices);
+            let rate = self.rate();
             self.cursor = end;
             seen += indices.len();
 
@@ -288,7 +290,7 @@ impl Trainer {
                 None => hits,
             });
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = self.optimizer.step(self.config.learning_rate, model, grads);
+            model = self.optimizer.step(rate, model, grads);
         }
         self.model = Some(model);
         if let (Some(loss_sum), Some(correct)) = (loss_sum, correct) {
@@ -334,7 +336,7 @@ impl Trainer {
         peers: &mut dyn Peers,
         max_batches: usize,
     ) -> Result<(), Stop> {
-        let loss_fn = CrossEntropyLossConfig::new().init(&self.device);
+        let loss_fn = self.config.loss(&self.device);
         let parts = 1 + peers.count();
         // Whether the batch in hand was sent already, with the last step's sum.
         let mut sent = false;
@@ -348,9 +350,7 @@ impl Trainer {
                 peers.send(work).map_err(Stop::Peer)?;
             }
             let indices = &self.order[self.cursor..end];
-            let (images, targets) = self
-                .train
-                .batch(split_batch(indices, parts)[0], &self.device);
+            let (images, targets) = self.training_batch(split_batch(indices, parts)[0]);
             let model = self
                 .model
                 .as_ref()
@@ -366,7 +366,7 @@ impl Trainer {
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
-            let gradient = Arc::new(sum.gradient);
+            let gradient = (Arc::new(sum.gradient), self.rate());
             // The peers get the next batch of this chunk with the sum now, so their optimizer
             // step runs beside this one instead of after it.
             sent = done + 1 < max_batches && end < self.order.len();
@@ -385,9 +385,9 @@ impl Trainer {
                 .map_err(Stop::Own)?;
             let stepped = apply_gradient(
                 &mut self.optimizer,
-                self.config.learning_rate,
+                gradient.1,
                 model,
-                &gradient,
+                &gradient.0,
                 &self.device,
             )
             .map_err(Stop::Own)?;
@@ -401,26 +401,55 @@ impl Trainer {
     }
 
     /// The peers' shares of the batch at `positions` of this epoch's order, each to apply
-    /// `apply` first.
+    /// `apply` (a summed gradient and its learning rate) first.
     fn shares_of(
         &self,
         positions: std::ops::Range<usize>,
         parts: usize,
-        apply: Option<Arc<Vec<f32>>>,
+        apply: Option<(Arc<Vec<f32>>, f64)>,
     ) -> Vec<ShardWork> {
         let indices = &self.order[positions];
         split_batch(indices, parts)[1..]
             .iter()
             .map(|share| {
-                let (images, labels) = self.train.gather(share);
+                let (images, labels) = self.training_images(share);
                 ShardWork {
-                    apply: apply.clone(),
+                    apply: apply.as_ref().map(|(gradient, _)| gradient.clone()),
+                    apply_rate: apply.as_ref().map_or(0.0, |&(_, rate)| rate),
                     images,
                     labels,
                     batch_len: indices.len(),
                 }
             })
             .collect()
+    }
+
+    /// The training images at `indices` (of the training set) as this epoch sees them:
+    /// augmented when the config asks, by image index, so every replica sees the same images.
+    fn training_images(&self, indices: &[usize]) -> (Vec<u8>, Vec<u8>) {
+        let (mut pixels, labels) = self.train.gather(indices);
+        if let Some(augmentation) = self.config.augmentation() {
+            for (image, &index) in pixels.chunks_exact_mut(IMAGE_PIXELS).zip(indices) {
+                augmentation.apply(image, self.config.seed, self.epoch, index);
+            }
+        }
+        (pixels, labels)
+    }
+
+    /// [`training_images`](Self::training_images) as the model's input and targets.
+    ///
+    /// # Shapes
+    /// - output: `[indices.len(), 1, 28, 28]` and `[indices.len()]`
+    fn training_batch(&self, indices: &[usize]) -> (Tensor<4>, Tensor<1, Int>) {
+        let (pixels, labels) = self.training_images(indices);
+        batch_tensors(&pixels, &labels, &self.device)
+    }
+
+    /// The learning rate of the next step: the schedule's at this step of the whole run.
+    fn rate(&self) -> f64 {
+        let per_epoch = self.batches_per_epoch();
+        let step = self.epoch * per_epoch + self.cursor / self.config.batch_size;
+        self.config.rate_at(step, self.config.epochs * per_epoch)
     }
 
     fn finish_epoch(&mut self, validation: Option<Evaluation>) -> EpochRecord {

@@ -36,7 +36,9 @@ use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
 use crate::data::CLASS_NAMES;
-use crate::limits::{FieldError, FieldLimit, TRAINING_FIELDS, WORKERS};
+use crate::limits::{
+    ChoiceField, FieldError, FieldLimit, TRAINING_FIELDS, WORKERS, training_choices,
+};
 use crate::photo::{self, PhotoFindings, Preprocess};
 use crate::presets::Variant;
 use crate::products::BUILTIN_LABEL_MAP;
@@ -98,18 +100,25 @@ pub struct PresetView {
     pub description: String,
     /// Its settings.
     pub config: TrainingConfig,
+    /// Its settings as the setup form's values, by field name.
+    #[tsify(type = "Record<string, string>")]
+    pub form: FormValues,
+    /// True for the study's five, false for the recipes beyond it.
+    pub in_study: bool,
 }
 
 /// What the page needs before anything is trained: presets, class names, the form's fields,
 /// the study's defaults and the built-in label map.
 #[derive(Serialize, Tsify)]
 pub struct PageInfo {
-    /// The study's five presets.
+    /// Every preset: the study's five, then the recipes beyond it.
     pub presets: Vec<PresetView>,
     /// The ten class names in label order.
     pub class_names: Vec<String>,
     /// The setup form's number fields, in order, with their ranges.
     pub training_fields: Vec<FieldLimit>,
+    /// The setup form's choices (pooling, batch norm, schedule), with their options.
+    pub choice_fields: Vec<ChoiceField>,
     /// How many workers may train a run on the CPU.
     pub workers_field: FieldLimit,
     /// The published study's plan (15 epochs, seed 42, all variants, refit the best).
@@ -122,16 +131,19 @@ pub struct PageInfo {
 #[wasm_bindgen(js_name = pageInfo)]
 pub fn page_info() -> Result<Ts<PageInfo>, JsError> {
     to_ts(&PageInfo {
-        presets: Variant::ALL
+        presets: Variant::PRESETS
             .iter()
             .map(|&v| PresetView {
                 name: v,
                 description: v.description().to_string(),
+                form: v.config().form_values(),
                 config: v.config(),
+                in_study: v.in_study(),
             })
             .collect(),
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         training_fields: TRAINING_FIELDS.to_vec(),
+        choice_fields: training_choices(),
         workers_field: WORKERS,
         study_defaults: StudyConfig::default(),
         default_label_map: BUILTIN_LABEL_MAP.to_string(),

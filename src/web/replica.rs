@@ -18,7 +18,7 @@ use crate::training::{
 #[wasm_bindgen(typescript_custom_section)]
 const PEER_GROUP: &str = r#"
 /** One share of a batch for a peer, with the gradient to apply first. */
-export interface ShareMessage { apply?: Float32Array; images: Uint8Array; labels: Uint8Array; batchLen: number }
+export interface ShareMessage { apply?: Float32Array; applyRate: number; images: Uint8Array; labels: Uint8Array; batchLen: number }
 /** A peer's answer: its share's gradient (empty for an empty share), loss sum and right predictions. */
 export interface ShareReply { gradient: Float32Array; lossSum: number; correct: number }
 /** The replicas in other workers, as `WebTrainer.usePeers` drives them. */
@@ -68,6 +68,7 @@ impl Peers for JsPeers {
             } else {
                 Ok(true)
             }
+            .and_then(|_| set("applyRate", &share.apply_rate.into()))
             .and_then(|_| set("images", &Uint8Array::from(&share.images[..]).into()))
             .and_then(|_| set("labels", &Uint8Array::from(&share.labels[..]).into()))
             .and_then(|_| set("batchLen", &(share.batch_len as f64).into()))
@@ -183,17 +184,20 @@ impl WebReplica {
         Ok(WebReplica { replica })
     }
 
-    /// Applies `apply` (the trainer's last summed gradient), then computes the gradient of the
-    /// share (`images`: 784 bytes each, `labels`) of a batch of `batch_len`.
+    /// Applies `apply` (the trainer's last summed gradient) with learning rate `apply_rate`,
+    /// then computes the gradient of the share (`images`: 784 bytes each, `labels`) of a batch
+    /// of `batch_len`.
     pub async fn work(
         &mut self,
         apply: Option<Vec<f32>>,
+        apply_rate: f64,
         images: Vec<u8>,
         labels: Vec<u8>,
         batch_len: usize,
     ) -> Result<WebShareResult, JsError> {
         let work = ShardWork {
             apply: apply.map(Arc::new),
+            apply_rate,
             images,
             labels,
             batch_len,

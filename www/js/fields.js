@@ -35,6 +35,30 @@ export function numberField(limit, { id, label = limit.label }) {
 }
 
 /**
+ * A labelled select for a choice of the core's (pageInfo().choice_fields), with id `id` and
+ * name `choice.field`.
+ * @param {import('../pkg/fashion_trainer.js').ChoiceField} choice
+ * @param {{id: string}} options
+ */
+export function choiceField(choice, { id }) {
+  const wrap = document.createElement('div');
+  wrap.className = 'field';
+  const labelElement = cell('label', choice.label);
+  labelElement.htmlFor = id;
+  const select = document.createElement('select');
+  Object.assign(select, { id, name: choice.field });
+  select.append(...choice.options.map(([value, label]) => new Option(label, value)));
+  wrap.append(labelElement, select);
+  if (choice.hint) {
+    const hint = cell('p', choice.hint, 'hint');
+    hint.id = `${id}-hint`;
+    select.setAttribute('aria-describedby', hint.id);
+    wrap.append(hint);
+  }
+  return wrap;
+}
+
+/**
  * Marks the inputs of `form` that `errors` name (by field name) and shows the first message in
  * `errorBox`; focuses the first bad input when `focus`.
  * @param {HTMLFormElement} form

@@ -4,7 +4,7 @@
 // says: the model summary, the preset the settings are, and every bad field.
 
 import { $, int, showError } from './dom.js';
-import { markFields, numberField } from './fields.js';
+import { choiceField, markFields, numberField } from './fields.js';
 import { isBusyRunning, store } from './state.js';
 import { request, setting } from './worker-client.js';
 
@@ -34,25 +34,23 @@ export const chosenBackend = () => /** @type {import('./protocol.js').BackendCho
 /** The run label typed, or the preset's name. */
 export const chosenLabel = () => el.label.value.trim() || el.preset.value;
 
+/** The config's inputs and selects (the number fields and the core's choices). */
+const configFields = () =>
+  /** @type {NodeListOf<HTMLInputElement | HTMLSelectElement>} */ (el.fields.querySelectorAll('input[type="number"], select[data-choice]'));
+
 /** The form's values as typed, by field name. */
 function readForm() {
   /** @type {Record<string, string>} */
   const values = {};
-  for (const input of el.fields.querySelectorAll('input[type="number"]')) {
-    values[/** @type {HTMLInputElement} */ (input).name] = /** @type {HTMLInputElement} */ (input).value;
-  }
+  for (const field of configFields()) values[field.name] = field.value;
   values.fit = /** @type {RadioNodeList} */ (el.form.elements.namedItem('fit')).value;
   return values;
 }
 
-/** Puts `config` into the form. @param {TrainingConfig} config */
-function writeConfig(config) {
-  const values = { ...config.model, ...config };
-  for (const input of el.fields.querySelectorAll('input[type="number"]')) {
-    const field = /** @type {HTMLInputElement} */ (input);
-    field.value = String(values[field.name]);
-  }
-  /** @type {RadioNodeList} */ (el.form.elements.namedItem('fit')).value = config.fit;
+/** Puts a config's form values (the core's `form_values`) into the form. @param {Record<string, string>} values */
+function writeForm(values) {
+  for (const field of configFields()) if (field.name in values) field.value = values[field.name];
+  /** @type {RadioNodeList} */ (el.form.elements.namedItem('fit')).value = values.fit;
 }
 
 /**
@@ -65,12 +63,17 @@ export function fillSetup(info) {
   for (const limit of info.training_fields) {
     el.fields.insertBefore(numberField(limit, { id: limit.field.replace(/_/g, '-') }), el.fit);
   }
+  for (const choice of info.choice_fields) {
+    const field = choiceField(choice, { id: choice.field.replace(/_/g, '-') });
+    /** @type {HTMLSelectElement} */ (field.querySelector('select')).dataset.choice = '';
+    el.fields.insertBefore(field, el.fit);
+  }
   el.fields.querySelector('.fields-loading')?.remove();
   el.preset.replaceChildren(
     ...info.presets.map((p) => new Option(`${p.name} — ${p.description}`, p.name)),
     new Option('custom', 'custom'),
   );
-  writeConfig((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).config);
+  writeForm((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).form);
   fillWorkers(info.workers_field);
   check();
 }
@@ -146,7 +149,7 @@ function scheduleCheck() {
 export function initSetup(onStart) {
   el.preset.addEventListener('change', () => {
     const preset = store.get().info?.presets.find((p) => p.name === el.preset.value);
-    if (preset) writeConfig(preset.config);
+    if (preset) writeForm(preset.form);
     scheduleCheck();
   });
   el.form.addEventListener('input', (event) => {

@@ -81,7 +81,10 @@ export function fillStudyForm(info) {
       return label;
     }),
   );
-  el.refit.replaceChildren(new Option('the best on validation', 'best'), ...info.presets.map((p) => new Option(p.name, p.name)));
+  el.refit.replaceChildren(
+    new Option('the best on validation', 'best'),
+    ...info.presets.filter((p) => p.in_study).map((p) => new Option(p.name, p.name)),
+  );
   writeSettings(study.shown?.view.config ?? info.study_defaults);
 }
 

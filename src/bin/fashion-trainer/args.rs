@@ -9,7 +9,7 @@ use fashion_trainer::device::{
     BackendChoice, SelectedDevice, remember_speeds, select_device, select_device_for,
 };
 use fashion_trainer::storage;
-use fashion_trainer::training::measure_backends;
+use fashion_trainer::training::{TrainingConfig, measure_backends};
 
 /// Where Fashion-MNIST is.
 #[derive(Args, Clone, Debug)]
@@ -120,5 +120,53 @@ impl ModelArg {
     /// The path given.
     pub fn path(&self) -> &Path {
         &self.model
+    }
+}
+
+/// The recipe beyond the study, each option overriding the variant's (the values as the page's
+/// form takes them, checked by the same rules).
+#[derive(Args, Clone, Debug, Default)]
+pub struct RecipeArgs {
+    /// Augmentation: shift each training image by up to N pixels, 0-4.
+    #[arg(long)]
+    pub shift: Option<String>,
+    /// Augmentation: chance of mirroring a training image left to right, 0-1.
+    #[arg(long)]
+    pub flip: Option<String>,
+    /// Augmentation: chance of blanking a random rectangle of a training image, 0-1.
+    #[arg(long)]
+    pub erasing: Option<String>,
+    /// Label smoothing of the training loss, 0 to below 1.
+    #[arg(long)]
+    pub label_smoothing: Option<String>,
+    /// Learning-rate schedule: constant, step, cosine or one-cycle.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Pooling after each convolution: average or max.
+    #[arg(long)]
+    pub pooling: Option<String>,
+    /// Batch normalisation after each convolution: on or off.
+    #[arg(long)]
+    pub batch_norm: Option<String>,
+}
+
+impl RecipeArgs {
+    /// `config` with the options given, every bad one named.
+    pub fn apply(&self, config: &TrainingConfig) -> Result<TrainingConfig> {
+        let mut values = config.form_values();
+        for (field, value) in [
+            ("shift", &self.shift),
+            ("flip", &self.flip),
+            ("erasing", &self.erasing),
+            ("label_smoothing", &self.label_smoothing),
+            ("schedule", &self.schedule),
+            ("pooling", &self.pooling),
+            ("batch_norm", &self.batch_norm),
+        ] {
+            if let Some(value) = value {
+                values.insert(field.to_string(), value.clone());
+            }
+        }
+        Ok(TrainingConfig::from_form(&values)?)
     }
 }

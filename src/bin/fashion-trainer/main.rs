@@ -9,7 +9,7 @@ mod train;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use args::{BackendArg, DataArgs, LimitArgs, ModelArg, ThreadsArg, positive};
+use args::{BackendArg, DataArgs, LimitArgs, ModelArg, RecipeArgs, ThreadsArg, positive};
 use clap::{Parser, Subcommand};
 use fashion_trainer::data::{EvalSplit, Fit};
 use fashion_trainer::format::printable;
@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Print the model summary (layers, output shapes, parameter counts, sizes).
     Summary {
-        /// base, v1, v2, v3 or v4.
+        /// base, v1, v2, v3, v4, best or fast.
         #[arg(long, default_value = "base")]
         variant: Variant,
         /// Print JSON instead of the table.
@@ -42,7 +42,7 @@ enum Command {
     },
     /// Train a model and write its config, history, best weights and test report.
     Train {
-        /// base, v1, v2, v3 or v4.
+        /// base, v1, v2, v3, v4 (the study's), best or fast (recipes beyond it).
         #[arg(long, default_value = "base")]
         variant: Variant,
         /// Epochs (default: the variant's, 15).
@@ -57,9 +57,12 @@ enum Command {
         /// Seed for initialisation, shuffling and dropout (default 42).
         #[arg(long)]
         seed: Option<u64>,
-        /// Fit on `train` (50,000 images, 10,000 validate) or `train+val` (all 60,000).
-        #[arg(long, default_value = "train")]
-        fit: Fit,
+        /// Fit on `train` (50,000 images, 10,000 validate) or `train+val` (all 60,000); default:
+        /// the variant's (`train`, `train+val` for fast).
+        #[arg(long)]
+        fit: Option<Fit>,
+        #[command(flatten)]
+        recipe: RecipeArgs,
         #[command(flatten)]
         backend: BackendArg,
         #[command(flatten)]
@@ -121,7 +124,7 @@ enum Command {
     },
     /// Measure training speed: images/s over timed batches after a warm-up.
     Bench {
-        /// base, v1, v2, v3 or v4.
+        /// base, v1, v2, v3, v4, best or fast.
         #[arg(long, default_value = "base")]
         variant: Variant,
         #[command(flatten)]
@@ -263,6 +266,7 @@ fn run(command: Command) -> Result<()> {
             learning_rate,
             seed,
             fit,
+            recipe,
             backend,
             threads,
             data,
@@ -271,7 +275,9 @@ fn run(command: Command) -> Result<()> {
             force,
             json,
         } => {
-            let mut config = variant.config().with_fit(fit);
+            let mut config = recipe.apply(&variant.config())?;
+            config.fit = fit.unwrap_or(config.fit);
+            let fit = config.fit;
             config.epochs = epochs.unwrap_or(config.epochs);
             config.batch_size = batch_size.unwrap_or(config.batch_size);
             config.learning_rate = learning_rate.unwrap_or(config.learning_rate);
