@@ -481,6 +481,39 @@ mod tests {
         assert_eq!(bytes, again);
     }
 
+    /// A batch norm's running statistics are saved with the weights: a trained `best` model
+    /// predicts the same after a round trip, and a file from before the recipes (no pooling or
+    /// batch-norm field) still reads as the study's model.
+    #[test]
+    fn batch_norm_statistics_round_trip_and_old_headers_read() {
+        use crate::data::toy_dataset;
+        use crate::training::Trainer;
+        let device = Device::flex();
+        let config = Variant::Best.config().with_epochs(1).with_batch_size(50);
+        let data = std::sync::Arc::new(toy_dataset(100));
+        let mut trainer = Trainer::new(config.clone(), &device, data, None).unwrap();
+        pollster::block_on(trainer.step(2)).unwrap();
+        let model = trainer.current_model().unwrap();
+        let bytes =
+            pollster::block_on(to_bytes(&model, &config.model, Some(&config), "best")).unwrap();
+        let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
+        assert!(
+            checkpoint
+                .tensors()
+                .iter()
+                .any(|(e, _)| e.path == "bn1.running_mean")
+        );
+        let loaded = checkpoint.build(&device).unwrap();
+        assert_eq!(logits(&model, &device), logits(&loaded, &device));
+        let fresh = config.model.init(&device);
+        assert_ne!(logits(&fresh, &device), logits(&loaded, &device));
+
+        let old: LeNetConfig =
+            serde_json::from_str(r#"{"conv1_kernels":6,"conv2_kernels":16,"dropout":0.0}"#)
+                .unwrap();
+        assert_eq!(old, Variant::Base.config().model);
+    }
+
     #[test]
     fn weights_of_another_variant_are_refused_naming_both() {
         let device = Device::flex();

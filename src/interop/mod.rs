@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::data::{PIXEL_MEAN, PIXEL_STD};
+use crate::model::{LeNetConfig, Pooling};
 
 /// A format trained weights can be exported to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,8 +80,21 @@ impl ExportFormat {
         }
     }
 
-    /// The bytes of `checkpoint` in this format.
+    /// The bytes of `checkpoint` in this format. Batch normalisation is written only to `.ftw`
+    /// so far: other runtimes would get a model without it, so that is refused.
     pub fn encode(self, checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
+        if self != ExportFormat::Ftw && checkpoint.model.has_batch_norm() {
+            return Err(CheckpointError::Safetensors(format!(
+                "{} exports LeNets without batch norm only, and {} has it; export it as .ftw \
+                 (the page and the CLI load it)",
+                self.extension(),
+                if checkpoint.label.is_empty() {
+                    "this model"
+                } else {
+                    &checkpoint.label
+                }
+            )));
+        }
         match self {
             ExportFormat::Ftw => Ok(checkpoint.to_bytes()),
             ExportFormat::Safetensors => safetensors::encode(checkpoint),
@@ -88,18 +102,23 @@ impl ExportFormat {
         }
     }
 
-    /// The format's title, extension and a snippet that loads a model with `conv1_kernels` and
-    /// `conv2_kernels` kernels exported in it.
-    pub fn info(self, conv1_kernels: usize, conv2_kernels: usize) -> ExportFormatInfo {
+    /// The format's title, extension and a snippet that loads a model of architecture `model`
+    /// exported in it.
+    pub fn info(self, model: &LeNetConfig) -> ExportFormatInfo {
         ExportFormatInfo {
             format: self,
             title: self.title().to_string(),
             extension: self.extension().to_string(),
-            snippet: self.snippet(conv1_kernels, conv2_kernels),
+            snippet: self.snippet(model),
         }
     }
 
-    fn snippet(self, c1: usize, c2: usize) -> String {
+    fn snippet(self, model: &LeNetConfig) -> String {
+        let (c1, c2) = (model.conv1_kernels, model.conv2_kernels);
+        let pool = match model.pooling() {
+            Pooling::Average => "avg_pool2d",
+            Pooling::Max => "max_pool2d",
+        };
         match self {
             ExportFormat::Ftw => "fashion-trainer evaluate --model model.ftw\n\
                  # or the page's Load weights; the page and the CLI take .safetensors too"
@@ -114,8 +133,8 @@ impl ExportFormat {
                  \x20       self.fc1, self.fc2, self.fc3 = nn.Linear(c2 * 25, 120), nn.Linear(120, 84), nn.Linear(84, 10)\n\n\
                  \x20   def forward(self, x):  # x: [N, 1, 28, 28], Fashion-MNIST pixels / 255\n\
                  \x20       x = (x - {PIXEL_MEAN}) / {PIXEL_STD}\n\
-                 \x20       x = F.avg_pool2d(F.relu(self.conv1(x)), 2)\n\
-                 \x20       x = F.avg_pool2d(F.relu(self.conv2(x)), 2).flatten(1)\n\
+                 \x20       x = F.{pool}(F.relu(self.conv1(x)), 2)\n\
+                 \x20       x = F.{pool}(F.relu(self.conv2(x)), 2).flatten(1)\n\
                  \x20       return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n\n\
                  model = LeNet()\n\
                  model.load_state_dict(load_file(\"model.safetensors\"))\n\
@@ -211,16 +230,37 @@ mod tests {
     fn formats_parse_by_name_and_have_snippets() {
         for format in ExportFormat::ALL {
             assert_eq!(format.name().parse::<ExportFormat>(), Ok(format));
-            let info = format.info(16, 26);
+            let info = format.info(&crate::presets::Variant::V1.config().model);
             assert!(info.snippet.len() > 40, "{format}");
             assert!(info.extension.ends_with(format.name()));
         }
+        let v1 = crate::presets::Variant::V1.config().model;
+        let snippet = ExportFormat::Safetensors.info(&v1).snippet;
+        assert!(snippet.contains("c1=16, c2=26") && snippet.contains("F.avg_pool2d"));
+        let max = v1.with_pooling(Some(Pooling::Max));
         assert!(
             ExportFormat::Safetensors
-                .info(16, 26)
+                .info(&max)
                 .snippet
-                .contains("c1=16, c2=26")
+                .contains("F.max_pool2d")
         );
+    }
+
+    #[test]
+    fn batch_norm_models_export_as_ftw_only() {
+        let device = burn::tensor::Device::flex();
+        let config = crate::presets::Variant::Best.config();
+        let model = config.model.init(&device);
+        let checkpoint =
+            pollster::block_on(Checkpoint::of_model(&model, &config.model, None, "best")).unwrap();
+        assert!(ExportFormat::Ftw.encode(&checkpoint).is_ok());
+        for format in [ExportFormat::Safetensors, ExportFormat::Onnx] {
+            let err = format.encode(&checkpoint).unwrap_err().to_string();
+            assert!(
+                err.contains("without batch norm only") && err.contains(".ftw"),
+                "{err}"
+            );
+        }
         let err = "pt".parse::<ExportFormat>().unwrap_err();
         assert!(err.contains("expected ftw, safetensors or onnx"), "{err}");
     }

@@ -269,10 +269,14 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     graph.then_named("Div", "standardised", &["pixel_std"], vec![]);
     graph.then_named("Conv", "conv1", &["conv1.weight", "conv1.bias"], conv(2));
     graph.then("Relu", &[], vec![]);
-    graph.then_named("AveragePool", "pool1", &[], pool());
+    let pool_op = match checkpoint.model.pooling() {
+        crate::model::Pooling::Average => "AveragePool",
+        crate::model::Pooling::Max => "MaxPool",
+    };
+    graph.then_named(pool_op, "pool1", &[], pool());
     graph.then_named("Conv", "conv2", &["conv2.weight", "conv2.bias"], conv(0));
     graph.then("Relu", &[], vec![]);
-    graph.then_named("AveragePool", "pool2", &[], pool());
+    graph.then_named(pool_op, "pool2", &[], pool());
     graph.then_named("Flatten", "flatten", &[], vec![int("axis", 1)]);
     for (i, layer) in ["fc1", "fc2", "fc3"].into_iter().enumerate() {
         let (weight, bias) = (format!("{layer}.weight"), format!("{layer}.bias"));
@@ -297,8 +301,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
             node: graph.nodes,
             name: "lenet".into(),
             initializer,
-            doc_string: "standardise, 2 x (conv, ReLU, average pool), 3 fully connected layers"
-                .into(),
+            doc_string: "standardise, 2 x (conv, ReLU, pool), 3 fully connected layers".into(),
             input: vec![value_info(
                 INPUT,
                 [batch(), DimensionValue::Value(1)],

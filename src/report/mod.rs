@@ -222,9 +222,7 @@ impl StudyReport {
             catalogue: None,
             exports: runs.last().map_or_else(Vec::new, |r| {
                 let model = &r.config.model;
-                ExportFormat::ALL
-                    .map(|f| f.info(model.conv1_kernels, model.conv2_kernels))
-                    .to_vec()
+                ExportFormat::ALL.map(|f| f.info(model)).to_vec()
             }),
         })
     }

@@ -230,13 +230,9 @@ impl WebModel {
     /// Every format the weights export to, with code that loads each for this architecture.
     #[wasm_bindgen(getter, js_name = exportFormats)]
     pub fn export_formats(&self) -> Result<Vec<Ts<ExportFormatInfo>>, JsError> {
-        let (c1, c2) = (
-            self.architecture.conv1_kernels,
-            self.architecture.conv2_kernels,
-        );
         ExportFormat::ALL
             .iter()
-            .map(|f| to_ts(&f.info(c1, c2)))
+            .map(|f| to_ts(&f.info(&self.architecture)))
             .collect()
     }
 }

@@ -122,10 +122,7 @@ pub fn export(model: &ModelArg, format: Option<ExportFormat>, out: &Path) -> Res
     let (checkpoint, _) = load_model(model.path(), &burn::tensor::Device::flex())?;
     let bytes = format.encode(&checkpoint)?;
     storage::write(out, &bytes)?;
-    let info = format.info(
-        checkpoint.model.conv1_kernels,
-        checkpoint.model.conv2_kernels,
-    );
+    let info = format.info(&checkpoint.model);
     println!(
         "wrote {} ({}, {} bytes)\n\nLoad it with:\n{}",
         printable(&out.display().to_string()),
