@@ -3,8 +3,8 @@
 
 use super::chart::{Chart, PALETTE, Series, TRAIN_COLOUR, VAL_COLOUR};
 use super::text::{
-    DELTA_HEAD, RESULT_HEAD, chosen_test_pct, delta_cells, pct, points, result_cells, seed_pct,
-    setup_facts,
+    BEYOND_HEAD, DELTA_HEAD, RESULT_HEAD, beyond_cells, chosen_test_pct, delta_cells, pct, points,
+    result_cells, seed_pct, setup_facts,
 };
 use super::{CatalogueSection, ModelSection, RefitComparison, StudyReport};
 use crate::data::{CLASS_NAMES, Fit};
@@ -59,6 +59,7 @@ pub fn to_html(r: &StudyReport) -> String {
     body.push_str(&html_results(r));
     body.push_str(&html_overlay(r));
     body.push_str(&html_deltas(r));
+    body.push_str(&html_beyond(r));
     body.push_str(&html_models(r));
     if let Some(refit) = &r.refit {
         body.push_str(&html_refit(refit));
@@ -89,6 +90,9 @@ fn sections(r: &StudyReport) -> Vec<(&'static str, &'static str)> {
     ];
     if !r.deltas.is_empty() {
         s.push(("deltas", "Pair-wise comparison"));
+    }
+    if !r.beyond.is_empty() {
+        s.push(("beyond", "Beyond the study"));
     }
     s.push(("models", "Models"));
     if r.refit.is_some() {
@@ -220,6 +224,26 @@ fn html_deltas(r: &StudyReport) -> String {
             "deltas",
             "Consecutive variants compared on validation",
             &DELTA_HEAD,
+            &rows,
+            &[1]
+        )
+    )
+}
+
+fn html_beyond(r: &StudyReport) -> String {
+    if r.beyond.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(Option<&str>, Vec<String>)> =
+        r.beyond.iter().map(|b| (None, beyond_cells(b))).collect();
+    format!(
+        "<section aria-labelledby=\"beyond\">\n{}<p>{}</p>\n{}</section>\n",
+        heading(r, "beyond"),
+        code_spans(super::BEYOND_LEAD),
+        html_table(
+            "beyond",
+            "Recipe runs beside the study",
+            &BEYOND_HEAD,
             &rows,
             &[1]
         )

@@ -1,7 +1,7 @@
 //! The report as text: the results as CSV, the whole report as JSON and as Markdown, and the
 //! cell texts of the tables that the HTML page shows too.
 
-use super::{Delta, ModelSection, ResultRow, StudyReport};
+use super::{BeyondRow, Delta, ModelSection, ResultRow, StudyReport};
 use crate::data::Fit;
 use crate::format;
 use crate::format::thousands;
@@ -115,6 +115,31 @@ pub(super) const DELTA_HEAD: [&str; 6] = [
 ];
 
 /// One pair's row of the pair-wise comparison.
+/// The "Beyond the study" table's columns.
+pub(super) const BEYOND_HEAD: [&str; 8] = [
+    "run",
+    "recipe",
+    "parameters",
+    "epochs",
+    "val top-1",
+    "test top-1",
+    "vs study's best val",
+    "time",
+];
+
+pub(super) fn beyond_cells(row: &BeyondRow) -> Vec<String> {
+    vec![
+        row.id.clone(),
+        row.recipe.clone(),
+        thousands(row.params),
+        row.epochs.to_string(),
+        pct(row.val_top1),
+        pct(Some(row.test_top1)),
+        points(row.val_points_over_study),
+        format::duration(row.seconds),
+    ]
+}
+
 pub(super) fn delta_cells(d: &Delta) -> Vec<String> {
     vec![
         format!("{} → {}", d.from, d.to),
@@ -234,6 +259,14 @@ pub fn to_markdown(r: &StudyReport) -> String {
         out.push_str("\n## Pair-wise comparison\n\n");
         let rows: Vec<Vec<String>> = r.deltas.iter().map(delta_cells).collect();
         out.push_str(&md_table(&DELTA_HEAD, &rows));
+    }
+    if !r.beyond.is_empty() {
+        out.push_str(&format!(
+            "\n## Beyond the study\n\n{}\n\n",
+            super::BEYOND_LEAD
+        ));
+        let rows: Vec<Vec<String>> = r.beyond.iter().map(beyond_cells).collect();
+        out.push_str(&md_table(&BEYOND_HEAD, &rows));
     }
     out.push_str("\n## Models\n");
     for m in &r.models {
