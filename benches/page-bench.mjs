@@ -18,6 +18,42 @@ async function readyTime(page, url) {
   return (Date.now() - t0) / 1000;
 }
 
+/** The newest run kept in IndexedDB. */
+const newestRun = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('fashion-trainer');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const all = open.result.transaction('runs').objectStore('runs').getAll();
+    all.onsuccess = () => resolve(all.result.sort((a, b) => b.createdAt - a.createdAt)[0]);
+  };
+}));
+
+/**
+ * Time to accuracy (DAWNBench style): the `fast` preset on all the data with every core's
+ * worker, on the CPU; it stops after its fixed epochs. Training seconds are the epochs' own
+ * (from the run's history), then the test set is evaluated once.
+ */
+async function timeToAccuracy(page, workers) {
+  await page.goto(BASE);
+  await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
+  await page.fill('#workers', String(workers));
+  await page.dispatchEvent('#workers', 'change');
+  await page.selectOption('#backend', 'cpu');
+  await page.selectOption('#preset', 'fast');
+  await page.waitForFunction(() => document.querySelector('#schedule').value === 'one-cycle');
+  const t0 = Date.now();
+  await page.click('#start');
+  await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null,
+    { timeout: 900_000 });
+  const wall = (Date.now() - t0) / 1000;
+  const run = await newestRun(page);
+  const seconds = run.history.reduce((sum, epoch) => sum + epoch.seconds, 0);
+  await page.click('#evaluate');
+  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
+  const accuracy = Number(/accuracy\s+([0-9.]+)/.exec(await page.textContent('#report'))[1]);
+  return { seconds, wall, accuracy, epochs: run.history.length };
+}
+
 async function trainSpeed(page, backend, images, workers = 1) {
   await page.goto(`${BASE}?limit=${images}`);
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
@@ -57,6 +93,15 @@ for (let round = 0; round < 3; round++) {
 console.log(`page CPU epochs, 1 worker: ${one.join(', ')}; ${cores} workers: ${all.join(', ')} img/s`);
 console.log(`BENCH page-train-cpu-img/s ${median(one)}`);
 console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
+try {
+  const fast = await timeToAccuracy(page, cores);
+  console.log(`fast preset in the page (${cores} workers, CPU): ${fast.epochs} epochs, ` +
+    `${fast.seconds.toFixed(1)} s of training (${fast.wall.toFixed(1)} s from Start to finished), test top-1 ${(100 * fast.accuracy).toFixed(2)} %`);
+  console.log(`BENCH page-fast-train-s ${fast.seconds.toFixed(1)}`);
+  console.log(`BENCH page-fast-test-top1-% ${(100 * fast.accuracy).toFixed(2)}`);
+} catch (error) {
+  console.log(`BENCH page-fast-train-s failed:${String(error).split('\n')[0]}`);
+}
 // Inside the network: feature maps and saliency of one test image, the core's time in the worker
 // (CPU model of the last run), median over the ten classes explained in turn.
 try {

@@ -90,6 +90,19 @@ if [ -f "$swiftshader" ]; then
     bench-results/cubecl-kernels.log 2>/dev/null | sort -k2 -n -r | head -12 || true)
 fi
 
+# Time to accuracy, natively (DAWNBench style): the fast preset (a fixed number of epochs on
+# train+val, every core), its epochs' training seconds and its test top-1; the page's is measured
+# by benches/page-bench.mjs.
+if "$bin" train --variant fast --out bench-results/fast --force >bench-results/fast.log 2>&1; then
+  read -r fast_s fast_acc < <(python3 -c 'import json, sys
+h = json.load(open(sys.argv[1] + "/history.json")); r = json.load(open(sys.argv[1] + "/results.json"))
+print("%.1f %.2f" % (sum(e["seconds"] for e in h), 100 * r["test_report"]["accuracy"]))' bench-results/fast)
+  rows+=("native fast train s (all cores)|$fast_s")
+  rows+=("native fast test top-1 %|$fast_acc")
+else
+  rows+=("native fast train s (all cores)|failed")
+fi
+
 # Photos: preprocessing + prediction per photo and catalogue throughput, natively, with a
 # quickly trained model (speed does not depend on its accuracy).
 products=../shared/data/fashion-products

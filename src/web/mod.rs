@@ -101,7 +101,7 @@ pub struct PresetView {
     /// Its settings.
     pub config: TrainingConfig,
     /// Its settings as the setup form's values, by field name.
-    #[tsify(type = "Record<string, string>")]
+    #[tsify(type = "Map<string, string>")]
     pub form: FormValues,
     /// True for the study's five, false for the recipes beyond it.
     pub in_study: bool,

@@ -73,7 +73,7 @@ export function fillSetup(info) {
     ...info.presets.map((p) => new Option(`${p.name} — ${p.description}`, p.name)),
     new Option('custom', 'custom'),
   );
-  writeForm((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).form);
+  writeForm(Object.fromEntries((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).form));
   fillWorkers(info.workers_field);
   check();
 }
@@ -149,7 +149,7 @@ function scheduleCheck() {
 export function initSetup(onStart) {
   el.preset.addEventListener('change', () => {
     const preset = store.get().info?.presets.find((p) => p.name === el.preset.value);
-    if (preset) writeForm(preset.form);
+    if (preset) writeForm(Object.fromEntries(preset.form));
     scheduleCheck();
   });
   el.form.addEventListener('input', (event) => {

@@ -123,10 +123,22 @@ impl ModelArg {
     }
 }
 
-/// The recipe beyond the study, each option overriding the variant's (the values as the page's
-/// form takes them, checked by the same rules).
+/// Settings overriding the variant's: the model's and the recipe beyond the study (the values
+/// as the page's form takes them, checked by the same rules).
 #[derive(Args, Clone, Debug, Default)]
 pub struct RecipeArgs {
+    /// Kernels of the first convolution.
+    #[arg(long)]
+    pub conv1_kernels: Option<String>,
+    /// Kernels of the second convolution.
+    #[arg(long)]
+    pub conv2_kernels: Option<String>,
+    /// Dropout after fc1 and fc2, 0 to below 1.
+    #[arg(long)]
+    pub dropout: Option<String>,
+    /// L2 weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<String>,
     /// Augmentation: shift each training image by up to N pixels, 0-4.
     #[arg(long)]
     pub shift: Option<String>,
@@ -155,6 +167,10 @@ impl RecipeArgs {
     pub fn apply(&self, config: &TrainingConfig) -> Result<TrainingConfig> {
         let mut values = config.form_values();
         for (field, value) in [
+            ("conv1_kernels", &self.conv1_kernels),
+            ("conv2_kernels", &self.conv2_kernels),
+            ("dropout", &self.dropout),
+            ("weight_decay", &self.weight_decay),
             ("shift", &self.shift),
             ("flip", &self.flip),
             ("erasing", &self.erasing),
