@@ -565,7 +565,10 @@ mod tests {
         assert!(best.recipe.contains("batch norm, max pool") && best.recipe.contains("one-cycle"));
         assert!(best.params <= 100_000);
         // fake val 0.86 against v1's 0.88.
-        assert!((best.val_points_over_study.unwrap() + 2.0).abs() < 1e-9, "{best:?}");
+        assert!(
+            (best.val_points_over_study.unwrap() + 2.0).abs() < 1e-9,
+            "{best:?}"
+        );
         // fast keeps its own, fewer epochs inside a study of 4.
         assert_eq!(study.result("fast").unwrap().config.epochs, 4);
         let row = r.results.iter().find(|row| row.id == "best").unwrap();

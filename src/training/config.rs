@@ -346,6 +346,30 @@ mod tests {
     }
 
     #[test]
+    fn recipes_round_trip_through_the_form_and_old_runs_still_read() {
+        let best = Variant::Best.config();
+        let again = TrainingConfig::from_form(&best.form_values()).unwrap();
+        assert!(again.same_run(&best) && Variant::matching(&again) == Some(Variant::Best));
+        // The study's settings leave every recipe field out of the JSON's meaning: `None`.
+        let base = TrainingConfig::from_form(&Variant::Base.config().form_values()).unwrap();
+        assert_eq!(base, Variant::Base.config());
+        // A run saved before the recipes existed.
+        let old = r#"{"model":{"conv1_kernels":6,"conv2_kernels":16,"dropout":0.0},
+            "learning_rate":0.001,"weight_decay":0.0,"batch_size":64,"epochs":15,"seed":42,
+            "fit":"train"}"#;
+        let old: TrainingConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(old, Variant::Base.config());
+        assert_eq!(old.schedule(), Schedule::Constant);
+        assert!(old.augmentation().is_none() && old.label_smoothing() == 0.0);
+        let mut bad = best.form_values();
+        bad.insert("pooling".into(), "median".into());
+        bad.insert("batch_norm".into(), "maybe".into());
+        let ConfigError(errors) = TrainingConfig::from_form(&bad).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["pooling", "batch_norm"]);
+    }
+
+    #[test]
     fn every_bad_field_of_a_form_is_named() {
         let mut values = v4_form();
         values.insert("learning_rate".into(), "0".into());

@@ -93,7 +93,8 @@ enum Command {
         backend: BackendArg,
         #[command(flatten)]
         threads: ThreadsArg,
-        /// Comma-separated variants, in study order (default: base,v1,v2,v3,v4).
+        /// Comma-separated variants, in study order (default: base,v1,v2,v3,v4); add best and
+        /// fast for the report's "Beyond the study" section.
         #[arg(long, value_delimiter = ',')]
         variants: Vec<Variant>,
         /// The model refitted on train+val: `best` (by validation top-1) or a variant.
