@@ -54,17 +54,33 @@ fn ok_cli(args: &[&str]) -> String {
 #[test]
 fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
     let Some(python) = python() else { return };
-    let dir = scratch("export");
+    // v2: dropout (left out of the inference graph) and 16/26 kernels.
+    export_and_verify(&python, "v2", "v2 (conv 16/26 kernels, dropout 0.3)");
+    // best: batch norm (its running statistics) and max pooling.
+    export_and_verify(
+        &python,
+        "best",
+        "best (conv 20/25 kernels, batch norm, max pool, dropout 0)",
+    );
+}
+
+/// Trains `variant` briefly, exports it as ONNX and safetensors, and has onnxruntime and a numpy
+/// forward pass predict every test image as `evaluate --logits` does; the safetensors file
+/// imports back as `summary` says.
+fn export_and_verify(python: &str, variant: &str, summary: &str) {
+    let dir = scratch(&format!("export-{variant}"));
     let data = fashion_mnist_dir();
     let data = data.to_str().unwrap();
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    // v2: dropout (left out of the inference graph) and 16/26 kernels.
+    let (onnx_file, safetensors_file) = (path("model.onnx"), path("model.safetensors"));
     ok_cli(&[
         "train",
         "--variant",
-        "v2",
+        variant,
         "--epochs",
         "1",
+        "--fit",
+        "train",
         "--limit-train",
         "6000",
         "--limit-eval",
@@ -81,7 +97,7 @@ fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
         "--format",
         "onnx",
         "--out",
-        &path("v2.onnx"),
+        &onnx_file,
     ]);
     assert!(onnx.contains("onnxruntime"), "{onnx}");
     let st = ok_cli(&[
@@ -89,7 +105,7 @@ fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
         "--model",
         &path("run"),
         "--out",
-        &path("v2.safetensors"),
+        &safetensors_file,
     ]);
     assert!(st.contains("load_state_dict"), "{st}");
     ok_cli(&[
@@ -102,7 +118,7 @@ fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
         &path("ours.csv"),
     ]);
     let report = check(
-        &python,
+        python,
         &[
             "verify",
             "--data",
@@ -110,30 +126,27 @@ fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
             "--reference",
             &path("ours.csv"),
             "--onnx",
-            &path("v2.onnx"),
+            &onnx_file,
             "--safetensors",
-            &path("v2.safetensors"),
+            &safetensors_file,
         ],
     );
     assert_eq!(
         report.matches("top-1 agrees on 10000/10000 images").count(),
         2,
-        "{report}"
+        "{variant}: {report}"
     );
     // The safetensors export imports back with its settings.
-    let summary = ok_cli(&[
+    let imported = ok_cli(&[
         "evaluate",
         "--model",
-        &path("v2.safetensors"),
+        &safetensors_file,
         "--data",
         data,
         "--limit-eval",
         "10",
     ]);
-    assert!(
-        summary.starts_with("v2 (conv 16/26 kernels, dropout 0.3)"),
-        "{summary}"
-    );
+    assert!(imported.starts_with(summary), "{imported}");
 }
 
 #[test]

@@ -80,21 +80,8 @@ impl ExportFormat {
         }
     }
 
-    /// The bytes of `checkpoint` in this format. Batch normalisation is written only to `.ftw`
-    /// so far: other runtimes would get a model without it, so that is refused.
+    /// The bytes of `checkpoint` in this format.
     pub fn encode(self, checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
-        if self != ExportFormat::Ftw && checkpoint.model.has_batch_norm() {
-            return Err(CheckpointError::Safetensors(format!(
-                "{} exports LeNets without batch norm only, and {} has it; export it as .ftw \
-                 (the page and the CLI load it)",
-                self.extension(),
-                if checkpoint.label.is_empty() {
-                    "this model"
-                } else {
-                    &checkpoint.label
-                }
-            )));
-        }
         match self {
             ExportFormat::Ftw => Ok(checkpoint.to_bytes()),
             ExportFormat::Safetensors => safetensors::encode(checkpoint),
@@ -119,6 +106,14 @@ impl ExportFormat {
             Pooling::Average => "avg_pool2d",
             Pooling::Max => "max_pool2d",
         };
+        let (norms, norm1, norm2) = match model.has_batch_norm() {
+            true => (
+                "\n        self.bn1, self.bn2 = nn.BatchNorm2d(c1), nn.BatchNorm2d(c2)",
+                "self.bn1(self.conv1(x))",
+                "self.bn2(self.conv2(x))",
+            ),
+            false => ("", "self.conv1(x)", "self.conv2(x)"),
+        };
         match self {
             ExportFormat::Ftw => "fashion-trainer evaluate --model model.ftw\n\
                  # or the page's Load weights; the page and the CLI take .safetensors too"
@@ -129,12 +124,12 @@ impl ExportFormat {
                  class LeNet(nn.Module):\n\
                  \x20   def __init__(self, c1={c1}, c2={c2}):\n\
                  \x20       super().__init__()\n\
-                 \x20       self.conv1, self.conv2 = nn.Conv2d(1, c1, 5, padding=2), nn.Conv2d(c1, c2, 5)\n\
+                 \x20       self.conv1, self.conv2 = nn.Conv2d(1, c1, 5, padding=2), nn.Conv2d(c1, c2, 5){norms}\n\
                  \x20       self.fc1, self.fc2, self.fc3 = nn.Linear(c2 * 25, 120), nn.Linear(120, 84), nn.Linear(84, 10)\n\n\
                  \x20   def forward(self, x):  # x: [N, 1, 28, 28], Fashion-MNIST pixels / 255\n\
                  \x20       x = (x - {PIXEL_MEAN}) / {PIXEL_STD}\n\
-                 \x20       x = F.{pool}(F.relu(self.conv1(x)), 2)\n\
-                 \x20       x = F.{pool}(F.relu(self.conv2(x)), 2).flatten(1)\n\
+                 \x20       x = F.{pool}(F.relu({norm1}), 2)\n\
+                 \x20       x = F.{pool}(F.relu({norm2}), 2).flatten(1)\n\
                  \x20       return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))\n\n\
                  model = LeNet()\n\
                  model.load_state_dict(load_file(\"model.safetensors\"))\n\
@@ -182,8 +177,8 @@ pub(crate) fn read_weights(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> 
 
 /// A tensor in PyTorch's name and layout.
 pub(crate) struct TorchTensor<'a> {
-    /// `conv1.weight`, ..., `fc3.bias`.
-    pub name: &'a str,
+    /// `conv1.weight`, ..., `fc3.bias`; `bn1.weight`, `bn1.running_mean`, ... with batch norm.
+    pub name: Cow<'a, str>,
     /// PyTorch's shape.
     pub shape: Vec<usize>,
     /// Row-major values in that shape.
@@ -191,24 +186,43 @@ pub(crate) struct TorchTensor<'a> {
 }
 
 /// The checkpoint's tensors with PyTorch's layouts: linear weights (the only 2-D tensors)
-/// transposed from Burn's `[in, out]` to `[out, in]`; the names are the same in both.
+/// transposed from Burn's `[in, out]` to `[out, in]`; the names are the same in both but for a
+/// batch norm's scale and shift (Burn's `gamma`, `beta`; PyTorch's `weight`, `bias`).
 pub(crate) fn torch_tensors(checkpoint: &Checkpoint) -> Vec<TorchTensor<'_>> {
     checkpoint
         .tensors()
         .iter()
-        .map(|(entry, values)| match entry.shape[..] {
-            [rows, cols] => TorchTensor {
-                name: &entry.path,
-                shape: vec![cols, rows],
-                values: Cow::Owned(transpose(values, rows, cols)),
-            },
-            _ => TorchTensor {
-                name: &entry.path,
-                shape: entry.shape.clone(),
-                values: Cow::Borrowed(values),
-            },
+        .map(|(entry, values)| {
+            let name = torch_name(&entry.path);
+            match entry.shape[..] {
+                [rows, cols] => TorchTensor {
+                    name,
+                    shape: vec![cols, rows],
+                    values: Cow::Owned(transpose(values, rows, cols)),
+                },
+                _ => TorchTensor {
+                    name,
+                    shape: entry.shape.clone(),
+                    values: Cow::Borrowed(values),
+                },
+            }
         })
         .collect()
+}
+
+/// Burn's batch-norm parameter names and PyTorch's.
+pub(crate) const NORM_RENAMES: [(&str, &str); 2] = [("gamma", "weight"), ("beta", "bias")];
+
+fn torch_name(path: &str) -> Cow<'_, str> {
+    NORM_RENAMES
+        .iter()
+        .find_map(|(burn, torch)| {
+            let module = path.strip_suffix(burn)?.strip_suffix('.')?;
+            module
+                .starts_with("bn")
+                .then(|| Cow::Owned(format!("{module}.{torch}")))
+        })
+        .unwrap_or(Cow::Borrowed(path))
 }
 
 /// A row-major `rows x cols` matrix transposed.
@@ -244,23 +258,11 @@ mod tests {
                 .snippet
                 .contains("F.max_pool2d")
         );
-    }
-
-    #[test]
-    fn batch_norm_models_export_as_ftw_only() {
-        let device = burn::tensor::Device::flex();
-        let config = crate::presets::Variant::Best.config();
-        let model = config.model.init(&device);
-        let checkpoint =
-            pollster::block_on(Checkpoint::of_model(&model, &config.model, None, "best")).unwrap();
-        assert!(ExportFormat::Ftw.encode(&checkpoint).is_ok());
-        for format in [ExportFormat::Safetensors, ExportFormat::Onnx] {
-            let err = format.encode(&checkpoint).unwrap_err().to_string();
-            assert!(
-                err.contains("without batch norm only") && err.contains(".ftw"),
-                "{err}"
-            );
-        }
+        let best = crate::presets::Variant::Best.config().model;
+        let snippet = ExportFormat::Safetensors.info(&best).snippet;
+        assert!(
+            snippet.contains("nn.BatchNorm2d(c1)") && snippet.contains("self.bn2(self.conv2(x))")
+        );
         let err = "pt".parse::<ExportFormat>().unwrap_err();
         assert!(err.contains("expected ftw, safetensors or onnx"), "{err}");
     }

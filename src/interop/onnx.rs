@@ -257,7 +257,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     initializer.extend(
         torch_tensors(checkpoint)
             .iter()
-            .map(|t| tensor(t.name, &t.shape, &t.values)),
+            .map(|t| tensor(&t.name, &t.shape, &t.values)),
     );
     let mut graph = Chain {
         nodes: Vec::new(),
@@ -267,7 +267,17 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     let conv = |pads: i64| vec![ints("kernel_shape", &[5, 5]), ints("pads", &[pads; 4])];
     graph.then_named("Sub", "centred", &["pixel_mean"], vec![]);
     graph.then_named("Div", "standardised", &["pixel_std"], vec![]);
+    // Batch norm at inference: PyTorch's and Burn's epsilon, 1e-5, is ONNX's default.
+    let norm = |graph: &mut Chain, bn: &str| {
+        if checkpoint.model.has_batch_norm() {
+            let inputs =
+                ["weight", "bias", "running_mean", "running_var"].map(|p| format!("{bn}.{p}"));
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            graph.then_named("BatchNormalization", bn, &inputs, vec![]);
+        }
+    };
     graph.then_named("Conv", "conv1", &["conv1.weight", "conv1.bias"], conv(2));
+    norm(&mut graph, "bn1");
     graph.then("Relu", &[], vec![]);
     let pool_op = match checkpoint.model.pooling() {
         crate::model::Pooling::Average => "AveragePool",
@@ -275,6 +285,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     };
     graph.then_named(pool_op, "pool1", &[], pool());
     graph.then_named("Conv", "conv2", &["conv2.weight", "conv2.bias"], conv(0));
+    norm(&mut graph, "bn2");
     graph.then("Relu", &[], vec![]);
     graph.then_named(pool_op, "pool2", &[], pool());
     graph.then_named("Flatten", "flatten", &[], vec![int("axis", 1)]);
@@ -301,7 +312,8 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
             node: graph.nodes,
             name: "lenet".into(),
             initializer,
-            doc_string: "standardise, 2 x (conv, ReLU, pool), 3 fully connected layers".into(),
+            doc_string:
+                "standardise, 2 x (conv, [batch norm], ReLU, pool), 3 fully connected layers".into(),
             input: vec![value_info(
                 INPUT,
                 [batch(), DimensionValue::Value(1)],

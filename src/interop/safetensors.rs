@@ -46,10 +46,30 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         .iter()
         .map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
         .collect();
+    // PyTorch's BatchNorm2d also keeps a count of the batches seen; `load_state_dict` wants it.
+    const ZERO_COUNT: [u8; 8] = [0; 8];
+    let counts: Vec<String> = match checkpoint.model.has_batch_norm() {
+        true => vec![
+            "bn1.num_batches_tracked".into(),
+            "bn2.num_batches_tracked".into(),
+        ],
+        false => Vec::new(),
+    };
     let views = tensors
         .iter()
         .zip(&bytes)
-        .map(|(t, data)| Ok((t.name, TensorView::new(Dtype::F32, t.shape.clone(), data)?)))
+        .map(|(t, data)| {
+            Ok((
+                t.name.to_string(),
+                TensorView::new(Dtype::F32, t.shape.clone(), data)?,
+            ))
+        })
+        .chain(counts.iter().map(|name| {
+            Ok((
+                name.clone(),
+                TensorView::new(Dtype::I64, vec![], &ZERO_COUNT)?,
+            ))
+        }))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| error(e.to_string()))?;
     let settings = Settings {
@@ -72,7 +92,8 @@ pub fn encode(checkpoint: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| error(format!("the file is damaged or truncated ({e})")))?;
-    let tensors: HashMap<String, TensorView<'_>> = file.tensors().into_iter().collect();
+    let mut tensors: HashMap<String, TensorView<'_>> = file.tensors().into_iter().collect();
+    let norms = take_norms(&mut tensors)?;
     let layers = match_layers(&tensors)?;
     let shape = |layer: usize| tensors[&layers[layer].weight].shape().to_vec();
     let (conv1, conv2) = (shape(0), shape(1));
@@ -81,7 +102,8 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     }
     let model = LeNetConfig::new()
         .with_conv1_kernels(conv1[0])
-        .with_conv2_kernels(conv2[0]);
+        .with_conv2_kernels(conv2[0])
+        .with_batch_norm((!norms.is_empty()).then_some(true));
     model.validate()?;
     let (c1, c2) = (model.conv1_kernels, model.conv2_kernels);
     let architecture = format!("a LeNet with {c1}/{c2} kernels");
@@ -131,6 +153,25 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
             });
         }
     }
+    for (norm, channels) in norms.iter().zip([c1, c2]) {
+        for (part, file_name, view) in &norm.parts {
+            let burn_path = format!("{}.{}", norm.bn, burn_norm_name(part));
+            if view.shape() != [channels] {
+                return Err(error(format!(
+                    "{file_name} has shape {:?}, expected [{channels}] for {architecture}",
+                    view.shape()
+                )));
+            }
+            let values = floats(view, file_name)?;
+            entries.push((
+                TensorEntry {
+                    path: burn_path,
+                    shape: vec![channels],
+                },
+                values,
+            ));
+        }
+    }
     let settings = file_settings(bytes).filter(|s| s.model.same_architecture(&model));
     Ok(match settings {
         Some(s) => Checkpoint::from_parts(s.model, s.training, s.label, entries),
@@ -149,6 +190,59 @@ fn file_settings(bytes: &[u8]) -> Option<Settings> {
             .as_ref()
             .is_none_or(|t| t.validate().is_ok());
     valid.then_some(settings)
+}
+
+/// A batch norm's four tensors in the file, as `(part, file name, view)`, and the Burn module
+/// it fills (`bn1` after conv1, `bn2` after conv2).
+struct NormTensors<'a> {
+    bn: &'static str,
+    parts: Vec<(&'static str, String, TensorView<'a>)>,
+}
+
+/// Takes the batch norms' tensors out of `tensors`: every layer with a `running_mean`, in the
+/// order of their names; none, or one after each convolution.
+fn take_norms<'a>(
+    tensors: &mut HashMap<String, TensorView<'a>>,
+) -> Result<Vec<NormTensors<'a>>, CheckpointError> {
+    let mut parents: Vec<String> = tensors
+        .keys()
+        .filter_map(|name| name.strip_suffix(".running_mean"))
+        .map(str::to_string)
+        .collect();
+    parents.sort_by(|a, b| natural_order(a, b));
+    if !matches!(parents.len(), 0 | 2) {
+        return Err(error(format!(
+            "found {} batch norms ({}); a LeNet here has none, or one after each convolution",
+            parents.len(),
+            parents.join(", ")
+        )));
+    }
+    parents
+        .iter()
+        .zip(["bn1", "bn2"])
+        .map(|(parent, bn)| {
+            tensors.remove(&format!("{parent}.num_batches_tracked"));
+            let parts = ["weight", "bias", "running_mean", "running_var"]
+                .into_iter()
+                .map(|part| {
+                    let name = format!("{parent}.{part}");
+                    let view = tensors
+                        .remove(&name)
+                        .ok_or_else(|| error(format!("the batch norm {parent} has no {name}")))?;
+                    Ok((part, name, view))
+                })
+                .collect::<Result<_, CheckpointError>>()?;
+            Ok(NormTensors { bn, parts })
+        })
+        .collect()
+}
+
+/// Burn's name of a batch-norm tensor PyTorch calls `part`.
+fn burn_norm_name(part: &str) -> &str {
+    super::NORM_RENAMES
+        .iter()
+        .find(|(_, torch)| *torch == part)
+        .map_or(part, |(burn, _)| burn)
 }
 
 /// The file names of one layer's weight and bias.
@@ -359,8 +453,81 @@ mod tests {
     ) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         torch_tensors(checkpoint)
             .into_iter()
-            .map(|t| (rename(t.name), t.shape, t.values.into_owned()))
+            .map(|t| (rename(&t.name), t.shape, t.values.into_owned()))
             .collect()
+    }
+
+    /// The `best` preset (batch norm, max pooling) after two training steps, so its running
+    /// statistics are not the initial ones.
+    fn trained_best() -> (Checkpoint, LeNet) {
+        use crate::training::Trainer;
+        let device = Device::flex();
+        let config = Variant::Best.config().with_batch_size(50);
+        let data = std::sync::Arc::new(crate::data::toy_dataset(100));
+        let mut trainer = Trainer::new(config.clone(), &device, data, None).unwrap();
+        pollster::block_on(trainer.step(2)).unwrap();
+        let model = trainer.current_model().unwrap();
+        let checkpoint = pollster::block_on(Checkpoint::of_model(
+            &model,
+            &config.model,
+            Some(&config),
+            "best",
+        ))
+        .unwrap();
+        (checkpoint, model)
+    }
+
+    #[test]
+    fn batch_norm_exports_in_pytorch_names_and_round_trips() {
+        let (checkpoint, model) = trained_best();
+        let bytes = encode(&checkpoint).unwrap();
+        let file = SafeTensors::deserialize(&bytes).unwrap();
+        for name in [
+            "bn1.weight",
+            "bn1.bias",
+            "bn1.running_mean",
+            "bn1.running_var",
+        ] {
+            assert_eq!(file.tensor(name).unwrap().shape(), [20], "{name}");
+        }
+        assert_eq!(
+            file.tensor("bn2.num_batches_tracked").unwrap().dtype(),
+            Dtype::I64
+        );
+        let back = decode(&bytes).unwrap();
+        assert_eq!(
+            back.model, checkpoint.model,
+            "max pooling comes back from the metadata"
+        );
+        assert_eq!(
+            logits(&back.build(&Device::flex()).unwrap()),
+            logits(&model)
+        );
+
+        // As PyTorch writes it, no metadata, nn.Sequential indices: batch norm is found from the
+        // running statistics; the pooling (no weights) is the study's unless the file says.
+        let sequential = ["conv1", "bn1", "conv2", "bn2", "fc1", "fc2", "fc3"];
+        let tensors = renamed(&checkpoint, |name| {
+            let (module, part) = name.split_once('.').unwrap();
+            let at = sequential.iter().position(|m| *m == module).unwrap();
+            format!("features.{at}.{part}")
+        });
+        let back = decode(&torch_file(&tensors)).unwrap();
+        assert!(back.model.has_batch_norm() && back.model.same_architecture(&checkpoint.model));
+        let pooled = back.model.clone().with_pooling(checkpoint.model.pooling);
+        let rebuilt = Checkpoint::from_parts(pooled, None, String::new(), back.tensors().to_vec());
+        assert_eq!(
+            logits(&rebuilt.build(&Device::flex()).unwrap()),
+            logits(&model)
+        );
+
+        // One batch norm only is refused, naming it.
+        let one: Vec<_> = tensors
+            .into_iter()
+            .filter(|(n, _, _)| !n.starts_with("features.3."))
+            .collect();
+        let err = decode(&torch_file(&one)).unwrap_err().to_string();
+        assert!(err.contains("found 1 batch norms (features.1)"), "{err}");
     }
 
     #[test]
@@ -481,10 +648,15 @@ mod tests {
             ),
             "{err}"
         );
-        // A batch-norm buffer.
+        // A batch norm's statistics without its scale and shift.
         let mut extra = good.clone();
         extra.push(("bn.running_mean".into(), vec![6], vec![0.0; 6]));
-        assert!(message(extra).contains("unexpected tensor bn.running_mean"));
+        let err = message(extra);
+        assert!(err.contains("found 1 batch norms (bn)"), "{err}");
+        // A tensor of no LeNet layer.
+        let mut extra = good.clone();
+        extra.push(("bn.momentum".into(), vec![1], vec![0.1]));
+        assert!(message(extra).contains("unexpected tensor bn.momentum"));
         // Three convolutions.
         let mut three = good.clone();
         three.push((

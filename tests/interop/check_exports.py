@@ -16,6 +16,7 @@ checks the CLI's (or the page's) logits of that file against them.
 Uses numpy, safetensors and onnxruntime (./build.sh installs them into a venv in the cache).
 """
 import argparse
+import json
 import csv
 import gzip
 import os
@@ -65,15 +66,31 @@ def avg_pool(x):
     return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
 
 
-def forward(weights, x, chunk=1000):
-    """The LeNet's logits in float64: standardise, 2 x (conv, ReLU, pool), 3 linear layers."""
+def max_pool(x):
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def batch_norm(x, w, name):
+    """PyTorch's BatchNorm2d at inference (epsilon 1e-5), or x when the model has none."""
+    if f"{name}.running_mean" not in w:
+        return x
+    per_channel = lambda part: w[f"{name}.{part}"][None, :, None, None]
+    scale = per_channel("weight") / np.sqrt(per_channel("running_var") + 1e-5)
+    return (x - per_channel("running_mean")) * scale + per_channel("bias")
+
+
+def forward(weights, x, pooling="average", chunk=1000):
+    """The LeNet's logits in float64: standardise, 2 x (conv, [batch norm], ReLU, pool), 3
+    linear layers."""
     w = {k: v.astype(np.float64) for k, v in weights.items()}
     relu = lambda t: np.maximum(t, 0.0)
+    pool = max_pool if pooling == "max" else avg_pool
     out = []
     for i in range(0, len(x), chunk):
         t = ((x[i:i + chunk] - MEAN) / STD).astype(np.float64)
-        t = avg_pool(relu(conv2d(t, w["conv1.weight"], w["conv1.bias"], 2)))
-        t = avg_pool(relu(conv2d(t, w["conv2.weight"], w["conv2.bias"], 0)))
+        t = pool(relu(batch_norm(conv2d(t, w["conv1.weight"], w["conv1.bias"], 2), w, "bn1")))
+        t = pool(relu(batch_norm(conv2d(t, w["conv2.weight"], w["conv2.bias"], 0), w, "bn2")))
         t = t.reshape(len(t), -1)
         t = relu(t @ w["fc1.weight"].T + w["fc1.bias"])
         t = relu(t @ w["fc2.weight"].T + w["fc2.bias"])
@@ -171,13 +188,21 @@ def verify(args):
     if args.safetensors:
         weights, metadata = load_safetensors(args.safetensors)
         names = sorted(weights)
-        expected = sorted(f"{l}.{p}" for l in LAYERS for p in ("weight", "bias"))
+        expected = [f"{l}.{p}" for l in LAYERS for p in ("weight", "bias")]
+        if "bn1.running_mean" in weights:
+            parts = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+            expected += [f"bn{i}.{p}" for i in (1, 2) for p in parts]
+        expected = sorted(expected)
         if names != expected:
             print(f"FAIL safetensors names {names}, expected {expected}")
             ok = False
         shapes = {k: list(v.shape) for k, v in weights.items()}
         print(f"     safetensors: {shapes}; metadata keys {sorted(metadata)}")
-        ok &= agree(f"numpy forward pass of {os.path.basename(args.safetensors)}", forward(weights, x), ours, predicted)
+        settings = json.loads(metadata.get("fashion_trainer", "{}"))
+        pooling = (settings.get("model") or {}).get("pooling") or "average"
+        print(f"     pooling: {pooling}")
+        logits = forward(weights, x, pooling)
+        ok &= agree(f"numpy forward pass of {os.path.basename(args.safetensors)}", logits, ours, predicted)
     return ok
 
 
