@@ -106,7 +106,7 @@ impl LeNetConfig {
     }
 
     /// A short human description, e.g. `conv 6/16 kernels, dropout 0`; the options beyond the
-    /// study are named only when on (`conv 20/25 kernels, batch norm, max pool, dropout 0`).
+    /// study are named only when on (`conv 32/22 kernels, batch norm, max pool, dropout 0`).
     pub fn describe(&self) -> String {
         let mut text = format!("conv {}/{} kernels", self.conv1_kernels, self.conv2_kernels);
         if self.has_batch_norm() {

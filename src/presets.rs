@@ -82,7 +82,7 @@ impl Variant {
             Variant::V3 => "V3: V2 + L2 weight decay 1e-4",
             Variant::V4 => "V4: V3 + halved learning rate (5e-4)",
             Variant::Best => {
-                "Best: 20/25 kernels, batch norm, max pool, shift 2 + flip, one-cycle 3e-3, smoothing 0.1"
+                "Best: 32/22 kernels, batch norm, max pool, shift 1 + flip, one-cycle 3e-3, smoothing 0.1"
             }
             Variant::Fast => {
                 "Fast: base + batch norm, max pool, one-cycle 4e-3, 4 epochs on train+val"
@@ -112,11 +112,12 @@ impl Variant {
                 .with_pooling(Some(Pooling::Max))
                 .with_batch_norm(Some(true))
         };
-        let best = TrainingConfig::new(recipe_model(20, 25))
+        // Chosen on validation among 10 recipes of seed 42 (README, "Recipes beyond the study").
+        let best = TrainingConfig::new(recipe_model(32, 22))
             .with_learning_rate(3e-3)
             .with_schedule(Some(Schedule::OneCycle))
             .with_label_smoothing(Some(0.1))
-            .with_augmentation(Some(Augmentation::new().with_shift(2).with_flip(0.5)));
+            .with_augmentation(Some(Augmentation::new().with_shift(1).with_flip(0.5)));
         let fast = TrainingConfig::new(recipe_model(6, 16))
             .with_learning_rate(4e-3)
             .with_schedule(Some(Schedule::OneCycle))

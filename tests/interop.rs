@@ -60,7 +60,7 @@ fn exports_agree_with_onnxruntime_and_numpy_on_every_test_image() {
     export_and_verify(
         &python,
         "best",
-        "best (conv 20/25 kernels, batch norm, max pool, dropout 0)",
+        "best (conv 32/22 kernels, batch norm, max pool, dropout 0)",
     );
 }
 

@@ -488,7 +488,7 @@ mod tests {
             "bn1.running_mean",
             "bn1.running_var",
         ] {
-            assert_eq!(file.tensor(name).unwrap().shape(), [20], "{name}");
+            assert_eq!(file.tensor(name).unwrap().shape(), [32], "{name}");
         }
         assert_eq!(
             file.tensor("bn2.num_batches_tracked").unwrap().dtype(),

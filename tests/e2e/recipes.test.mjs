@@ -26,7 +26,7 @@ test('recipe fields, the best and fast presets, and a recipe run on two workers'
 
     // best: augmentation and label smoothing; under 100,000 parameters.
     await page.selectOption('#preset', 'best');
-    await page.waitForFunction(() => document.querySelector('#shift').value === '2');
+    await page.waitForFunction(() => document.querySelector('#shift').value === '1');
     assert.equal(await page.inputValue('#flip'), '0.5');
     assert.equal(await page.inputValue('#label-smoothing'), '0.1');
     await page.waitForFunction(() => Number(document.querySelector('#param-count').textContent.replace(/\D/g, '')) > 90_000);
