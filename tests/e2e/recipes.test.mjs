@@ -20,7 +20,8 @@ test('recipe fields, the best and fast presets, and a recipe run on two workers'
     await page.waitForFunction(() => /BatchNorm2d/.test(document.querySelector('#summary').textContent));
     const fields = await page.evaluate(() => Object.fromEntries(['schedule', 'pooling', 'batch-norm', 'epochs', 'shift', 'learning-rate']
       .map((id) => [id, /** @type {HTMLInputElement} */ (document.getElementById(id)).value])));
-    assert.deepEqual(fields, { schedule: 'one-cycle', pooling: 'max', 'batch-norm': 'on', epochs: '4', shift: '0', 'learning-rate': '0.004' });
+    assert.deepEqual(fields, { schedule: 'one-cycle', pooling: 'max', 'batch-norm': 'on', epochs: '4', shift: '0', 'learning-rate': '0.008' });
+    assert.equal(await page.inputValue('#batch-size'), '128');
     assert.equal(await page.isChecked('#fit-trainval'), true, 'fast fits on train+val');
     assert.match(await page.textContent('#summary'), /MaxPool2d/);
 
