@@ -246,7 +246,8 @@ test_e2e() {
   e2e_against www 8765 / PAGE_URL tests/e2e/page.test.mjs tests/e2e/photos.test.mjs \
     tests/e2e/study.test.mjs tests/e2e/faults.test.mjs tests/e2e/hostile.test.mjs \
     tests/e2e/workers.test.mjs tests/e2e/interop.test.mjs tests/e2e/inside.test.mjs \
-    tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs tests/e2e/a11y.test.mjs || return
+    tests/e2e/camera.test.mjs tests/e2e/offline.test.mjs tests/e2e/a11y.test.mjs \
+    tests/e2e/recipes.test.mjs || return
   site=$(mktemp -d)
   copy_dist "$site/apps/fashion trainer/v1"
   log "the dist folder served under a sub-path (/apps/fashion%20trainer/v1/)"

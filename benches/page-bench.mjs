@@ -66,14 +66,7 @@ async function trainSpeed(page, backend, images, workers = 1) {
     { timeout: 900_000 });
   // The second epoch's speed, from the run kept in IndexedDB: it excludes the first steps' warm-up
   // (shader compilation on WebGPU).
-  const history = await page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('fashion-trainer');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const all = open.result.transaction('runs').objectStore('runs').getAll();
-      all.onsuccess = () => resolve(all.result.sort((a, b) => b.createdAt - a.createdAt)[0].history);
-    };
-  }));
+  const { history } = await newestRun(page);
   return { rate: Math.round(history.at(-1).images_per_second) };
 }
 

@@ -1,6 +1,7 @@
 // @ts-check
-// Number fields built from the core's limits (pageInfo().training_fields): the form shows the
-// ranges the core enforces, and marks the fields the core's check names.
+// Number fields built from the core's limits (pageInfo().training_fields) and selects from its
+// choices (choice_fields): the form shows the ranges and options the core enforces, and marks
+// the fields the core's check names.
 
 import { cell, showError } from './dom.js';
 
@@ -8,15 +9,32 @@ import { cell, showError } from './dom.js';
 /** @typedef {import('./protocol.js').FieldError} FieldError */
 
 /**
+ * `control` (with id `id`) in a form field with its label and, when there is one, its hint.
+ * @param {HTMLInputElement | HTMLSelectElement} control
+ * @param {string} label
+ * @param {string} hint
+ */
+function labelled(control, label, hint) {
+  const wrap = document.createElement('div');
+  wrap.className = 'field';
+  const labelElement = cell('label', label);
+  labelElement.htmlFor = control.id;
+  wrap.append(labelElement, control);
+  if (hint) {
+    const hintElement = cell('p', hint, 'hint');
+    hintElement.id = `${control.id}-hint`;
+    control.setAttribute('aria-describedby', hintElement.id);
+    wrap.append(hintElement);
+  }
+  return wrap;
+}
+
+/**
  * A labelled number input for `limit`, with id `id` and name `limit.field`.
  * @param {FieldLimit} limit
  * @param {{id: string, label?: string}} options
  */
 export function numberField(limit, { id, label = limit.label }) {
-  const wrap = document.createElement('div');
-  wrap.className = 'field';
-  const labelElement = cell('label', label);
-  labelElement.htmlFor = id;
   const input = document.createElement('input');
   Object.assign(input, { id, name: limit.field, type: 'number', required: true });
   input.inputMode = limit.integer ? 'numeric' : 'decimal';
@@ -24,14 +42,7 @@ export function numberField(limit, { id, label = limit.label }) {
   input.min = String(limit.min);
   input.max = String(limit.max);
   input.step = limit.integer ? '1' : 'any';
-  wrap.append(labelElement, input);
-  if (limit.hint) {
-    const hint = cell('p', limit.hint, 'hint');
-    hint.id = `${id}-hint`;
-    input.setAttribute('aria-describedby', hint.id);
-    wrap.append(hint);
-  }
-  return wrap;
+  return labelled(input, label, limit.hint);
 }
 
 /**
@@ -41,21 +52,10 @@ export function numberField(limit, { id, label = limit.label }) {
  * @param {{id: string}} options
  */
 export function choiceField(choice, { id }) {
-  const wrap = document.createElement('div');
-  wrap.className = 'field';
-  const labelElement = cell('label', choice.label);
-  labelElement.htmlFor = id;
   const select = document.createElement('select');
   Object.assign(select, { id, name: choice.field });
   select.append(...choice.options.map(([value, label]) => new Option(label, value)));
-  wrap.append(labelElement, select);
-  if (choice.hint) {
-    const hint = cell('p', choice.hint, 'hint');
-    hint.id = `${id}-hint`;
-    select.setAttribute('aria-describedby', hint.id);
-    wrap.append(hint);
-  }
-  return wrap;
+  return labelled(select, choice.label, choice.hint);
 }
 
 /**
