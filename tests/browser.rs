@@ -330,7 +330,11 @@ async fn web_api_forms_photos_catalogue_and_study() {
     };
     let info = page_info().unwrap().js_value();
     let fields = js_sys::Array::from(&field(&info, "training_fields"));
-    assert_eq!(fields.length(), 8);
+    assert_eq!(fields.length(), 12);
+    let choices = js_sys::Array::from(&field(&info, "choice_fields"));
+    assert_eq!(choices.length(), 3);
+    let presets = js_sys::Array::from(&field(&info, "presets"));
+    assert_eq!(presets.length(), 7);
     let form = serde_json::json!({
         "conv1_kernels": "16", "conv2_kernels": "26", "dropout": "0.3", "weight_decay": "0.0001",
         "learning_rate": "0.0005", "batch_size": "64", "epochs": "15", "seed": "42", "fit": "train",
