@@ -423,7 +423,9 @@ mod tests {
     /// The logits of three fixed images (not drawn from the device's random generator, which
     /// tests running in parallel share).
     fn logits(model: &LeNet) -> Vec<f32> {
-        let pixels: Vec<f32> = (0..3 * 784).map(|i| ((i * 7919) % 256) as f32 / 255.0).collect();
+        let pixels: Vec<f32> = (0..3 * 784)
+            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+            .collect();
         let x = Tensor::<4>::from_data(TensorData::new(pixels, [3, 1, 28, 28]), &Device::flex());
         model.forward(x).into_data().try_to_vec().unwrap()
     }
