@@ -30,6 +30,7 @@ test('recipe fields, the best and fast presets, and a recipe run on two workers'
     await page.waitForFunction(() => document.querySelector('#shift').value === '1');
     assert.equal(await page.inputValue('#flip'), '0.5');
     assert.equal(await page.inputValue('#label-smoothing'), '0.1');
+    assert.equal(await page.isChecked('#fit-trainval'), true, 'best fits on train+val');
     await page.waitForFunction(() => Number(document.querySelector('#param-count').textContent.replace(/\D/g, '')) > 90_000);
     const params = Number((await page.textContent('#param-count')).replace(/\D/g, ''));
     assert.ok(params > 90_000 && params <= 100_000, `best has ${params} parameters`);

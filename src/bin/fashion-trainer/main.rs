@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Fit on `train` (50,000 images, 10,000 validate) or `train+val` (all 60,000); default:
-        /// the variant's (`train`, `train+val` for fast).
+        /// the variant's (`train`, `train+val` for best and fast).
         #[arg(long)]
         fit: Option<Fit>,
         #[command(flatten)]
