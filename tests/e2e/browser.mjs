@@ -78,7 +78,9 @@ export async function trainShort(page, { epochs, preset, label } = {}) {
 /** Evaluates the model on the test set and opens the first image of the confusion matrix's first cell. */
 export async function openFirstTestImage(page) {
   await page.click('#evaluate');
-  await page.waitForFunction(() => /precision/.test(document.querySelector('#report').textContent), null, { timeout: 300_000 });
+  // The status says "Evaluating…" from the click until this evaluation is shown (a report already
+  // on the page from an earlier one would not wait, and its end would close the gallery).
+  await page.waitForFunction(() => /^Test top-1 of/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
   await page.locator('#confusion button').first().click();
   await page.waitForFunction(() => document.querySelectorAll('#gallery-images button').length > 0, null, { timeout: 60_000 });
   await page.locator('#gallery-images button').first().click();
