@@ -3,7 +3,7 @@
 // look inside the network for one image. Prints "BENCH name value" lines for benches/run.sh.
 // PAGE_URL and CHROMIUM as for the e2e test.
 import { chromium } from 'playwright-core';
-import { openFirstTestImage } from '../tests/e2e/browser.mjs';
+import { newestRun, openFirstTestImage } from '../tests/e2e/browser.mjs';
 
 const BASE = process.env.PAGE_URL ?? 'http://127.0.0.1:8080/';
 const browser = await chromium.launch({
@@ -17,16 +17,6 @@ async function readyTime(page, url) {
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
   return (Date.now() - t0) / 1000;
 }
-
-/** The newest run kept in IndexedDB. */
-const newestRun = (page) => page.evaluate(() => new Promise((resolve, reject) => {
-  const open = indexedDB.open('fashion-trainer');
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const all = open.result.transaction('runs').objectStore('runs').getAll();
-    all.onsuccess = () => resolve(all.result.sort((a, b) => b.createdAt - a.createdAt)[0]);
-  };
-}));
 
 /**
  * Time to accuracy (DAWNBench style): the `fast` preset on all the data with every core's

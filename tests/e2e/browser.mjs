@@ -75,6 +75,16 @@ export async function trainShort(page, { epochs, preset, label } = {}) {
   await page.waitForFunction(() => /finished/.test(document.querySelector('#status').textContent), null, { timeout: 300_000 });
 }
 
+/** The newest run the page keeps in IndexedDB. */
+export const newestRun = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('fashion-trainer');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const all = open.result.transaction('runs').objectStore('runs').getAll();
+    all.onsuccess = () => resolve(all.result.sort((a, b) => b.createdAt - a.createdAt)[0]);
+  };
+}));
+
 /** Evaluates the model on the test set and opens the first image of the confusion matrix's first cell. */
 export async function openFirstTestImage(page) {
   await page.click('#evaluate');

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, SHOTS, launch, newPage, openReady } from './browser.mjs';
+import { BASE, SHOTS, launch, newPage, newestRun, openReady } from './browser.mjs';
 
 test('recipe fields, the best and fast presets, and a recipe run on two workers', { timeout: 600_000 }, async () => {
   const browser = await launch();
@@ -60,14 +60,7 @@ test('recipe fields, the best and fast presets, and a recipe run on two workers'
     const row = await page.textContent('#results tbody tr');
     assert.match(row, /batch norm, max pool/, `the run's settings: ${row}`);
     assert.match(row, /shift 1, erasing 0\.3, cosine/, `the run's recipe: ${row}`);
-    const accuracy = await page.evaluate(() => new Promise((resolve, reject) => {
-      const open = indexedDB.open('fashion-trainer');
-      open.onerror = () => reject(open.error);
-      open.onsuccess = () => {
-        const all = open.result.transaction('runs').objectStore('runs').getAll();
-        all.onsuccess = () => resolve(all.result[0].history.at(-1).val_accuracy);
-      };
-    }));
+    const accuracy = (await newestRun(page)).history.at(-1).val_accuracy;
     assert.ok(accuracy > 0.6, `2 epochs of 2,000 images with the recipe: val top-1 ${accuracy}`);
     assert.deepEqual(outside, [], 'nothing fetched from another host');
     assert.deepEqual(errors, [], 'no page errors');
