@@ -57,7 +57,20 @@ pub struct Trainer {
     pending: Option<(Arc<Vec<f32>>, f64)>,
     /// Why the peers were dropped, until a progress report says it.
     peer_loss: Option<String>,
+    /// Seconds a batch took in the last chunk of training and of validation
+    /// ([`Trainer::batches_within`]).
+    pace: ChunkPace,
 }
+
+/// Seconds per batch of the last chunk of each phase.
+#[derive(Clone, Copy, Debug, Default)]
+struct ChunkPace {
+    train: Option<f64>,
+    validate: Option<f64>,
+}
+
+/// The most batches [`Trainer::batches_within`] gives one chunk.
+const MAX_CHUNK_BATCHES: usize = 512;
 
 /// Why shared training stopped: a peer failed (the trainer goes on alone), or its own work.
 enum Stop {
@@ -110,6 +123,7 @@ impl Trainer {
             peers: None,
             pending: None,
             peer_loss: None,
+            pace: ChunkPace::default(),
         }
     }
 
@@ -214,6 +228,25 @@ impl Trainer {
         self.model.as_ref().map(|m| m.valid())
     }
 
+    /// How many batches of the current phase take about `seconds`, at the pace of its last
+    /// chunk: one before there is a pace (the first chunk also warms up: GPU kernels compile).
+    /// Chunks of a fixed time rather than a fixed count keep a paused run answering as quickly
+    /// on a slow device as on a fast one, and a fast one from reporting progress (and, with
+    /// peers, breaking their pipeline) more often than anyone can see.
+    pub fn batches_within(&self, seconds: f64) -> usize {
+        let pace = match self.phase() {
+            Phase::Train => self.pace.train,
+            Phase::Validate => self.pace.validate,
+            Phase::Done => None,
+        };
+        match pace {
+            Some(per_batch) if per_batch > 0.0 => {
+                ((seconds / per_batch).round() as usize).clamp(1, MAX_CHUNK_BATCHES)
+            }
+            _ => 1,
+        }
+    }
+
     /// Runs up to `max_batches` batches of the current phase, then returns progress.
     pub async fn step(&mut self, max_batches: usize) -> Result<Progress, TrainingError> {
         let started = now_seconds();
@@ -221,8 +254,14 @@ impl Trainer {
         match self.phase() {
             Phase::Done => {}
             Phase::Train => {
+                let from = self.cursor;
                 self.train_batches(max_batches.max(1)).await?;
-                self.totals.train_seconds += now_seconds() - started;
+                let seconds = now_seconds() - started;
+                self.totals.train_seconds += seconds;
+                let batches = (self.cursor - from).div_ceil(self.config.batch_size);
+                if batches > 0 {
+                    self.pace.train = Some(seconds / batches as f64);
+                }
                 if self.cursor >= self.order.len() {
                     match &self.val {
                         Some(val) => {
@@ -241,7 +280,12 @@ impl Trainer {
                 let validation = self.validation.as_mut().ok_or_else(lost_model)?;
                 // Inference is cheaper than a training step: take bigger bites.
                 let done = validation.step(max_batches.max(1)).await?;
-                self.totals.val_seconds += now_seconds() - started;
+                let seconds = now_seconds() - started;
+                self.totals.val_seconds += seconds;
+                if !done {
+                    // A whole chunk (the last one may be shorter).
+                    self.pace.validate = Some(seconds / max_batches.max(1) as f64);
+                }
                 if done {
                     let evaluation = self.validation.take().ok_or_else(lost_model)?.finish();
                     finished = Some(self.finish_epoch(Some(evaluation)));
@@ -619,6 +663,28 @@ mod tests {
         assert!(history[1].train_loss < history[0].train_loss, "{history:?}");
         assert!(history[1].val_accuracy.unwrap() > 0.5, "{history:?}");
         assert!(history.iter().all(|r| r.images_per_second > 0.0));
+    }
+
+    #[test]
+    fn chunks_are_sized_by_the_pace_of_the_last_one() {
+        let data = Arc::new(toy_dataset(640));
+        let mut trainer =
+            Trainer::new(quick_config(), &Device::flex(), data.clone(), Some(data)).unwrap();
+        // No pace yet: one batch, whatever the time asked.
+        assert_eq!(trainer.batches_within(10.0), 1);
+        pollster::block_on(trainer.step(2)).unwrap();
+        let per_batch = trainer.pace.train.expect("a training chunk sets the pace");
+        assert!(per_batch > 0.0);
+        assert_eq!(trainer.batches_within(0.0), 1, "never less than a batch");
+        assert_eq!(trainer.batches_within(1e9), MAX_CHUNK_BATCHES);
+        let four = trainer.batches_within(4.0 * per_batch);
+        assert_eq!(four, 4, "4 batches' time at {per_batch} s a batch");
+        // Validation has a pace of its own (none yet when it starts).
+        while trainer.phase() == Phase::Train {
+            let batches = trainer.batches_within(1.0);
+            pollster::block_on(trainer.step(batches)).unwrap();
+        }
+        assert_eq!(trainer.batches_within(10.0), 1);
     }
 
     #[test]

@@ -169,10 +169,11 @@ impl WebTrainer {
         DeviceView::of(&self.selected)
     }
 
-    /// Runs up to `max_batches` batches and says where the run is; after an epoch, with the
-    /// weights to keep.
-    pub async fn step(&mut self, max_batches: usize) -> Result<Ts<StepReport>, JsError> {
-        let progress = self.trainer.step(max_batches).await.map_err(js_err)?;
+    /// Trains (or validates) for about `millis` milliseconds, in whole batches, and says where
+    /// the run is; after an epoch, with the weights to keep.
+    pub async fn step(&mut self, millis: f64) -> Result<Ts<StepReport>, JsError> {
+        let batches = self.trainer.batches_within(millis / 1000.0);
+        let progress = self.trainer.step(batches).await.map_err(js_err)?;
         let notice = progress.peers_lost.as_ref().map(|why| {
             self.selected = self.selected.clone().with_replicas(1, "worker");
             format!(

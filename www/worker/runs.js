@@ -15,7 +15,10 @@ import { WorkerPeers } from './peers.js';
 /** @typedef {import('../js/protocol.js').ModelInfo} ModelInfo */
 /** @typedef {import('../js/protocol.js').NoPrediction} NoPrediction */
 
-const CHUNK_BATCHES = 8;
+// A chunk of training between progress reports (pause and cancel answer within one). Each report
+// is work for the page's main thread that competes with the workers for the cores: reported every
+// 8 batches (~50 ms), two workers on two cores trained ~8 % slower (README, "Benchmarks").
+const CHUNK_MILLIS = 250;
 const MAX_GALLERY = 24;
 
 /** @type {WebTrainer | null} */
@@ -148,7 +151,7 @@ async function runLoop() {
   const live = () => mine === loopToken && t === trainer;
   try {
     while (mode === 'running' && live()) {
-      const report = await queue(() => t.step(CHUNK_BATCHES));
+      const report = await queue(() => t.step(CHUNK_MILLIS));
       if (!live()) return; // cancelled or replaced while stepping
       const { saved, ...progress } = report;
       if (report.notice) stopPeers(); // the trainer goes on alone
