@@ -1,7 +1,7 @@
 // @ts-check
 // A helper Web Worker of a run trained on several cores: it holds a replica of the model
-// (WebReplica) and, for each step, applies the trainer's summed gradient and computes the
-// gradient of its share of the batch. The training worker starts it (worker/peers.js).
+// (WebReplica) and, for each step, applies the step's gradient (summed, or the trainer's share
+// plus its own) and computes the gradient of its share of the batch. The training worker starts it (worker/peers.js).
 
 import init, { WebReplica, faultTrap } from './pkg/fashion_trainer.js';
 
@@ -30,7 +30,7 @@ scope.addEventListener('message', ({ data: msg }) => {
         scope.postMessage({ type: 'ready' });
       } else if (msg.type === 'work') {
         if (!replica) throw new Error('the replica has no weights yet');
-        const result = await replica.work(msg.apply, msg.applyRate, msg.images, msg.labels, msg.batchLen);
+        const result = await replica.work(msg.apply, msg.applyAddsOwn, msg.applyRate, msg.images, msg.labels, msg.batchLen);
         const reply = { type: 'reply', gradient: result.takeGradient(), lossSum: result.lossSum, correct: result.correct };
         result.free();
         scope.postMessage(reply, [reply.gradient.buffer]);

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Int, Tensor, Transaction};
 
 use super::evaluator::{Evaluation, Evaluator, read_f64s, read_i64s};
 use super::parallel::{
-    Peers, ShardWork, add_gradient, apply_gradient, share_gradient, split_batch,
+    Peers, ShardWork, StepToApply, add_gradient, apply_gradient, share_gradient, split_batch,
 };
 use super::progress::{EpochRecord, Phase, Progress};
 use super::{TrainingConfig, TrainingError};
@@ -52,9 +52,8 @@ pub struct Trainer {
     best: Option<(usize, LeNet)>,
     /// The replicas sharing each batch ([`Trainer::set_peers`]); `None` trains alone.
     peers: Option<Box<dyn Peers>>,
-    /// The last step's summed gradient and its learning rate, which the peers apply with their
-    /// next work.
-    pending: Option<(Arc<Vec<f32>>, f64)>,
+    /// The last step, which the peers apply with their next work.
+    pending: Option<StepToApply>,
     /// Why the peers were dropped, until a progress report says it.
     peer_loss: Option<String>,
     /// Seconds a batch took in the last chunk of training and of validation
@@ -174,7 +173,7 @@ impl Trainer {
     /// The last step's summed gradient and its learning rate, which the peers have not applied
     /// yet.
     #[cfg(test)]
-    pub(crate) fn pending_gradient(&self) -> Option<(Arc<Vec<f32>>, f64)> {
+    pub(crate) fn pending_gradient(&self) -> Option<StepToApply> {
         self.pending.clone()
     }
 
@@ -382,7 +381,10 @@ impl Trainer {
     ) -> Result<(), Stop> {
         let loss_fn = self.config.loss(&self.device);
         let parts = 1 + peers.count();
-        // Whether the batch in hand was sent already, with the last step's sum.
+        // One peer gets the trainer's own gradient as soon as it is computed and adds its own
+        // (ShardWork::apply_adds_own); more peers need every other's, so they get the sum.
+        let swap = peers.count() == 1;
+        // Whether the batch in hand was sent already, with the last step.
         let mut sent = false;
         for done in 0..max_batches {
             if self.cursor >= self.order.len() {
@@ -390,7 +392,8 @@ impl Trainer {
             }
             let end = (self.cursor + self.config.batch_size).min(self.order.len());
             if !sent {
-                let work = self.shares_of(self.cursor..end, parts, self.pending.clone());
+                let pending = self.pending.take();
+                let work = self.shares_of(self.cursor..end, parts, pending);
                 peers.send(work).map_err(Stop::Peer)?;
             }
             let indices = &self.order[self.cursor..end];
@@ -401,6 +404,31 @@ impl Trainer {
                 .ok_or_else(lost_model)
                 .map_err(Stop::Own)?;
             let own = share_gradient(model, &loss_fn, images, targets, indices.len()).await;
+            let rate = self.rate();
+            // The peers get the next batch of this chunk with this step at once, so their
+            // optimizer step runs beside this one instead of after it; the last batch's step
+            // waits for the next chunk.
+            let next = (done + 1 < max_batches && end < self.order.len())
+                .then(|| end..(end + self.config.batch_size).min(self.order.len()));
+            let mut hand_on = |step: StepToApply, peers: &mut dyn Peers| match &next {
+                Some(next) => {
+                    let work = self.shares_of(next.clone(), parts, Some(step));
+                    peers.send(work).map_err(Stop::Peer).map(|()| true)
+                }
+                None => {
+                    self.pending = Some(step);
+                    Ok(false)
+                }
+            };
+            sent = false;
+            if let (true, Ok(own)) = (swap, &own) {
+                let step = StepToApply {
+                    gradient: Arc::new(own.gradient.clone()),
+                    adds_own: true,
+                    rate,
+                };
+                sent = hand_on(step, peers)?;
+            }
             // The peers' results are taken even when this share failed, so none is left
             // waiting.
             let others = peers.receive().await.map_err(Stop::Peer)?;
@@ -410,31 +438,22 @@ impl Trainer {
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
-            let gradient = (Arc::new(sum.gradient), self.rate());
-            // The peers get the next batch of this chunk with the sum now, so their optimizer
-            // step runs beside this one instead of after it.
-            sent = done + 1 < max_batches && end < self.order.len();
-            if sent {
-                let next = end..(end + self.config.batch_size).min(self.order.len());
-                let work = self.shares_of(next, parts, Some(gradient.clone()));
-                peers.send(work).map_err(Stop::Peer)?;
-                self.pending = None;
-            } else {
-                self.pending = Some(gradient.clone());
+            let gradient = Arc::new(sum.gradient);
+            if !swap {
+                let step = StepToApply {
+                    gradient: gradient.clone(),
+                    adds_own: false,
+                    rate,
+                };
+                sent = hand_on(step, peers)?;
             }
             let model = self
                 .model
                 .take()
                 .ok_or_else(lost_model)
                 .map_err(Stop::Own)?;
-            let stepped = apply_gradient(
-                &mut self.optimizer,
-                gradient.1,
-                model,
-                &gradient.0,
-                &self.device,
-            )
-            .map_err(Stop::Own)?;
+            let stepped = apply_gradient(&mut self.optimizer, rate, model, &gradient, &self.device)
+                .map_err(Stop::Own)?;
             self.model = Some(stepped);
             self.totals.loss_sum += sum.loss_sum;
             self.totals.correct += sum.correct;
@@ -445,12 +464,12 @@ impl Trainer {
     }
 
     /// The peers' shares of the batch at `positions` of this epoch's order, each to apply
-    /// `apply` (a summed gradient and its learning rate) first.
+    /// `apply` first.
     fn shares_of(
         &self,
         positions: std::ops::Range<usize>,
         parts: usize,
-        apply: Option<(Arc<Vec<f32>>, f64)>,
+        apply: Option<StepToApply>,
     ) -> Vec<ShardWork> {
         let indices = &self.order[positions];
         split_batch(indices, parts)[1..]
@@ -458,8 +477,9 @@ impl Trainer {
             .map(|share| {
                 let (images, labels) = self.training_images(share);
                 ShardWork {
-                    apply: apply.as_ref().map(|(gradient, _)| gradient.clone()),
-                    apply_rate: apply.as_ref().map_or(0.0, |&(_, rate)| rate),
+                    apply: apply.as_ref().map(|step| step.gradient.clone()),
+                    apply_adds_own: apply.as_ref().is_some_and(|step| step.adds_own),
+                    apply_rate: apply.as_ref().map_or(0.0, |step| step.rate),
                     images,
                     labels,
                     batch_len: indices.len(),

@@ -17,8 +17,8 @@ use crate::training::{
 
 #[wasm_bindgen(typescript_custom_section)]
 const PEER_GROUP: &str = r#"
-/** One share of a batch for a peer, with the gradient to apply first. */
-export interface ShareMessage { apply?: Float32Array; applyRate: number; images: Uint8Array; labels: Uint8Array; batchLen: number }
+/** One share of a batch for a peer, with the gradient to apply first (with `applyAddsOwn`, the trainer's share of it, to which the peer adds its own last one). */
+export interface ShareMessage { apply?: Float32Array; applyAddsOwn: boolean; applyRate: number; images: Uint8Array; labels: Uint8Array; batchLen: number }
 /** A peer's answer: its share's gradient (empty for an empty share), loss sum and right predictions. */
 export interface ShareReply { gradient: Float32Array; lossSum: number; correct: number }
 /** The replicas in other workers, as `WebTrainer.usePeers` drives them. */
@@ -68,6 +68,7 @@ impl Peers for JsPeers {
             } else {
                 Ok(true)
             }
+            .and_then(|_| set("applyAddsOwn", &share.apply_adds_own.into()))
             .and_then(|_| set("applyRate", &share.apply_rate.into()))
             .and_then(|_| set("images", &Uint8Array::from(&share.images[..]).into()))
             .and_then(|_| set("labels", &Uint8Array::from(&share.labels[..]).into()))
@@ -184,12 +185,14 @@ impl WebReplica {
         Ok(WebReplica { replica })
     }
 
-    /// Applies `apply` (the trainer's last summed gradient) with learning rate `apply_rate`,
-    /// then computes the gradient of the share (`images`: 784 bytes each, `labels`) of a batch
-    /// of `batch_len`.
+    /// Applies `apply` (the trainer's last summed gradient, or with `apply_adds_own` its share,
+    /// to which this replica adds its own last one) with learning rate `apply_rate`, then
+    /// computes the gradient of the share (`images`: 784 bytes each, `labels`) of a batch of
+    /// `batch_len`.
     pub async fn work(
         &mut self,
         apply: Option<Vec<f32>>,
+        apply_adds_own: bool,
         apply_rate: f64,
         images: Vec<u8>,
         labels: Vec<u8>,
@@ -197,6 +200,7 @@ impl WebReplica {
     ) -> Result<WebShareResult, JsError> {
         let work = ShardWork {
             apply: apply.map(Arc::new),
+            apply_adds_own,
             apply_rate,
             images,
             labels,

@@ -58,7 +58,9 @@ export class WorkerPeers {
   /** @param {Helper[]} helpers */
   constructor(helpers) {
     this.helpers = helpers;
-    /** @type {Promise<ShareReply>[]} */
+    /** The replies of each send not yet received, oldest first: with one helper the trainer
+     * sends the next work before it receives the last (src/training/parallel.rs).
+     * @type {Promise<ShareReply>[][]} */
     this.pending = [];
   }
 
@@ -89,19 +91,17 @@ export class WorkerPeers {
 
   /** @param {ShareMessage[]} work */
   send(work) {
-    this.pending = work.map((share, i) => {
+    this.pending.push(work.map((share, i) => {
       const transfer = [share.images.buffer, share.labels.buffer, ...(share.apply ? [share.apply.buffer] : [])];
       const reply = this.helpers[i].ask({ type: 'work', ...share }, transfer);
       reply.catch(() => {}); // seen by receive(); not an unhandled rejection meanwhile
       return reply;
-    });
+    }));
   }
 
-  /** @returns {Promise<ShareReply[]>} */
+  /** The replies of the oldest send not yet received. @returns {Promise<ShareReply[]>} */
   receive() {
-    const replies = Promise.all(this.pending);
-    this.pending = [];
-    return replies;
+    return Promise.all(this.pending.shift() ?? []);
   }
 
   /**
