@@ -66,6 +66,9 @@ if [ -f "$swiftshader" ]; then
   on_swiftshader=(env VK_ICD_FILENAMES="$swiftshader" LD_LIBRARY_PATH=/usr/lib/chromium)
   gpu=$("${on_swiftshader[@]}" "$bin" bench --backend gpu --batches 40 --warmup 5 2>/dev/null | tee bench-results/native-swiftshader.jsonl | rate) \
     && rows+=("native wgpu (SwiftShader)|$(printf "%.0f" "$gpu")") || rows+=("native wgpu (SwiftShader)|failed")
+  # The GPU's larger-batch option (x4: batch 256): the same launches per step, 4x the images.
+  gpu=$("${on_swiftshader[@]}" "$bin" bench --backend gpu --batch-size 256 --batches 10 --warmup 2 2>/dev/null | tee bench-results/native-swiftshader-256.jsonl | rate) \
+    && rows+=("native wgpu (SwiftShader) b256|$(printf "%.0f" "$gpu")") || rows+=("native wgpu (SwiftShader) b256|failed")
   # Kernel launches per training step: CubeCL logs every kernel it profiles; two runs 8 steps
   # apart. (Submissions and readbacks are counted in the page: benches/page-bench.mjs.)
   counts=()
@@ -190,6 +193,8 @@ ratio "ratio native 2 / 1 thread" "native flex 2 threads" "native flex 1 thread"
 ratio "ratio ours / torch, 1 thr" "native flex 1 thread" "pytorch cpu 1 thread"
 ratio "ratio ours / torch, 2 thr" "native flex 2 threads" "pytorch cpu 2 threads"
 ratio "ratio wasm-flex / tfjs-wasm" wasm-flex-simd tfjs-wasm
+ratio "ratio webgpu x4 / x1 batches" page-train-webgpu-x4-batches-img/s page-train-webgpu-img/s
+ratio "ratio swiftshader b256 / b64" "native wgpu (SwiftShader) b256" "native wgpu (SwiftShader)"
 
 wasm=www/pkg/fashion_trainer_bg.wasm
 if [ -f "$wasm" ]; then

@@ -67,8 +67,8 @@ async function init() {
 }
 
 /** @param {Requests['start']} msg */
-async function start({ label, config, backend, limit }) {
-  await runs.begin(() => wasm().WebTrainer.create(dataStore(), { label, config, backend, limit_train: limit ?? undefined, limit_eval: limit ?? undefined }));
+async function start({ label, config, backend, gpuBatches, limit }) {
+  await runs.begin(() => wasm().WebTrainer.create(dataStore(), { label, config, backend, gpu_batches: gpuBatches, limit_train: limit ?? undefined, limit_eval: limit ?? undefined }));
   return {};
 }
 

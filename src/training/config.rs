@@ -78,6 +78,19 @@ impl TrainingConfig {
         ConfigError::check(self.field_errors())
     }
 
+    /// This config with batches `factor` times larger and the learning rate scaled as much (the
+    /// linear scaling rule, Goyal et al. 2017), for a device whose step costs about as much for
+    /// more images: a GPU, where a LeNet step is bound by kernel launches, not arithmetic.
+    /// Measured on base, 15 epochs, seed 42 (README, "Larger batches on the GPU"): validation
+    /// top-1 91.02 % at batch 64, 90.59 % at 256 with lr x4, 90.18 % with lr x2 (the square-root
+    /// rule).
+    pub fn with_larger_batches(self, factor: usize) -> Self {
+        let (batch_size, learning_rate) =
+            (self.batch_size * factor, self.learning_rate * factor as f64);
+        self.with_batch_size(batch_size)
+            .with_learning_rate(learning_rate)
+    }
+
     /// Reads a config from a form's fields ([`limits::TRAINING_FIELDS`] and `fit`), reporting
     /// every bad field at once.
     pub fn from_form(values: &FormValues) -> Result<TrainingConfig, ConfigError> {
@@ -391,6 +404,18 @@ mod tests {
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["learning_rate", "batch_size"]);
         assert!(Variant::V4.config().validate().is_ok());
+    }
+
+    #[test]
+    fn larger_batches_scale_the_learning_rate_as_much() {
+        let base = TrainingConfig::new(LeNetConfig::new());
+        let x4 = base.clone().with_larger_batches(4);
+        assert_eq!((x4.batch_size, x4.learning_rate), (256, 0.004));
+        assert_eq!(base.clone().with_larger_batches(1), base);
+        // Beyond the batch limit the scaled config is refused, naming the field.
+        let big = base.with_batch_size(2048).with_larger_batches(4);
+        let fields: Vec<_> = big.field_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["batch_size"]);
     }
 
     #[test]

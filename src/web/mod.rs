@@ -37,7 +37,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::CLASS_NAMES;
 use crate::limits::{
-    ChoiceField, FieldError, FieldLimit, TRAINING_FIELDS, WORKERS, training_choices,
+    ChoiceField, FieldError, FieldLimit, TRAINING_FIELDS, WORKERS, gpu_batches_field,
+    training_choices,
 };
 use crate::photo::{self, PhotoFindings, Preprocess};
 use crate::presets::Variant;
@@ -121,6 +122,8 @@ pub struct PageInfo {
     pub choice_fields: Vec<ChoiceField>,
     /// How many workers may train a run on the CPU.
     pub workers_field: FieldLimit,
+    /// How much larger a run's batches are on the GPU.
+    pub gpu_batches_field: ChoiceField,
     /// The published study's plan (15 epochs, seed 42, all variants, refit the best).
     pub study_defaults: StudyConfig,
     /// `data/product-label-map.csv`, for editing.
@@ -145,6 +148,7 @@ pub fn page_info() -> Result<Ts<PageInfo>, JsError> {
         training_fields: TRAINING_FIELDS.to_vec(),
         choice_fields: training_choices(),
         workers_field: WORKERS,
+        gpu_batches_field: gpu_batches_field(),
         study_defaults: StudyConfig::default(),
         default_label_map: BUILTIN_LABEL_MAP.to_string(),
     })

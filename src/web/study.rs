@@ -115,7 +115,7 @@ impl WebStudy {
             spec.config.clone(),
             Some(spec.clone()),
             (spec.limit_train, spec.limit_eval),
-            from_ts(backend, "backend")?,
+            WebTrainer::select(from_ts(backend, "backend")?).await?,
             splits,
             resume,
         )

@@ -13,6 +13,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, Splits};
 use crate::device::{BackendChoice, SelectedDevice, select_device_for};
 use crate::format;
+use crate::limits::GPU_BATCH_FACTORS;
 use crate::model::LeNet;
 use crate::run::{RunResult, RunSpec, finish_run};
 use crate::summary::ModelSummary;
@@ -29,6 +30,12 @@ pub struct TrainRequest {
     #[serde(default)]
     #[tsify(optional)]
     pub backend: BackendChoice,
+    /// On the GPU, batches this many times larger, the learning rate scaled as much
+    /// ([`TrainingConfig::with_larger_batches`]); one of [`GPU_BATCH_FACTORS`]. Ignored on the
+    /// CPU and when resuming (the saved config is the one trained).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub gpu_batches: Option<usize>,
     /// Use only the first N fitting images (quick runs).
     #[serde(default)]
     #[tsify(optional)]
@@ -124,15 +131,30 @@ impl WebTrainer {
         request: Ts<TrainRequest>,
     ) -> Result<WebTrainer, JsError> {
         let request = from_ts(request, "training request")?;
+        let factor = request.gpu_batches.unwrap_or(1);
+        if !GPU_BATCH_FACTORS.contains(&factor) {
+            return Err(js_err(format!(
+                "GPU batches x{factor}: expected one of {GPU_BATCH_FACTORS:?}"
+            )));
+        }
         let (train_all, test) = store.loaded()?;
         let splits = Splits::new(train_all.clone(), test.clone(), request.config.fit)
             .limited(request.limit_train, request.limit_eval);
+        let selected = Self::select(request.backend).await?;
+        let mut config = request.config;
+        if selected.backend == "gpu" && factor > 1 && request.resume.is_none() {
+            config.validate().map_err(js_err)?;
+            config = config.with_larger_batches(factor);
+            config
+                .validate()
+                .map_err(|e| js_err(format!("with batches x{factor} on the GPU: {e}")))?;
+        }
         Self::start(
             request.label,
-            request.config,
+            config,
             None,
             (request.limit_train, request.limit_eval),
-            request.backend,
+            selected,
             splits,
             request.resume,
         )
@@ -264,13 +286,21 @@ impl WebTrainer {
 }
 
 impl WebTrainer {
-    /// Starts a run on `splits`, continuing from `resume` when given.
+    /// The device `backend` gives a new run: one worker until helpers join (`usePeers`).
+    pub(super) async fn select(backend: BackendChoice) -> Result<SelectedDevice, JsError> {
+        Ok(select_device_for(backend, cpu_workers(), "worker")
+            .await
+            .map_err(js_err)?
+            .with_replicas(1, "worker"))
+    }
+
+    /// Starts a run on `splits` and the `selected` device, continuing from `resume` when given.
     pub(super) async fn start(
         label: String,
         config: TrainingConfig,
         spec: Option<RunSpec>,
         limits: (Option<usize>, Option<usize>),
-        backend: BackendChoice,
+        selected: SelectedDevice,
         splits: Splits,
         resume: Option<ResumePoint>,
     ) -> Result<WebTrainer, JsError> {
@@ -278,11 +308,6 @@ impl WebTrainer {
         if limits.0 == Some(0) || limits.1 == Some(0) {
             return Err(js_err("image limits must be at least 1"));
         }
-        // One worker until helpers join (`usePeers`).
-        let selected = select_device_for(backend, cpu_workers(), "worker")
-            .await
-            .map_err(js_err)?
-            .with_replicas(1, "worker");
         let train = Arc::new(splits.train);
         let val = splits.val.map(Arc::new);
         let trainer = match resume {

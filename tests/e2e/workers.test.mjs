@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BASE, SHOTS, launch, newPage } from './browser.mjs';
+import { BASE, SHOTS, launch, newPage, newestRun } from './browser.mjs';
 
 const text = async (page, selector) => (await page.textContent(selector)).replace(/\s+/g, ' ').trim();
 const status = (page, pattern) =>
@@ -194,6 +194,38 @@ test('a helper worker that crashes leaves the run training on in one worker, whi
     await page.waitForTimeout(300);
     assert.equal(helpers(page).length, 0, 'the crashed helper was ended');
     await page.locator('section.notices').screenshot({ path: join(SHOTS, 'helper-crash-notice.png') });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('batches x4 on the GPU: the run trains at 4 times the batch and learning rate; a CPU run keeps them', { timeout: 600_000 }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${BASE}?limit=1200`);
+    await ready(page);
+    const options = await page.locator('#gpu-batches option').allTextContents();
+    assert.deepEqual(options, ['x1 (as set)', 'x2 (learning rate x2)', 'x4 (learning rate x4)', 'x8 (learning rate x8)']);
+    assert.match(await text(page, '#gpu-batches + .hint, label[for="gpu-batches"] ~ .hint'), /kernel launches/);
+    await page.selectOption('#gpu-batches', '4');
+    await page.selectOption('#backend', 'gpu');
+    await page.fill('#label', 'gpu-x4');
+    await page.fill('#epochs', '1');
+    await page.locator('#gpu-batches').screenshot({ path: join(SHOTS, 'gpu-batches.png') });
+    await page.click('#start');
+    await status(page, /Run gpu-x4 finished/);
+    const onGpu = await newestRun(page);
+    assert.equal(onGpu.config.batch_size, 256, 'the GPU run trained in batches of 256');
+    assert.ok(Math.abs(onGpu.config.learning_rate - 0.004) < 1e-9, `learning rate x4: ${onGpu.config.learning_rate}`);
+    assert.match(onGpu.description, /lr 0\.004, batch 256/);
+    // The same setting on the CPU: the batch as set.
+    await start(page, 'cpu-x4', 1);
+    await status(page, /Run cpu-x4 finished/);
+    const onCpu = await newestRun(page);
+    assert.equal(onCpu.config.batch_size, 64);
+    assert.equal(onCpu.config.learning_rate, 0.001);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

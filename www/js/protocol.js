@@ -147,7 +147,7 @@
  *   'check-config': {form: Record<string, string>},
  *   'describe': {runs: {config: TrainingConfig, limit: number | null}[]},
  *   'check-study': {form: StudyForm},
- *   'start': {label: string, config: TrainingConfig, backend: BackendChoice, limit: number | null},
+ *   'start': {label: string, config: TrainingConfig, backend: BackendChoice, gpuBatches?: number, limit: number | null},
  *   'resume-run': {label: string, config: TrainingConfig, backend: BackendChoice, limit: number | null, resume: SavedRun},
  *   'workers': {count: number},
  *   'pause': {},

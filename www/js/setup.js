@@ -31,6 +31,9 @@ let checkTimer = 0;
 /** The backend chosen in the form. */
 export const chosenBackend = () => /** @type {import('./protocol.js').BackendChoice} */ (el.backend.value);
 
+/** How much larger a new run's batches are if it trains on the GPU (1: as set). */
+export const chosenGpuBatches = () => Number(/** @type {HTMLSelectElement | null} */ (document.getElementById('gpu-batches'))?.value ?? 1);
+
 /** The run label typed, or the preset's name. */
 export const chosenLabel = () => el.label.value.trim() || el.preset.value;
 
@@ -75,6 +78,10 @@ export function fillSetup(info) {
   );
   writeForm(Object.fromEntries((info.presets.find((p) => p.name === 'base') ?? info.presets[0]).form));
   fillWorkers(info.workers_field);
+  // How to train on the GPU: beside the backend, outside the model's fields.
+  const gpuBatches = choiceField(info.gpu_batches_field, { id: 'gpu-batches' });
+  gpuBatches.classList.add('wide');
+  el.backend.closest('.field')?.after(gpuBatches);
   check();
 }
 

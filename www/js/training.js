@@ -5,7 +5,7 @@
 
 import { TrainingCurves, chartsAvailable } from './charts.js';
 import { $, keepFocus, pct, setStatus } from './dom.js';
-import { chosenBackend, showSummary } from './setup.js';
+import { chosenBackend, chosenGpuBatches, showSummary } from './setup.js';
 import { LIMIT, currentRun, store } from './state.js';
 import { askToPersist, newId, saveRun } from './storage.js';
 import { claimRun } from './tabs.js';
@@ -110,7 +110,7 @@ export async function startRun({ config, description, label }) {
   prepareRun(run, 'Preparing the model…');
   setStatus(`Starting ${label}…`);
   keepFocus(el.cancel);
-  send('start', { label, config, backend: chosenBackend(), limit: LIMIT || null });
+  send('start', { label, config, backend: chosenBackend(), gpuBatches: chosenGpuBatches(), limit: LIMIT || null });
 }
 
 /**
