@@ -180,7 +180,7 @@ async fn web_api_trains_evaluates_exports_and_resumes() {
     );
     let mut saved = Vec::new();
     while !trainer.is_done() {
-        let report = trainer.step(4).await.unwrap().js_value();
+        let report = trainer.step(50.0).await.unwrap().js_value();
         assert!(
             field(&report, "line")
                 .as_string()
@@ -294,7 +294,7 @@ async fn web_api_trains_evaluates_exports_and_resumes() {
         .await
         .unwrap();
     while !resumed.is_done() {
-        resumed.step(4).await.unwrap();
+        resumed.step(50.0).await.unwrap();
         yield_now().await;
     }
     let epochs: Vec<f64> = resumed
@@ -408,7 +408,7 @@ async fn web_api_forms_photos_catalogue_and_study() {
             .await
             .unwrap();
         while !trainer.is_done() {
-            trainer.step(4).await.unwrap();
+            trainer.step(50.0).await.unwrap();
             yield_now().await;
         }
         // Recording before the test evaluation is refused; after it, the run is recorded.
