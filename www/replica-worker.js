@@ -6,7 +6,8 @@
 import init, { WebReplica, faultTrap } from './pkg/fashion_trainer.js';
 
 const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
-const ready = init();
+/** The core, instantiated from the module the trainer compiled (its first message). @type {Promise<unknown> | null} */
+let ready = null;
 /** @type {WebReplica | null} */
 let replica = null;
 /** Set once the core trapped: its memory may be half-updated, so nothing runs in it again. */
@@ -20,6 +21,8 @@ let queue = Promise.resolve();
 scope.addEventListener('message', ({ data: msg }) => {
   queue = queue.then(async () => {
     try {
+      if (msg.type === 'init') ready ??= init({ module_or_path: msg.module });
+      if (!ready) throw new Error('the helper has no code yet');
       await ready;
       if (crashed) throw new Error(`the replica crashed (${crashed})`);
       if (msg.type === 'trap') faultTrap(); // the fault hook of the tests (worker/faults.js)

@@ -4,6 +4,8 @@
 // WebTrainer.usePeers). Plain messages with transferred buffers: no shared memory, so no
 // cross-origin isolation is needed.
 
+import { compiledCore } from './core.js';
+
 /** @typedef {import('../pkg/fashion_trainer.js').ShareMessage} ShareMessage */
 /** @typedef {import('../pkg/fashion_trainer.js').ShareReply} ShareReply */
 
@@ -75,7 +77,7 @@ export class WorkerPeers {
     const group = new WorkerPeers(helpers);
     try {
       await Promise.all(
-        helpers.map((helper, i) => helper.ask({ type: 'init', config, weights, seed: (Number(config.seed) + i + 1) % 2 ** 32 })),
+        helpers.map((helper, i) => helper.ask({ type: 'init', module: compiledCore(), config, weights, seed: (Number(config.seed) + i + 1) % 2 ** 32 })),
       );
     } catch (error) {
       group.stop();
