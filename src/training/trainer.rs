@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor, Transaction};
+use burn::tensor::{Device, Int, Tensor};
 
-use super::evaluator::{Evaluation, Evaluator, read_f64s, read_i64s};
+use super::evaluator::{Evaluation, Evaluator, read_f64s};
 use super::parallel::{
     Peers, ShardWork, StepToApply, add_gradient, apply_gradient, share_gradient, split_batch,
 };
@@ -337,13 +337,17 @@ impl Trainer {
         }
         self.model = Some(model);
         if let (Some(loss_sum), Some(correct)) = (loss_sum, correct) {
-            let data = Transaction::default()
-                .register(loss_sum)
-                .register(correct)
-                .execute_async()
-                .await?;
-            self.totals.loss_sum += read_f64s(&data[0])?[0];
-            self.totals.correct += read_i64s(&data[1])?[0] as u64;
+            // One tensor, so one GPU readback a chunk (a chunk's count is far below the 2^24
+            // that f32 holds exactly).
+            let both = Tensor::cat(vec![loss_sum, correct.float()], 0);
+            let data = both.into_data_async().await?;
+            let [loss_sum, correct] = read_f64s(&data)?[..] else {
+                return Err(TrainingError::Device(
+                    "a chunk's metrics did not read back".into(),
+                ));
+            };
+            self.totals.loss_sum += loss_sum;
+            self.totals.correct += correct as u64;
             self.totals.seen += seen;
         }
         Ok(())
