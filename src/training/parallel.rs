@@ -9,8 +9,9 @@
 //! work ([`ShardWork::apply`]): one message each way per peer and step. With one peer the two
 //! swap their own gradients and each sums them: the trainer sends its own as soon as it has it,
 //! so the peer waits for one message per step, not for its gradient's round trip to the trainer
-//! and the sum's way back (worth ~8 % in the page on two cores).
+//! and the sum's way back (in the page on two cores the waits fell from ~0.9 to ~0.3 ms a step).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -272,21 +273,19 @@ impl Replica {
     pub async fn work(&mut self, work: ShardWork) -> Result<ShardResult, TrainingError> {
         let mut model = self.model.take().ok_or(TrainingError::LostModel)?;
         if let Some(gradient) = &work.apply {
-            let summed;
             let gradient = if work.apply_adds_own {
                 // The trainer's share first, as the trainer adds them: the same sum, bit for bit.
                 let mut sum = gradient.to_vec();
                 add_gradient(&mut sum, &self.last_gradient)?;
-                summed = sum;
-                &summed
+                Cow::Owned(sum)
             } else {
-                gradient
+                Cow::Borrowed(&gradient[..])
             };
             model = apply_gradient(
                 &mut self.optimizer,
                 work.apply_rate,
                 model,
-                gradient,
+                &gradient,
                 &self.device,
             )?;
         }

@@ -170,8 +170,7 @@ impl Trainer {
         1 + self.peers.as_ref().map_or(0, |p| p.count())
     }
 
-    /// The last step's summed gradient and its learning rate, which the peers have not applied
-    /// yet.
+    /// The last step, which the peers have not applied yet.
     #[cfg(test)]
     pub(crate) fn pending_gradient(&self) -> Option<StepToApply> {
         self.pending.clone()
@@ -277,7 +276,6 @@ impl Trainer {
             }
             Phase::Validate => {
                 let validation = self.validation.as_mut().ok_or_else(lost_model)?;
-                // Inference is cheaper than a training step: take bigger bites.
                 let done = validation.step(max_batches.max(1)).await?;
                 let seconds = now_seconds() - started;
                 self.totals.val_seconds += seconds;

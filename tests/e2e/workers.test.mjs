@@ -208,7 +208,10 @@ test('batches x4 on the GPU: the run trains at 4 times the batch and learning ra
     await ready(page);
     const options = await page.locator('#gpu-batches option').allTextContents();
     assert.deepEqual(options, ['x1 (as set)', 'x2 (learning rate x2)', 'x4 (learning rate x4)', 'x8 (learning rate x8)']);
-    assert.match(await text(page, '#gpu-batches + .hint, label[for="gpu-batches"] ~ .hint'), /kernel launches/);
+    // Labelled, and described by its hint (screen readers read both).
+    assert.equal(await page.getAttribute('#gpu-batches', 'aria-describedby'), 'gpu-batches-hint');
+    assert.match(await text(page, '#gpu-batches-hint'), /kernel launches/);
+    assert.equal(await page.textContent('label[for="gpu-batches"]'), 'Batches on the GPU');
     await page.selectOption('#gpu-batches', '4');
     await page.selectOption('#backend', 'gpu');
     await page.fill('#label', 'gpu-x4');
