@@ -216,7 +216,7 @@ pub async fn select_device_for(
     }
     let measured = match measured_speeds() {
         Some(speeds) if choice == BackendChoice::Auto => speeds.summary(replicas, unit),
-        _ => "GPU via wgpu".into(),
+        _ => "GPU backend (wgpu) chosen".into(),
     };
     match init_gpu().await {
         Ok(device) => Ok(SelectedDevice {

@@ -140,7 +140,7 @@ impl WebTrainer {
         let (train_all, test) = store.loaded()?;
         let splits = Splits::new(train_all.clone(), test.clone(), request.config.fit)
             .limited(request.limit_train, request.limit_eval);
-        let selected = Self::select(request.backend).await?;
+        let mut selected = Self::select(request.backend).await?;
         let mut config = request.config;
         if selected.backend == "gpu" && factor > 1 && request.resume.is_none() {
             config.validate().map_err(js_err)?;
@@ -148,6 +148,10 @@ impl WebTrainer {
             config
                 .validate()
                 .map_err(|e| js_err(format!("with batches x{factor} on the GPU: {e}")))?;
+            selected.reason = format!(
+                "{}; batches x{factor}: {} images, learning rate {}",
+                selected.reason, config.batch_size, config.learning_rate
+            );
         }
         Self::start(
             request.label,

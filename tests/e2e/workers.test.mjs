@@ -219,6 +219,8 @@ test('batches x4 on the GPU: the run trains at 4 times the batch and learning ra
     await page.locator('#gpu-batches').screenshot({ path: join(SHOTS, 'gpu-batches.png') });
     await page.click('#start');
     await status(page, /Run gpu-x4 finished/);
+    assert.equal(await text(page, '#backend-notice'),
+      'Training on the GPU (WebGPU): GPU backend (wgpu) chosen; batches x4: 256 images, learning rate 0.004');
     const onGpu = await newestRun(page);
     assert.equal(onGpu.config.batch_size, 256, 'the GPU run trained in batches of 256');
     assert.ok(Math.abs(onGpu.config.learning_rate - 0.004) < 1e-9, `learning rate x4: ${onGpu.config.learning_rate}`);

@@ -62,7 +62,7 @@ export function resetProgress(text = 'No run yet.') {
 /** The backend notice: where the run trains and why. */
 export function setBackendNotice(backend, reason) {
   el.backendNotice.textContent =
-    backend === 'gpu' ? 'Training on the GPU (WebGPU).' : `Training on the CPU${reason ? `: ${reason}` : '.'}`;
+    `Training on the ${backend === 'gpu' ? 'GPU (WebGPU)' : 'CPU'}${reason ? `: ${reason}` : '.'}`;
   el.backendNotice.dataset.kind = backend === 'gpu' ? 'ok' : 'warn';
 }
 
