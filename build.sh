@@ -7,7 +7,7 @@
 #   ./build.sh setup        install missing tools (wasm target, wasm-pack, wasm-bindgen, Chromium)
 #   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
 #   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
-#   ./build.sh wasm         build the wasm package into www/pkg (plain and relaxed SIMD)
+#   ./build.sh wasm         build the wasm package into www/pkg
 #   ./build.sh dist [DIR]   one folder (default dist/) to put on any static host, under any path
 #   ./build.sh typecheck    check the page's JavaScript against the wasm package's types (tsc)
 #   ./build.sh cli ARGS...  run the CLI with ARGS
@@ -91,7 +91,7 @@ wasm_opt() {
   fi
   node "$dir/package/bin/wasm-opt" --strip-debug --strip-producers --enable-bulk-memory \
     --enable-nontrapping-float-to-int --enable-simd --enable-sign-ext --enable-mutable-globals \
-    --enable-reference-types --enable-multivalue --enable-relaxed-simd "$1" -o "$1.tmp"
+    --enable-reference-types --enable-multivalue "$1" -o "$1.tmp"
   mv "$1.tmp" "$1"
 }
 
@@ -99,33 +99,15 @@ build_wasm() {
   setup_wasm
   log "building the wasm package (release) into www/pkg"
   wasm-pack build --release --mode no-install --target web --out-dir www/pkg -- --no-default-features
-  check_constructors
-  # The second build, for engines with relaxed SIMD (www/core-build.js chooses per browser): its
-  # matrix products use the fused multiply-add. Only gemm-f32 and the crates above it build again,
-  # and the JS glue is the same, so only its wasm joins the package.
-  log "building the relaxed-SIMD wasm into www/pkg/fashion_trainer_relaxed_bg.wasm"
-  local relaxed="$CARGO_TARGET_DIR/pkg-relaxed"
-  wasm-pack build --release --mode no-install --target web --out-dir "$relaxed" -- \
-    --no-default-features --features relaxed-simd
-  check_constructors
-  cmp -s www/pkg/fashion_trainer.js "$relaxed/fashion_trainer.js" \
-    || die "the relaxed-SIMD build's JS glue differs from the plain build's: it needs its own"
-  cp "$relaxed/fashion_trainer_bg.wasm" www/pkg/fashion_trainer_relaxed_bg.wasm
-  log "stripping debug sections from the wasm modules"
-  local module
-  for module in www/pkg/fashion_trainer_bg.wasm www/pkg/fashion_trainer_relaxed_bg.wasm; do
-    wasm_opt "$module"
-    printf '%s: %s bytes, %s gzipped\n' "$module" "$(wc -c <"$module")" "$(gzip -9c "$module" | wc -c)"
-  done
-}
-
-# wasm-ld wraps every export in the static constructors ("<name>.command_export") unless the
-# module runs them itself (device::run_static_constructors); wrapped, WebGPU training in the page
-# ran at half speed. The linked module still has its function names, so check them.
-check_constructors() {
+  # wasm-ld wraps every export in the static constructors ("<name>.command_export") unless the
+  # module runs them itself (device::run_static_constructors); wrapped, WebGPU training in the
+  # page ran at half speed. The linked module still has its function names, so check them.
   if grep -q 'command_export' "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/fashion_trainer.wasm"; then
     die "the wasm module reruns its static constructors on every export call: see device::run_static_constructors"
   fi
+  log "stripping debug sections from the wasm module"
+  wasm_opt www/pkg/fashion_trainer_bg.wasm
+  printf 'wasm: %s bytes, %s gzipped\n' "$(wc -c <www/pkg/fashion_trainer_bg.wasm)" "$(gzip -9c www/pkg/fashion_trainer_bg.wasm | wc -c)"
 }
 
 # numpy, safetensors, onnx and onnxruntime from PyPI, in a venv in the cache: tests/interop.rs
@@ -294,9 +276,8 @@ e2e_against() {
 # The files the page loads, relative to www/: what the service worker keeps for offline use and
 # what a dist folder holds, besides the service worker itself and the data shards.
 page_files() {
-  (cd www && { printf '%s\n' index.html app.js worker.js replica-worker.js core-build.js \
-    pkg/fashion_trainer.js pkg/fashion_trainer_bg.wasm pkg/fashion_trainer_relaxed_bg.wasm
-    find js worker css vendor pkg/snippets -type f; } \
+  (cd www && { printf '%s\n' index.html app.js worker.js replica-worker.js pkg/fashion_trainer.js \
+    pkg/fashion_trainer_bg.wasm; find js worker css vendor pkg/snippets -type f; } \
     | grep -v '\.d\.ts$' | LC_ALL=C sort)
 }
 
@@ -326,6 +307,19 @@ copy_dist() {
   mkdir -p "$out"
   { page_files; printf '%s\n' sw.js offline.js; (cd www && find data -type f); } \
     | tar -C www -cf - -T - | tar -C "$out" -xf -
+  : >"$out/$marker"
+}
+
+dist() {
+  local out=$1 marker=.fashion-trainer-dist
+  if [ -e "$out" ]; then
+    [ -f "$out/$marker" ] || die "$out exists and is not a dist folder: choose another (it is replaced)"
+    rm -rf "$out"
+  fi
+  mkdir -p "$out/pkg"
+  cp -r www/index.html www/app.js www/worker.js www/replica-worker.js www/sw.js www/offline.js \
+    www/js www/worker www/css www/vendor www/data "$out/"
+  cp -r www/pkg/fashion_trainer.js www/pkg/fashion_trainer_bg.wasm www/pkg/snippets "$out/pkg/"
   : >"$out/$marker"
 }
 

@@ -44,8 +44,8 @@ async function timeToAccuracy(page, workers) {
   return { seconds, wall, accuracy, epochs: run.history.length };
 }
 
-async function trainSpeed(page, backend, images, workers = 1, gpuBatches = 1, epochs = 2, query = '') {
-  await page.goto(`${BASE}?limit=${images}${query}`);
+async function trainSpeed(page, backend, images, workers = 1, gpuBatches = 1, epochs = 2) {
+  await page.goto(`${BASE}?limit=${images}`);
   await page.waitForFunction(() => !document.querySelector('#start').disabled, null, { timeout: 300_000 });
   await page.fill('#workers', String(workers));
   await page.dispatchEvent('#workers', 'change');
@@ -66,23 +66,18 @@ const context = await browser.newContext();
 const page = await context.newPage();
 console.log(`BENCH page-ready-cold-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
 console.log(`BENCH page-ready-warm-cache-s ${(await readyTime(page, BASE)).toFixed(2)}`);
-// One worker and every core's worker, and one worker on the core's build without relaxed SIMD
-// (?simd=plain: what browsers without it run), alternating, median of 3.
+// One worker and every core's worker, alternating, median of 3.
 const cores = await page.evaluate(() => navigator.hardwareConcurrency);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const one = [];
 const all = [];
-const plain = [];
 for (let round = 0; round < 3; round++) {
   one.push((await trainSpeed(page, 'cpu', 25_600, 1, 1, 3)).rate);
   all.push((await trainSpeed(page, 'cpu', 25_600, cores, 1, 3)).rate);
-  plain.push((await trainSpeed(page, 'cpu', 25_600, 1, 1, 3, '&simd=plain')).rate);
 }
-console.log(`page CPU epochs, 1 worker: ${one.join(', ')}; ${cores} workers: ${all.join(', ')}; ` +
-  `1 worker, plain SIMD: ${plain.join(', ')} img/s`);
+console.log(`page CPU epochs, 1 worker: ${one.join(', ')}; ${cores} workers: ${all.join(', ')} img/s`);
 console.log(`BENCH page-train-cpu-img/s ${median(one)}`);
 console.log(`BENCH page-train-cpu-all-workers-img/s ${median(all)}`);
-console.log(`BENCH page-train-cpu-plain-simd-img/s ${median(plain)}`);
 try {
   const fast = await timeToAccuracy(page, cores);
   console.log(`fast preset in the page (${cores} workers, CPU): ${fast.epochs} epochs, ` +

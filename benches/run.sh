@@ -188,7 +188,6 @@ ratio() { # name numerator-row denominator-row
 ratio "ratio page-cpu / tfjs-wasm" page-train-cpu-img/s tfjs-wasm
 ratio "ratio page-all / tfjs-wasm" page-train-cpu-all-workers-img/s tfjs-wasm
 ratio "ratio page-all / page-1" page-train-cpu-all-workers-img/s page-train-cpu-img/s
-ratio "ratio page relaxed / plain SIMD" page-train-cpu-img/s page-train-cpu-plain-simd-img/s
 ratio "ratio page-all / native-2" page-train-cpu-all-workers-img/s "native flex 2 threads"
 ratio "ratio native 2 / 1 thread" "native flex 2 threads" "native flex 1 thread"
 ratio "ratio ours / torch, 1 thr" "native flex 1 thread" "pytorch cpu 1 thread"

@@ -83,33 +83,18 @@ impl SelectedDevice {
         }
     }
 
-    /// The reason, with the replicas on the CPU and, in the page, the build's instructions:
-    /// `CPU backend (flex) chosen, 2 workers, WebAssembly SIMD with fused multiply-add`.
+    /// The reason, with the replicas on the CPU: `CPU backend (flex) chosen, 2 workers`.
     pub fn describe(&self) -> String {
         if self.backend != "cpu" || self.replica_unit.is_empty() {
             return self.reason.clone();
         }
         let plural = if self.threads == 1 { "" } else { "s" };
-        let instructions = match CPU_INSTRUCTIONS {
-            "" => String::new(),
-            said => format!(", {said}"),
-        };
         format!(
-            "{}, {} {}{plural}{instructions}",
+            "{}, {} {}{plural}",
             self.reason, self.threads, self.replica_unit
         )
     }
 }
-
-/// What the CPU backend's matrix products run on, where the user chose it (the page's two wasm
-/// builds, www/core-build.js); natively, nothing said.
-const CPU_INSTRUCTIONS: &str = if cfg!(not(target_family = "wasm")) {
-    ""
-} else if cfg!(feature = "relaxed-simd") {
-    "WebAssembly SIMD with fused multiply-add"
-} else {
-    "WebAssembly SIMD"
-};
 
 fn cpu(reason: String) -> SelectedDevice {
     SelectedDevice {

@@ -12,7 +12,7 @@ import { initPhotos } from './js/photos.js';
 import { describeOldRuns, initRuns, renderRuns } from './js/runs.js';
 import { workerCrashed } from './js/recovery.js';
 import { fillSetup, initSetup, renderSetup } from './js/setup.js';
-import { FAULTS, LIMIT, SIMD, isBusyRunning, isTraining, store } from './js/state.js';
+import { FAULTS, LIMIT, isBusyRunning, isTraining, store } from './js/state.js';
 import { loadRuns } from './js/storage.js';
 import { fillStudyForm, openSavedStudy, renderStudy } from './js/study.js';
 import { heldElsewhere, watchRunLock } from './js/tabs.js';
@@ -152,7 +152,6 @@ startWorker({
   },
   onCrash: workerCrashed,
   faults: FAULTS,
-  simd: SIMD,
 });
 initPhotos();
 send('init', {});

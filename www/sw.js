@@ -2,9 +2,8 @@
 // core and the vendored libraries come from Cache Storage, so the page starts with the network
 // off (the data shards are kept by the worker itself, worker/data.js). offline.js, written by
 // ./build.sh, lists the files and a hash of their contents: a new build changes it, the browser
-// installs this worker again, and the new copy replaces the old one. Of the core's two wasm
-// builds it keeps the one this browser runs (core-build.js).
-importScripts('offline.js', 'core-build.js');
+// installs this worker again, and the new copy replaces the old one.
+importScripts('offline.js');
 
 const PREFIX = 'fashion-trainer-app-';
 const CACHE = `${PREFIX}${self.OFFLINE.version}`;
@@ -13,10 +12,7 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => {
-        const files = self.OFFLINE.files.filter((file) => file !== self.fashionTrainerCore.unused);
-        return cache.addAll(files.map((file) => new Request(file, { cache: 'reload' })));
-      })
+      .then((cache) => cache.addAll(self.OFFLINE.files.map((file) => new Request(file, { cache: 'reload' }))))
       .then(() => self.skipWaiting()),
   );
 });

@@ -1,7 +1,7 @@
 // Offline (issue 16): after one visit the page loads and trains with the network off (the
 // browser context offline: nothing reaches the server), from the service worker's copy of the
 // page and the worker's copy of the shards; a new build (another offline.js) replaces the old
-// copy. Only the wasm build the browser runs is kept (www/core-build.js). The page is served from a copy of www/ by a server of this test's own.
+// copy. The page is served from a copy of www/ by a server of this test's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -47,10 +47,6 @@ test('after one visit the page loads and trains offline; a new build replaces th
     await page.evaluate(() => navigator.serviceWorker.ready);
     const version = readFileSync(join(root, 'offline.js'), 'utf8').match(/version: "(\w+)"/)[1];
     assert.deepEqual(await appCaches(page), [`fashion-trainer-app-${version}`]);
-    // Of the core's two builds, only the one this browser runs (relaxed SIMD in Chromium).
-    const wasmKept = await page.evaluate(async (key) => (await (await caches.open(key)).keys())
-      .map((r) => new URL(r.url).pathname).filter((path) => path.endsWith('.wasm')), `fashion-trainer-app-${version}`);
-    assert.deepEqual(wasmKept, ['/pkg/fashion_trainer_relaxed_bg.wasm']);
 
     // Offline for the page, and the server gone too: the browser's own update check of sw.js
     // is not covered by the page's offline emulation, and must find nothing either.

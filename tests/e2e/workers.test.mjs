@@ -1,7 +1,6 @@
 // End-to-end tests of training on several cores in the page (issue 14): the "CPU workers" field
 // (the core's range, every core by default), a run shared by 2 workers that pauses, resumes, is
-// cut off by a reload and resumes, cancels (its helper workers end), and a study on 2 workers;
-// the core's build with relaxed SIMD where the browser has it, the plain one on request.
+// cut off by a reload and resumes, cancels (its helper workers end), and a study on 2 workers.
 // Run by `./build.sh test-e2e`, or by hand with the page served:
 //   PAGE_URL=http://127.0.0.1:8765/ CHROMIUM=$(command -v chromium) node --test tests/e2e/workers.test.mjs
 import { test } from 'node:test';
@@ -68,7 +67,7 @@ test('2 CPU workers train a run that pauses, resumes, survives a reload and lear
     // One worker, for comparison.
     await start(page, 'alone', 2);
     await status(page, /Run alone finished/);
-    assert.match(await text(page, '#backend-notice'), /CPU backend \(flex\) chosen, 1 worker, WebAssembly SIMD with fused multiply-add$/);
+    assert.match(await text(page, '#backend-notice'), /CPU backend \(flex\) chosen, 1 worker$/);
     const alone = await valTop1(page, 'alone');
 
     // Two workers: the notice says so and a helper worker runs beside the trainer.
@@ -118,37 +117,6 @@ test('2 CPU workers train a run that pauses, resumes, survives a reload and lear
     await status(page, /Run after-cancel finished/);
     assert.deepEqual(outside, []);
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
-});
-
-test('Chromium runs the build with relaxed SIMD (fused multiply-add), ?simd=plain the other: both learn', { timeout: 600_000 }, async () => {
-  const browser = await launch();
-  try {
-    const builds = [
-      ['', 'fashion_trainer_relaxed_bg.wasm', /1 worker, WebAssembly SIMD with fused multiply-add$/],
-      ['&simd=plain', 'fashion_trainer_bg.wasm', /1 worker, WebAssembly SIMD$/],
-    ];
-    for (const [query, file, said] of builds) {
-      const { page, errors, context } = await newPage(browser);
-      // The page's and its workers' requests; the service worker's precaching is its own choice.
-      const loaded = new Set();
-      context.on('request', (r) => {
-        if (r.url().endsWith('.wasm') && !r.serviceWorker()) loaded.add(new URL(r.url()).pathname.split('/').pop());
-      });
-      await page.goto(`${BASE}?limit=3000${query}`);
-      await ready(page);
-      await setWorkers(page, 1);
-      await start(page, 'simd', 2);
-      await status(page, /Run simd finished/);
-      assert.match(await text(page, '#backend-notice'), said);
-      assert.deepEqual([...loaded], [file]);
-      const top1 = await valTop1(page, 'simd');
-      assert.ok(top1 > 50, `${file} learns: ${top1} %`);
-      assert.deepEqual(errors, []);
-      await context.close();
-    }
   } finally {
     await browser.close();
   }

@@ -94,5 +94,3 @@ export const LIMIT = (() => {
 
 /** `?faults=trap@2,gpu-lost@2`: the tests' fault injection, handed to the first worker only (README, "Tests"). */
 export const FAULTS = new URLSearchParams(location.search).get('faults') ?? '';
-/** `?simd=plain`: the core's build without relaxed SIMD, for every worker (www/core-build.js). */
-export const SIMD = new URLSearchParams(location.search).get('simd') ?? '';

@@ -69,20 +69,18 @@ function emit(type, msg) {
 }
 
 /** What the page does when the worker cannot run, and when a running one dies. */
-const handlers = { onFailure: (message) => {}, onCrash: (message) => {}, simd: '' };
+const handlers = { onFailure: (message) => {}, onCrash: (message) => {} };
 
 /**
  * Starts the worker. `onFailure` hears when its script cannot run at all (every request then
  * fails); `onCrash` when a worker that was running dies (an uncaught error) or its core traps
  * (the `fatal` event): that worker is ended and its pending requests rejected, and
- * `restartWorker` starts a fresh one. `faults` goes to this worker only (tests, see README);
- * `simd` (`plain` forces the core's build without relaxed SIMD, www/core-build.js) to every one.
- * @param {{onFailure: (message: string) => void, onCrash: (message: string) => void, faults?: string, simd?: string}} options
+ * `restartWorker` starts a fresh one. `faults` goes to this worker only (tests, see README).
+ * @param {{onFailure: (message: string) => void, onCrash: (message: string) => void, faults?: string}} options
  */
-export function startWorker({ onFailure, onCrash, faults = '', simd = '' }) {
-  Object.assign(handlers, { onFailure, onCrash, simd });
-  const query = new URLSearchParams(Object.entries({ faults, simd }).filter(([, value]) => value)).toString();
-  const me = new Worker(query ? `./worker.js?${query}` : './worker.js', { type: 'module' });
+export function startWorker({ onFailure, onCrash, faults = '' }) {
+  Object.assign(handlers, { onFailure, onCrash });
+  const me = new Worker(faults ? `./worker.js?faults=${encodeURIComponent(faults)}` : './worker.js', { type: 'module' });
   worker = me;
   // A fresh worker (after a crash) gets the settings its predecessor had, before anything else.
   for (const [type, data] of settings) request(type, data).catch(() => {});

@@ -2,8 +2,6 @@
 // What every part of the worker shares: the wasm module, posting events, running calls on one
 // wasm object one at a time, and what happens when the core traps.
 
-import '../core-build.js';
-
 /** @typedef {import('../js/protocol.js').Events} Events */
 
 /** The worker's global scope, typed as the dedicated worker it is. */
@@ -18,16 +16,13 @@ let memory = null;
 /** The compiled module, which helper workers instantiate too (worker/peers.js). @type {WebAssembly.Module | null} */
 let compiled = null;
 
-/** The wasm build this browser runs (core-build.js): its file, relative to the page. */
-export const coreWasm = /** @type {string} */ (/** @type {any} */ (self).fashionTrainerCore.wasm);
-
 /**
  * Compiles the core's wasm. Helper workers get this module rather than compiling their own: the
  * browser then shares the machine code between them (a run with one helper started training in
  * 122-130 ms here, 163-186 ms when the helper compiled its own).
  */
 async function compileCore() {
-  const response = await fetch(new URL(`../${coreWasm}`, import.meta.url));
+  const response = await fetch(new URL('../pkg/fashion_trainer_bg.wasm', import.meta.url));
   if (!response.ok) throw new Error(`the trainer's code could not be loaded: ${response.status} ${response.statusText}`);
   const copy = response.clone();
   try {

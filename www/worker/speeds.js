@@ -3,20 +3,20 @@
 // adapter (a few steps each, in the core) and kept in Cache Storage, so `auto` trains on the
 // faster backend without measuring on every visit.
 
-import { coreWasm, messageOf, wasm } from './core.js';
+import { messageOf, wasm } from './core.js';
 import { dataStore } from './data.js';
 
 /** @typedef {import('../pkg/fashion_trainer.js').BackendSpeeds} BackendSpeeds */
 
 const CACHE = 'fashion-trainer-backend-speeds';
 
-/** This browser, its WebGPU adapter and the core's build, as a key (null: no adapter). */
+/** This browser and its WebGPU adapter, as a key (null: no adapter). */
 async function adapterKey() {
   const gpu = /** @type {any} */ (navigator).gpu;
   const adapter = await gpu?.requestAdapter().catch(() => null);
   if (!adapter) return null;
   const info = adapter.info ?? {};
-  const parts = [navigator.userAgent, info.vendor, info.architecture, info.device, info.description, coreWasm];
+  const parts = [navigator.userAgent, info.vendor, info.architecture, info.device, info.description];
   return `./backend-speeds?key=${encodeURIComponent(parts.map((p) => p ?? '').join('|'))}`;
 }
 
