@@ -311,19 +311,6 @@ copy_dist() {
 }
 
 dist() {
-  local out=$1 marker=.fashion-trainer-dist
-  if [ -e "$out" ]; then
-    [ -f "$out/$marker" ] || die "$out exists and is not a dist folder: choose another (it is replaced)"
-    rm -rf "$out"
-  fi
-  mkdir -p "$out/pkg"
-  cp -r www/index.html www/app.js www/worker.js www/replica-worker.js www/sw.js www/offline.js \
-    www/js www/worker www/css www/vendor www/data "$out/"
-  cp -r www/pkg/fashion_trainer.js www/pkg/fashion_trainer_bg.wasm www/pkg/snippets "$out/pkg/"
-  : >"$out/$marker"
-}
-
-dist() {
   local out=${1:-dist}
   build_native
   build_wasm
