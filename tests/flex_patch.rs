@@ -4,7 +4,7 @@
 
 use burn::tensor::module::{avg_pool2d, avg_pool2d_backward, conv2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 fn random(shape: [usize; 4]) -> Tensor<4> {
     Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), &Device::flex())
@@ -133,6 +133,13 @@ fn convolution_matches_the_definition() {
         ([10, 8, 13, 13], [5, 8, 3, 3], 1, 2),  // stride 2
         ([2, 8, 30, 30], [4, 8, 5, 5], 2, 1),   // large outputs: the per-image tiles
         ([1, 6, 9, 9], [3, 6, 3, 3], 0, 1),     // one image
+        // Few input channels, stride 1: the padded-plane path.
+        ([64, 1, 28, 28], [6, 1, 5, 5], 2, 1), // LeNet's conv1
+        ([4, 3, 9, 11], [5, 3, 3, 3], 1, 1),   // three channels, rows of another width
+        ([3, 2, 8, 8], [4, 2, 5, 5], 0, 1),    // no padding
+        ([2, 1, 4, 4], [3, 1, 3, 3], 3, 1),    // padding past the kernel's reach
+        ([2, 1, 1, 7], [2, 1, 1, 3], 1, 1),    // a single row
+        ([3, 1, 9, 9], [2, 1, 3, 3], 1, 2),    // stride 2 keeps the per-row path
     ];
     for (x_shape, w_shape, pad, stride) in cases {
         let x = random(x_shape);
@@ -149,6 +156,22 @@ fn convolution_matches_the_definition() {
             );
         }
     }
+}
+
+#[test]
+fn a_non_finite_weight_meets_the_padding_as_ieee_says() {
+    // 0 x inf is NaN: an output whose window covers padding under the infinite weight is NaN,
+    // one whose window puts real (positive) input there is infinite.
+    let device = Device::flex();
+    let x = Tensor::<4>::ones([1, 1, 4, 4], &device);
+    let mut w = vec![1.0f32; 9];
+    w[0] = f32::INFINITY;
+    let weight = Tensor::<4>::from_data(TensorData::new(w, [1, 1, 3, 3]), &device);
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let got = values(conv2d(x, weight, None, options));
+    assert!(got[0].is_nan(), "top-left covers the padding: {}", got[0]);
+    assert!(got[3].is_nan(), "so does the rest of the first row: {}", got[3]);
+    assert_eq!(got[5], f32::INFINITY, "inside, the weight meets an input of 1");
 }
 
 #[test]
