@@ -170,8 +170,16 @@ fn a_non_finite_weight_meets_the_padding_as_ieee_says() {
     let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let got = values(conv2d(x, weight, None, options));
     assert!(got[0].is_nan(), "top-left covers the padding: {}", got[0]);
-    assert!(got[3].is_nan(), "so does the rest of the first row: {}", got[3]);
-    assert_eq!(got[5], f32::INFINITY, "inside, the weight meets an input of 1");
+    assert!(
+        got[3].is_nan(),
+        "so does the rest of the first row: {}",
+        got[3]
+    );
+    assert_eq!(
+        got[5],
+        f32::INFINITY,
+        "inside, the weight meets an input of 1"
+    );
 }
 
 #[test]
