@@ -140,6 +140,10 @@ fn convolution_matches_the_definition() {
         ([2, 1, 4, 4], [3, 1, 3, 3], 3, 1),    // padding past the kernel's reach
         ([2, 1, 1, 7], [2, 1, 1, 3], 1, 1),    // a single row
         ([3, 1, 9, 9], [2, 1, 3, 3], 1, 2),    // stride 2 keeps the per-row path
+        // Kernels at least as large as a small output: window dot products.
+        ([2, 5, 9, 9], [3, 5, 7, 7], 1, 1), // 5x5 out: one block of five columns
+        ([1, 3, 6, 12], [2, 3, 6, 5], 0, 1), // 1x8 out: blocks of six and two
+        ([1, 2, 3, 3], [2, 2, 4, 4], 2, 1), // padding past the input on every side
     ];
     for (x_shape, w_shape, pad, stride) in cases {
         let x = random(x_shape);
@@ -183,13 +187,29 @@ fn a_non_finite_weight_meets_the_padding_as_ieee_says() {
 }
 
 #[test]
+fn a_non_finite_input_outside_a_window_stays_outside() {
+    // A large-kernel convolution takes dot products with zero-padded kernel rows; an infinite
+    // input under those zeros must not make NaN of a window that does not contain it.
+    let device = Device::flex();
+    let mut x = vec![1.0f32; 64];
+    x[7] = f32::INFINITY; // row 0, column 7
+    let x = Tensor::<4>::from_data(TensorData::new(x, [1, 1, 8, 8]), &device);
+    let weight = Tensor::<4>::ones([1, 1, 6, 6], &device);
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    let got = values(conv2d(x, weight, None, options));
+    assert_eq!(&got[..2], &[36.0, 36.0], "columns 0-5 and 1-6 miss it");
+    assert_eq!(got[2], f32::INFINITY, "columns 2-7 hold it");
+}
+
+#[test]
 fn convolution_gradients_match_the_definition() {
     // The input gradient runs the transposed convolution (col2im), the weight gradient a
-    // convolution of the swapped input with the output gradient (the batched im2col path).
+    // convolution of the swapped input with the output gradient as its kernel (the
+    // large-kernel path: one window dot product per weight).
     let device = Device::flex().autodiff();
     for (x_shape, w_shape, pad) in [
         ([64, 6, 14, 14], [16, 6, 5, 5], 0), // LeNet's conv2
-        ([8, 1, 28, 28], [6, 1, 5, 5], 2),   // LeNet's conv1, padded
+        ([64, 1, 28, 28], [6, 1, 5, 5], 2),  // LeNet's conv1, padded
         ([5, 3, 7, 9], [4, 3, 3, 3], 1),
     ] {
         let [b, c, h, w] = x_shape;

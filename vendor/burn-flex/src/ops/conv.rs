@@ -34,6 +34,7 @@ use burn_std::{Bytes, Shape, f16};
 use crate::{FlexTensor, Layout};
 
 use super::conv_common::{add_bias, squeeze_3d_to_1d, squeeze_3d_to_2d};
+use super::conv_large_kernel::{conv3d_large_kernel, should_use_large_kernel_conv};
 
 // ============================================================================
 // Macros for forward conv
@@ -68,6 +69,12 @@ macro_rules! conv3d_typed {
                 return $fn_1x1(x, weight, bias, options);
             }
             let x_shape = x.layout().shape();
+            if should_use_large_kernel_conv(x_shape, w_shape, options)
+                && let Some(output) =
+                    conv3d_large_kernel(&x, &weight, bias.as_ref(), options)
+            {
+                return output;
+            }
             if should_use_depthwise_conv(x_shape, w_shape, options) {
                 return $fn_depthwise(x, weight, bias, options);
             }

@@ -1,0 +1,228 @@
+//! Convolutions whose kernel is larger than their output: the shape of a weight gradient.
+//!
+//! Burn computes a conv's weight gradient as a convolution of the input (batch and channels
+//! swapped) with the output gradient as the kernel: for LeNet's conv1 that is a 64-channel
+//! 32x32 padded input, a 28x28 "kernel" and a 5x5 output. im2col would copy every input value
+//! once per output position (25 copies of 50,176 values) to feed a GEMM with a tiny result.
+//! Here each output value is a dot product of one padded kernel with a window of one padded
+//! input plane, taken in registers, several output columns at once.
+
+use alloc::vec;
+use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_backend::ops::conv::calculate_conv_output_size;
+use burn_std::{Bytes, Shape};
+
+use crate::{FlexTensor, Layout};
+
+use super::conv_common::add_bias;
+
+/// Output planes up to this many values (LeNet's weight gradients have 25).
+const MAX_OUT_SPATIAL: usize = 64;
+
+/// Padded kernels are a multiple of this many values: the widest vector (AVX-512's 16 lanes).
+const RUN_MULTIPLE: usize = 16;
+
+/// The widest block of output columns summed together: one accumulator register each, plus the
+/// kernel's and an input window's, within the 16 vector registers of AVX2 and of wasm on x86.
+const MAX_COLUMNS: usize = 6;
+
+/// Whether `conv3d_large_kernel` takes this convolution: groups 1, unit stride and dilation, a
+/// 2D shape inside 3D, an output of at most [`MAX_OUT_SPATIAL`] values and a kernel at least as
+/// large as the output.
+pub(crate) fn should_use_large_kernel_conv(
+    x_shape: &[usize],
+    w_shape: &[usize],
+    options: &ConvOptions<3>,
+) -> bool {
+    if cfg!(not(feature = "simd")) {
+        return false;
+    }
+    if options.groups != 1 || options.stride != [1, 1, 1] || options.dilation != [1, 1, 1] {
+        return false;
+    }
+    if w_shape[2] != 1 || x_shape[2] != 1 || options.padding_begin()[0] != 0 {
+        return false;
+    }
+    let [_, pad_h, pad_w] = options.padding_begin();
+    let (kernel_h, kernel_w) = (w_shape[3], w_shape[4]);
+    if x_shape[3] == 0 || x_shape[4] == 0 || kernel_h == 0 || kernel_w == 0 {
+        return false;
+    }
+    if x_shape[3] + 2 * pad_h < kernel_h || x_shape[4] + 2 * pad_w < kernel_w {
+        return false;
+    }
+    let out_h = calculate_conv_output_size(kernel_h, 1, pad_h, 1, x_shape[3]);
+    let out_w = calculate_conv_output_size(kernel_w, 1, pad_w, 1, x_shape[4]);
+    let out_spatial = out_h * out_w;
+    out_spatial > 0 && out_spatial <= MAX_OUT_SPATIAL && kernel_h * kernel_w >= out_spatial
+}
+
+/// The f32 convolution `x [batch, channels_in, 1, h, w] * weight [channels_out, channels_in, 1,
+/// kh, kw]` as dot products; `None` for other types, and when an input value is not finite: the
+/// padded kernel's zero columns meet input values outside each window, and `0 * inf` would be
+/// NaN where the definition has no term, so such inputs take the general path.
+#[cfg(feature = "simd")]
+pub(crate) fn conv3d_large_kernel(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    options: &ConvOptions<3>,
+) -> Option<FlexTensor> {
+    if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return None;
+    }
+    let x = x.to_contiguous();
+    let x_data: &[f32] = x.storage();
+    if !x_data.iter().all(|value| value.is_finite()) {
+        return None;
+    }
+    let weight = weight.to_contiguous();
+    let w_data: &[f32] = weight.storage();
+    let zero = 0.0f32;
+
+    let x_shape = x.layout().shape();
+    let w_shape = weight.layout().shape();
+    let (batch_size, channels_in, in_h, in_w) = (x_shape[0], x_shape[1], x_shape[3], x_shape[4]);
+    let (channels_out, kernel_h, kernel_w) = (w_shape[0], w_shape[3], w_shape[4]);
+    let [_, pad_h, pad_w] = options.padding_begin();
+    let out_h = calculate_conv_output_size(kernel_h, 1, pad_h, 1, in_h);
+    let out_w = calculate_conv_output_size(kernel_w, 1, pad_w, 1, in_w);
+    let out_spatial = out_h * out_w;
+
+    // A kernel row is laid out `padded_w` apart, like the padded input's rows, with zeros
+    // after its `kernel_w` values: then the whole window of an output is one contiguous run.
+    let padded_w = out_w + kernel_w - 1;
+    let run = ((kernel_h - 1) * padded_w + kernel_w).div_ceil(RUN_MULTIPLE) * RUN_MULTIPLE;
+    let plane_len = (out_h - 1) * padded_w + out_w - 1 + run;
+    let in_spatial = in_h * in_w;
+    let mut padded = vec![zero; batch_size * channels_in * plane_len];
+    for (plane, out) in padded.chunks_exact_mut(plane_len).enumerate() {
+        let input = &x_data[plane * in_spatial..(plane + 1) * in_spatial];
+        for (ih, row) in input.chunks_exact(in_w).enumerate() {
+            let at = (ih + pad_h) * padded_w + pad_w;
+            out[at..at + in_w].copy_from_slice(row);
+        }
+    }
+
+    let k_spatial = kernel_h * kernel_w;
+    let plane_work = |b_co: usize, out_plane: &mut [f32]| {
+        let (b, co) = (b_co / channels_out, b_co % channels_out);
+        let mut kernel = vec![zero; run];
+        for ci in 0..channels_in {
+            let w_base = (co * channels_in + ci) * k_spatial;
+            for (kh, row) in w_data[w_base..w_base + k_spatial]
+                .chunks_exact(kernel_w)
+                .enumerate()
+            {
+                kernel[kh * padded_w..kh * padded_w + kernel_w].copy_from_slice(row);
+            }
+            let plane = (b * channels_in + ci) * plane_len;
+            accumulate_window_dots(
+                out_plane,
+                &kernel,
+                &padded[plane..plane + plane_len],
+                out_w,
+                padded_w,
+            );
+        }
+    };
+
+    let mut output = vec![zero; batch_size * channels_out * out_spatial];
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        output
+            .par_chunks_mut(out_spatial)
+            .enumerate()
+            .for_each(|(b_co, out_plane)| plane_work(b_co, out_plane));
+    }
+    #[cfg(not(feature = "rayon"))]
+    for (b_co, out_plane) in output.chunks_mut(out_spatial).enumerate() {
+        plane_work(b_co, out_plane);
+    }
+
+    if let Some(bias) = bias {
+        let bias = bias.to_contiguous();
+        add_bias(
+            &mut output,
+            bias.storage::<f32>(),
+            batch_size,
+            channels_out,
+            out_spatial,
+        );
+    }
+    let out_shape = Shape::from(vec![batch_size, channels_out, 1, out_h, out_w]);
+    Some(FlexTensor::new(
+        Bytes::from_elems(output),
+        Layout::contiguous(out_shape),
+        DType::F32,
+    ))
+}
+
+/// Without SIMD the general path runs (`should_use_large_kernel_conv` says no).
+#[cfg(not(feature = "simd"))]
+pub(crate) fn conv3d_large_kernel(
+    _x: &FlexTensor,
+    _weight: &FlexTensor,
+    _bias: Option<&FlexTensor>,
+    _options: &ConvOptions<3>,
+) -> Option<FlexTensor> {
+    None
+}
+
+/// Adds to each output `(oh, ow)` the dot product of `kernel` with `plane[oh * padded_w + ow..]`,
+/// up to [`MAX_COLUMNS`] neighbouring outputs of a row at a time so that each kernel load
+/// serves all of them.
+#[cfg(feature = "simd")]
+#[macerator::with_simd]
+fn accumulate_window_dots<S: macerator::Simd>(
+    out_plane: &mut [f32],
+    kernel: &[f32],
+    plane: &[f32],
+    out_w: usize,
+    padded_w: usize,
+) {
+    for (oh, row) in out_plane.chunks_exact_mut(out_w).enumerate() {
+        let mut ow = 0;
+        while ow < out_w {
+            let columns = (out_w - ow).min(MAX_COLUMNS);
+            let window = &plane[oh * padded_w + ow..];
+            let sums = &mut row[ow..ow + columns];
+            match columns {
+                1 => add_dots::<S, 1>(sums, kernel, window),
+                2 => add_dots::<S, 2>(sums, kernel, window),
+                3 => add_dots::<S, 3>(sums, kernel, window),
+                4 => add_dots::<S, 4>(sums, kernel, window),
+                5 => add_dots::<S, 5>(sums, kernel, window),
+                _ => add_dots::<S, MAX_COLUMNS>(sums, kernel, window),
+            }
+            ow += columns;
+        }
+    }
+}
+
+/// `sums[j] += kernel . window[j..j + kernel.len()]` for `j < N`, one accumulator register per
+/// output. `kernel.len()` is a multiple of [`RUN_MULTIPLE`].
+#[cfg(feature = "simd")]
+#[inline(always)]
+fn add_dots<S: macerator::Simd, const N: usize>(sums: &mut [f32], kernel: &[f32], window: &[f32]) {
+    use macerator::{Scalar, vload_unaligned};
+    let lanes = f32::lanes::<S>();
+    assert!(kernel.len() % lanes == 0 && window.len() + 1 >= kernel.len() + N);
+    let mut acc = [0.0f32.splat::<S>(); N];
+    for at in (0..kernel.len()).step_by(lanes) {
+        // SAFETY: `at + lanes <= kernel.len()`, and `at + j + lanes <= kernel.len() + N - 1 <=
+        // window.len()` for `j < N` (asserted above).
+        unsafe {
+            let k = vload_unaligned::<S, f32>(kernel.as_ptr().add(at));
+            for (j, sum) in acc.iter_mut().enumerate() {
+                let x = vload_unaligned::<S, f32>(window.as_ptr().add(at + j));
+                *sum = k.mul_add(x, *sum);
+            }
+        }
+    }
+    for (sum, lanes) in sums.iter_mut().zip(acc) {
+        *sum += lanes.reduce_add();
+    }
+}
