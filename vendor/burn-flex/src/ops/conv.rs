@@ -33,7 +33,7 @@ use burn_std::{Bytes, Shape, f16};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::{add_bias, squeeze_3d_to_1d, squeeze_3d_to_2d};
+use super::conv_common::{add_bias, pad_planes, squeeze_3d_to_1d, squeeze_3d_to_2d};
 use super::conv_large_kernel::{conv3d_large_kernel, should_use_large_kernel_conv};
 
 // ============================================================================
@@ -1604,16 +1604,15 @@ where
     let (padded_h, padded_w) = (out_h + kernel_h - 1, out_w + kernel_w - 1);
     let padded_run = out_h.saturating_sub(1) * padded_w + out_w;
     let padded = (unit_stride && out_spatial > 0).then(|| {
-        let mut padded = vec![zero; batch_size * channels_in * padded_h * padded_w];
-        for (plane, out) in padded.chunks_exact_mut(padded_h * padded_w).enumerate() {
-            let input = &x_data[plane * in_spatial..(plane + 1) * in_spatial];
-            for ih in 0..in_h.min(padded_h.saturating_sub(pad_h)) {
-                let width = in_w.min(padded_w.saturating_sub(pad_w));
-                let at = (ih + pad_h) * padded_w + pad_w;
-                out[at..at + width].copy_from_slice(&input[ih * in_w..ih * in_w + width]);
-            }
-        }
-        padded
+        pad_planes(
+            x_data,
+            batch_size * channels_in,
+            [in_h, in_w],
+            [pad_h, pad_w],
+            padded_w,
+            padded_h * padded_w,
+            zero,
+        )
     });
 
     // Per-plane work for one `(batch, out_channel)` pair. Accumulates

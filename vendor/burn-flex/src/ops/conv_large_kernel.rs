@@ -15,7 +15,7 @@ use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::add_bias;
+use super::conv_common::{add_bias, pad_planes};
 
 /// Output planes up to this many values (LeNet's weight gradients have 25).
 const MAX_OUT_SPATIAL: usize = 64;
@@ -95,15 +95,15 @@ pub(crate) fn conv3d_large_kernel(
     let padded_w = out_w + kernel_w - 1;
     let run = ((kernel_h - 1) * padded_w + kernel_w).div_ceil(RUN_MULTIPLE) * RUN_MULTIPLE;
     let plane_len = (out_h - 1) * padded_w + out_w - 1 + run;
-    let in_spatial = in_h * in_w;
-    let mut padded = vec![zero; batch_size * channels_in * plane_len];
-    for (plane, out) in padded.chunks_exact_mut(plane_len).enumerate() {
-        let input = &x_data[plane * in_spatial..(plane + 1) * in_spatial];
-        for (ih, row) in input.chunks_exact(in_w).enumerate() {
-            let at = (ih + pad_h) * padded_w + pad_w;
-            out[at..at + in_w].copy_from_slice(row);
-        }
-    }
+    let padded = pad_planes(
+        x_data,
+        batch_size * channels_in,
+        [in_h, in_w],
+        [pad_h, pad_w],
+        padded_w,
+        plane_len,
+        zero,
+    );
 
     let k_spatial = kernel_h * kernel_w;
     let plane_work = |b_co: usize, out_plane: &mut [f32]| {
