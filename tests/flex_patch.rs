@@ -124,22 +124,24 @@ fn reference_conv(
 
 #[test]
 fn convolution_matches_the_definition() {
-    // Small outputs take the batched im2col path; all take the contiguous-run im2col.
     let cases = [
-        ([64, 6, 14, 14], [16, 6, 5, 5], 0, 1), // LeNet's conv2 (10x10 out), four tiles
-        ([40, 8, 12, 12], [5, 8, 3, 3], 1, 1),  // padded, three tiles of images
-        ([200, 6, 6, 6], [20, 6, 5, 5], 2, 1),  // padding wider than some rows' reach
-        ([6, 8, 7, 7], [4, 8, 3, 3], 4, 1),     // padding past the kernel: whole rows of zeros
-        ([10, 8, 13, 13], [5, 8, 3, 3], 1, 2),  // stride 2
-        ([2, 8, 30, 30], [4, 8, 5, 5], 2, 1),   // large outputs: the per-image tiles
-        ([1, 6, 9, 9], [3, 6, 3, 3], 0, 1),     // one image
-        // Few input channels, stride 1: the padded-plane path.
-        ([64, 1, 28, 28], [6, 1, 5, 5], 2, 1), // LeNet's conv1
-        ([4, 3, 9, 11], [5, 3, 3, 3], 1, 1),   // three channels, rows of another width
-        ([3, 2, 8, 8], [4, 2, 5, 5], 0, 1),    // no padding
-        ([2, 1, 4, 4], [3, 1, 3, 3], 3, 1),    // padding past the kernel's reach
-        ([2, 1, 1, 7], [2, 1, 1, 3], 1, 1),    // a single row
-        ([3, 1, 9, 9], [2, 1, 3, 3], 1, 2),    // stride 2 keeps the per-row path
+        // More than eight input channels: im2col (contiguous patch rows) and GEMM.
+        ([64, 12, 14, 14], [16, 12, 5, 5], 0, 1), // conv2's shape with more channels
+        ([40, 9, 12, 12], [5, 9, 3, 3], 1, 1),    // padded
+        ([200, 6, 6, 6], [20, 6, 5, 5], 2, 1),    // 20 output channels; padding past some rows
+        ([6, 10, 7, 7], [4, 10, 3, 3], 4, 1),     // padding past the kernel: rows of zeros
+        ([10, 8, 13, 13], [5, 8, 3, 3], 1, 2),    // stride 2
+        ([2, 10, 30, 30], [4, 10, 5, 5], 2, 1),   // large outputs: the per-image tiles
+        // Up to eight input channels (four in wasm) and 16 output channels, stride 1: blocks of
+        // output channels in registers over padded planes.
+        ([64, 1, 28, 28], [6, 1, 5, 5], 2, 1),  // LeNet's conv1
+        ([64, 6, 14, 14], [16, 6, 5, 5], 0, 1), // LeNet's conv2: blocks of 6, 6 and 4
+        ([4, 3, 9, 11], [5, 3, 3, 3], 1, 1),    // rows of another width
+        ([3, 2, 8, 8], [4, 2, 5, 5], 0, 1),     // no padding
+        ([2, 1, 4, 4], [3, 1, 3, 3], 3, 1),     // padding past the kernel's reach
+        ([2, 1, 1, 7], [2, 1, 1, 3], 1, 1),     // a single row
+        ([1, 8, 9, 9], [13, 8, 3, 3], 0, 1),    // one image, blocks of 6, 6 and 1
+        ([3, 1, 9, 9], [2, 1, 3, 3], 1, 2),     // stride 2 keeps the per-row path
         // Kernels at least as large as a small output: window dot products.
         ([2, 5, 9, 9], [3, 5, 7, 7], 1, 1), // 5x5 out: one block of five columns
         ([1, 3, 6, 12], [2, 3, 6, 5], 0, 1), // 1x8 out: blocks of six and two

@@ -19,6 +19,11 @@
 //!   accumulating over input channels. Skips the same NHWC/im2col/gemm overhead
 //!   as the depthwise path. Wins when `channels_in` is small enough that
 //!   gemm's per-dispatch setup cost dominates over the tiny inner compute.
+//! - Channel-block path (`conv_channel_block.rs`): stride-1 f32 convs with few channels
+//!   (ahead of the small-channel path) sum a block of output channels in SIMD registers over
+//!   padded input planes.
+//! - Large-kernel path (`conv_large_kernel.rs`): kernels at least as large as a small output
+//!   (weight gradients) as SIMD window dot products.
 //! - Direct conv path: For small-spatial 1D-like convolutions, decompose into
 //!   per-kernel-position gemm calls on NCHW data, skipping NHWC conversion and im2col
 //!
@@ -33,7 +38,8 @@ use burn_std::{Bytes, Shape, f16};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::{add_bias, pad_planes, squeeze_3d_to_1d, squeeze_3d_to_2d};
+use super::conv_channel_block::{conv3d_channel_block, should_use_channel_block_conv};
+use super::conv_common::{add_bias, squeeze_3d_to_1d, squeeze_3d_to_2d};
 use super::conv_large_kernel::{conv3d_large_kernel, should_use_large_kernel_conv};
 
 // ============================================================================
@@ -72,6 +78,12 @@ macro_rules! conv3d_typed {
             if should_use_large_kernel_conv(x_shape, w_shape, options)
                 && let Some(output) =
                     conv3d_large_kernel(&x, &weight, bias.as_ref(), options)
+            {
+                return output;
+            }
+            if should_use_channel_block_conv(x_shape, w_shape, options)
+                && let Some(output) =
+                    conv3d_channel_block(&x, &weight, bias.as_ref(), options)
             {
                 return output;
             }
@@ -1100,31 +1112,6 @@ fn propagate_non_finite_padding<T: num_traits::Float + Copy>(
     }
 }
 
-/// Adds one padded input plane's convolution (stride 1) into `sums`: the output plane as runs
-/// of `padded_w`, whose first `out_w` values of each row are the outputs. Each kernel position
-/// is one long multiply-add run, which vectorises.
-#[allow(clippy::extra_unused_type_parameters)]
-#[cfg_attr(feature = "simd", macerator::with_simd)]
-fn conv_plane_padded<#[cfg(feature = "simd")] S: macerator::Simd, T: num_traits::Float + Copy>(
-    sums: &mut [T],
-    padded: &[T],
-    w_plane: &[T],
-    kernel_h: usize,
-    kernel_w: usize,
-    padded_w: usize,
-) {
-    let run = sums.len();
-    for kh in 0..kernel_h {
-        for kw in 0..kernel_w {
-            let weight = w_plane[kh * kernel_w + kw];
-            let start = kh * padded_w + kw;
-            for (sum, &x) in sums.iter_mut().zip(&padded[start..start + run]) {
-                *sum = x * weight + *sum;
-            }
-        }
-    }
-}
-
 /// `oh`-outermost variant. Pins one output row in L1 across every kernel
 /// position that accumulates into it, so each row is touched exactly once
 /// regardless of how large the full output plane is. Selected when the
@@ -1593,54 +1580,12 @@ where
 
     let mut output = vec![zero; total];
 
-    // Stride 1 without dilation (LeNet's conv1 and most small-channel convs): each input plane
-    // is padded once, into rows as wide as an output row plus the kernel's reach, so a kernel
-    // position is one contiguous run over the whole output plane (its rows `padded_w` apart,
-    // the few columns between them discarded) rather than one short run per output row, whose
-    // remainder did not vectorise (of a 28-wide row, 12 values went to scalar code with 16
-    // lanes). The padding's zeros are multiplied like any input, so a non-finite weight meets
-    // them as IEEE arithmetic says.
-    let unit_stride = stride_h == 1 && stride_w == 1 && dilation_h == 1 && dilation_w == 1;
-    let (padded_h, padded_w) = (out_h + kernel_h - 1, out_w + kernel_w - 1);
-    let padded_run = out_h.saturating_sub(1) * padded_w + out_w;
-    let padded = (unit_stride && out_spatial > 0).then(|| {
-        pad_planes(
-            x_data,
-            batch_size * channels_in,
-            [in_h, in_w],
-            [pad_h, pad_w],
-            padded_w,
-            padded_h * padded_w,
-            zero,
-        )
-    });
-
     // Per-plane work for one `(batch, out_channel)` pair. Accumulates
     // `sum over ci of conv2d(in[b, ci], w[co, ci])` into `out_plane` by
     // calling the shared helper once per input channel.
     let plane_work = |b_co: usize, out_plane: &mut [T]| {
         let b = b_co / channels_out;
         let co = b_co % channels_out;
-        if let Some(padded) = &padded {
-            let plane_len = padded_h * padded_w;
-            let mut sums = vec![zero; padded_run];
-            for ci in 0..channels_in {
-                let plane = (b * channels_in + ci) * plane_len;
-                let w_base = co * w_co_stride + ci * k_spatial;
-                conv_plane_padded(
-                    &mut sums,
-                    &padded[plane..plane + plane_len],
-                    &w_data[w_base..w_base + k_spatial],
-                    kernel_h,
-                    kernel_w,
-                    padded_w,
-                );
-            }
-            for (oh, row) in out_plane.chunks_exact_mut(out_w).enumerate() {
-                row.copy_from_slice(&sums[oh * padded_w..oh * padded_w + out_w]);
-            }
-            return;
-        }
         for ci in 0..channels_in {
             let in_base = b * x_batch_stride + ci * in_spatial;
             let w_base = co * w_co_stride + ci * k_spatial;

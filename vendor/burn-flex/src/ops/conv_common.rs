@@ -130,6 +130,12 @@ pub(crate) fn add_bias<#[cfg(feature = "simd")] S: macerator::Simd, T: Element +
     channels: usize,
     spatial: usize,
 ) {
+    assert_eq!(
+        bias.len(),
+        channels,
+        "conv: bias length ({}) must equal channels_out ({channels})",
+        bias.len()
+    );
     for b in 0..batch {
         for c in 0..channels {
             let offset = b * channels * spatial + c * spatial;

@@ -97,6 +97,7 @@ pub mod comparison;
 #[macro_use]
 mod conv_common;
 pub mod conv;
+mod conv_channel_block;
 mod conv_large_kernel;
 pub mod conv_transpose;
 pub mod cumulative;
