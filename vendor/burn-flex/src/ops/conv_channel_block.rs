@@ -16,7 +16,7 @@ use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::{add_bias, pad_planes};
+use super::conv_common::{add_bias, pad_planes, unit_stride_2d_output};
 
 /// Input channels up to this many (more, and im2col + GEMM reuses the input better). Natively
 /// LeNet's conv2 (6 -> 16 channels, 10x10 outputs) took half im2col's time here; in wasm, with
@@ -46,21 +46,7 @@ pub(crate) fn should_use_channel_block_conv(
     w_shape: &[usize],
     options: &ConvOptions<3>,
 ) -> bool {
-    if cfg!(not(feature = "simd")) {
-        return false;
-    }
-    if options.groups != 1 || options.stride != [1, 1, 1] || options.dilation != [1, 1, 1] {
-        return false;
-    }
-    if w_shape[2] != 1 || x_shape[2] != 1 || options.padding_begin()[0] != 0 {
-        return false;
-    }
-    let [_, pad_h, pad_w] = options.padding_begin();
-    let (kernel_h, kernel_w) = (w_shape[3], w_shape[4]);
-    if kernel_h == 0 || kernel_w == 0 {
-        return false;
-    }
-    if x_shape[3] + 2 * pad_h < kernel_h || x_shape[4] + 2 * pad_w < kernel_w {
+    if unit_stride_2d_output(x_shape, w_shape, options).is_none() {
         return false;
     }
     let (channels_in, channels_out) = (x_shape[1], w_shape[0]);

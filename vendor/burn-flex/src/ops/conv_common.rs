@@ -3,6 +3,8 @@
 use crate::{FlexTensor, Layout};
 use alloc::vec::Vec;
 use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_backend::ops::conv::calculate_conv_output_size;
 use burn_std::{Bytes, Element, ElementAdd, Shape, bf16};
 
 // ============================================================================
@@ -82,6 +84,42 @@ pub(crate) fn convert_f32_to_bf16(tensor: &FlexTensor) -> FlexTensor {
         Layout::contiguous(tensor.layout().shape().clone()),
         DType::BF16,
     )
+}
+
+// ============================================================================
+// Shapes the padded-plane SIMD paths take
+// ============================================================================
+
+/// The `[out_h, out_w]` of a convolution the SIMD paths over padded planes
+/// (`conv_channel_block`, `conv_large_kernel`) can take: groups 1, unit stride and dilation, a 2D
+/// shape inside 3D and a kernel within the padded input; `None` for any other, and without the
+/// `simd` feature.
+pub(crate) fn unit_stride_2d_output(
+    x_shape: &[usize],
+    w_shape: &[usize],
+    options: &ConvOptions<3>,
+) -> Option<[usize; 2]> {
+    if cfg!(not(feature = "simd")) {
+        return None;
+    }
+    if options.groups != 1 || options.stride != [1, 1, 1] || options.dilation != [1, 1, 1] {
+        return None;
+    }
+    let [pad_d, pad_h, pad_w] = options.padding_begin();
+    if w_shape[2] != 1 || x_shape[2] != 1 || pad_d != 0 {
+        return None;
+    }
+    let (kernel_h, kernel_w) = (w_shape[3], w_shape[4]);
+    if kernel_h == 0 || kernel_w == 0 {
+        return None;
+    }
+    if x_shape[3] + 2 * pad_h < kernel_h || x_shape[4] + 2 * pad_w < kernel_w {
+        return None;
+    }
+    Some([
+        calculate_conv_output_size(kernel_h, 1, pad_h, 1, x_shape[3]),
+        calculate_conv_output_size(kernel_w, 1, pad_w, 1, x_shape[4]),
+    ])
 }
 
 // ============================================================================

@@ -15,7 +15,7 @@ use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::{add_bias, pad_planes};
+use super::conv_common::{add_bias, pad_planes, unit_stride_2d_output};
 
 /// Output planes up to this many values (LeNet's weight gradients have 25).
 const MAX_OUT_SPATIAL: usize = 64;
@@ -35,27 +35,14 @@ pub(crate) fn should_use_large_kernel_conv(
     w_shape: &[usize],
     options: &ConvOptions<3>,
 ) -> bool {
-    if cfg!(not(feature = "simd")) {
+    let Some([out_h, out_w]) = unit_stride_2d_output(x_shape, w_shape, options) else {
         return false;
-    }
-    if options.groups != 1 || options.stride != [1, 1, 1] || options.dilation != [1, 1, 1] {
-        return false;
-    }
-    if w_shape[2] != 1 || x_shape[2] != 1 || options.padding_begin()[0] != 0 {
-        return false;
-    }
-    let [_, pad_h, pad_w] = options.padding_begin();
-    let (kernel_h, kernel_w) = (w_shape[3], w_shape[4]);
-    if x_shape[3] == 0 || x_shape[4] == 0 || kernel_h == 0 || kernel_w == 0 {
-        return false;
-    }
-    if x_shape[3] + 2 * pad_h < kernel_h || x_shape[4] + 2 * pad_w < kernel_w {
-        return false;
-    }
-    let out_h = calculate_conv_output_size(kernel_h, 1, pad_h, 1, x_shape[3]);
-    let out_w = calculate_conv_output_size(kernel_w, 1, pad_w, 1, x_shape[4]);
+    };
     let out_spatial = out_h * out_w;
-    out_spatial > 0 && out_spatial <= MAX_OUT_SPATIAL && kernel_h * kernel_w >= out_spatial
+    x_shape[3] > 0
+        && x_shape[4] > 0
+        && out_spatial <= MAX_OUT_SPATIAL
+        && w_shape[3] * w_shape[4] >= out_spatial
 }
 
 /// The f32 convolution `x [batch, channels_in, 1, h, w] * weight [channels_out, channels_in, 1,
