@@ -12,11 +12,10 @@ use alloc::vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
-use burn_std::{Bytes, Shape};
 
-use crate::{FlexTensor, Layout};
+use crate::FlexTensor;
 
-use super::conv_common::{add_bias, pad_planes, unit_stride_2d_output};
+use super::conv_common::{f32_conv_output, pad_planes, unit_stride_2d_output};
 
 /// Input channels up to this many (more, and im2col + GEMM reuses the input better). Natively
 /// LeNet's conv2 (6 -> 16 channels, 10x10 outputs) took half im2col's time here; in wasm, with
@@ -114,38 +113,11 @@ pub(crate) fn conv3d_channel_block(
         }
     };
 
-    let mut output = vec![0.0f32; batch_size * channels_out * out_spatial];
-    let image_len = channels_out * out_spatial;
-    if image_len > 0 {
-        #[cfg(feature = "rayon")]
-        {
-            use rayon::prelude::*;
-            output
-                .par_chunks_mut(image_len)
-                .enumerate()
-                .for_each(|(b, out_image)| image_work(b, out_image));
-        }
-        #[cfg(not(feature = "rayon"))]
-        for (b, out_image) in output.chunks_mut(image_len).enumerate() {
-            image_work(b, out_image);
-        }
-    }
-
-    if let Some(bias) = bias {
-        let bias = bias.to_contiguous();
-        add_bias(
-            &mut output,
-            bias.storage::<f32>(),
-            batch_size,
-            channels_out,
-            out_spatial,
-        );
-    }
-    let out_shape = Shape::from(vec![batch_size, channels_out, 1, out_h, out_w]);
-    Some(FlexTensor::new(
-        Bytes::from_elems(output),
-        Layout::contiguous(out_shape),
-        DType::F32,
+    Some(f32_conv_output(
+        [batch_size, channels_out, out_h, out_w],
+        channels_out * out_spatial,
+        image_work,
+        bias,
     ))
 }
 

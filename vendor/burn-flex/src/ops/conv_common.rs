@@ -122,6 +122,50 @@ pub(crate) fn unit_stride_2d_output(
     ])
 }
 
+/// The common ending of the SIMD paths over padded planes: runs `work(index, chunk)` over an f32
+/// output of `[batch, channels_out, 1, out_h, out_w]` in chunks of `chunk_len` values (in
+/// parallel with rayon), adds `bias` per output channel and wraps it as a tensor.
+#[cfg_attr(not(feature = "simd"), allow(dead_code))]
+pub(crate) fn f32_conv_output(
+    [batch, channels_out, out_h, out_w]: [usize; 4],
+    chunk_len: usize,
+    work: impl Fn(usize, &mut [f32]) + Sync,
+    bias: Option<&FlexTensor>,
+) -> FlexTensor {
+    let out_spatial = out_h * out_w;
+    let mut output = alloc::vec![0.0f32; batch * channels_out * out_spatial];
+    if chunk_len > 0 {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            output
+                .par_chunks_mut(chunk_len)
+                .enumerate()
+                .for_each(|(index, chunk)| work(index, chunk));
+        }
+        #[cfg(not(feature = "rayon"))]
+        for (index, chunk) in output.chunks_mut(chunk_len).enumerate() {
+            work(index, chunk);
+        }
+    }
+    if let Some(bias) = bias {
+        let bias = bias.to_contiguous();
+        add_bias(
+            &mut output,
+            bias.storage::<f32>(),
+            batch,
+            channels_out,
+            out_spatial,
+        );
+    }
+    let out_shape = Shape::from(alloc::vec![batch, channels_out, 1, out_h, out_w]);
+    FlexTensor::new(
+        Bytes::from_elems(output),
+        Layout::contiguous(out_shape),
+        DType::F32,
+    )
+}
+
 // ============================================================================
 // Padded planes
 // ============================================================================

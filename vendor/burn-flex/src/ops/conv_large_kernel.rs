@@ -11,11 +11,10 @@ use alloc::vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
-use burn_std::{Bytes, Shape};
 
-use crate::{FlexTensor, Layout};
+use crate::FlexTensor;
 
-use super::conv_common::{add_bias, pad_planes, unit_stride_2d_output};
+use super::conv_common::{f32_conv_output, pad_planes, unit_stride_2d_output};
 
 /// Output planes up to this many values (LeNet's weight gradients have 25).
 const MAX_OUT_SPATIAL: usize = 64;
@@ -115,35 +114,11 @@ pub(crate) fn conv3d_large_kernel(
         }
     };
 
-    let mut output = vec![zero; batch_size * channels_out * out_spatial];
-    #[cfg(feature = "rayon")]
-    {
-        use rayon::prelude::*;
-        output
-            .par_chunks_mut(out_spatial)
-            .enumerate()
-            .for_each(|(b_co, out_plane)| plane_work(b_co, out_plane));
-    }
-    #[cfg(not(feature = "rayon"))]
-    for (b_co, out_plane) in output.chunks_mut(out_spatial).enumerate() {
-        plane_work(b_co, out_plane);
-    }
-
-    if let Some(bias) = bias {
-        let bias = bias.to_contiguous();
-        add_bias(
-            &mut output,
-            bias.storage::<f32>(),
-            batch_size,
-            channels_out,
-            out_spatial,
-        );
-    }
-    let out_shape = Shape::from(vec![batch_size, channels_out, 1, out_h, out_w]);
-    Some(FlexTensor::new(
-        Bytes::from_elems(output),
-        Layout::contiguous(out_shape),
-        DType::F32,
+    Some(f32_conv_output(
+        [batch_size, channels_out, out_h, out_w],
+        out_spatial,
+        plane_work,
+        bias,
     ))
 }
 
