@@ -2,8 +2,8 @@
 //! `bench_browser` in Cargo.toml, as `wasm-pack test` runs only test targets): base LeNet-5,
 //! batch 64, on flex (wasm SIMD: 20 warm-up batches, then the median of 3 runs of 200 timed ones,
 //! as the native bench and the TF.js reference page do) and on WebGPU (10 warm-up batches, then
-//! 100 timed ones); where a flex training step's time goes, phase by phase (benches/profiling);
-//! and the photo path's time.
+//! 100 timed ones); where a flex training step's time goes, phase by phase and op by op
+//! (benches/profiling); and the photo path's time.
 #![cfg(target_family = "wasm")]
 
 #[allow(dead_code)]
@@ -98,6 +98,15 @@ async fn profile_training_step() {
         profiling::profile(&Device::flex(), 10, 100, now_seconds, yield_to_event_loop).await;
     for line in profiling::report(&phases) {
         console_log!("{line}");
+    }
+}
+
+/// Milliseconds per call of each flex op of a step (benches/profiling/ops.rs), as natively.
+#[wasm_bindgen_test]
+async fn profile_ops() {
+    let times = profiling::ops::op_times(&Device::flex(), now_seconds, yield_to_event_loop).await;
+    for (name, ms) in times {
+        console_log!("OP {name} {ms:.3}");
     }
 }
 

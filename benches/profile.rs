@@ -2,6 +2,7 @@
 //! run by `./build.sh bench`); the in-browser profile is in benches/browser.rs, both from
 //! benches/profiling.
 
+#[allow(dead_code)]
 mod profiling;
 
 use burn::tensor::Device;

@@ -125,6 +125,7 @@ if [ "${SKIP_BROWSER_BENCH:-}" != 1 ]; then
         --no-default-features --test bench_browser -- --nocapture 2>&1 | tee bench-results/browser.log) || true
   while read -r _ name value; do rows+=("$name|$value"); done < <(grep -o 'BENCH [^ ]* [^ ]*' <<<"$out" || true)
   profile_wasm=$(grep -o 'PROFILE [^ ]* [^ ]* [^ ]*' <<<"$out" || true)
+  ops_wasm=$(grep -o 'OP [^ ]* [^ ]*' <<<"$out" || true)
 fi
 
 # The page: ready-to-train times and the Web Worker's training speed (needs www/ built).
@@ -232,8 +233,14 @@ if [ -n "${memory_out:-}" ]; then
   grep -v '^BENCH ' <<<"$memory_out" || true
 fi
 
-if [ -n "${ops_native:-}" ]; then
-  printf '\n%-20s %10s\n' "flex op (native)" "ms/call"
-  printf '%-20s %10s\n' "--------------------" "----------"
-  awk '{printf "%-20s %10s\n", $2, $3}' <<<"$ops_native"
+if [ -n "${ops_wasm:-}${ops_native:-}" ]; then
+  printf '\n%-20s %10s %10s %7s\n' "flex op, ms/call" "wasm" "native" "ratio"
+  printf '%-20s %10s %10s %7s\n' "--------------------" "----------" "----------" "-------"
+  ops=$( (awk '{print $2}' <<<"${ops_wasm:-}"; awk '{print $2}' <<<"${ops_native:-}") | awk 'NF && !seen[$0]++')
+  for op in $ops; do
+    w=$(awk -v p="$op" '$2 == p {print $3}' <<<"${ops_wasm:-}")
+    n=$(awk -v p="$op" '$2 == p {print $3}' <<<"${ops_native:-}")
+    r=$(awk -v w="${w:-}" -v n="${n:-}" 'BEGIN {if (w != "" && n > 0) printf "%.1f", w / n; else print "-"}')
+    printf '%-20s %10s %10s %7s\n' "$op" "${w:--}" "${n:--}" "$r"
+  done
 fi

@@ -9,6 +9,8 @@
 //! so this also bounds lazy backends); the Trainer's own readback (loss and accuracy sums through
 //! a `Transaction`) is done on every step here, where the Trainer does one per chunk of steps.
 
+pub mod ops;
+
 use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param};
