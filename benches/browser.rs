@@ -3,7 +3,7 @@
 //! batch 64, on flex (wasm SIMD: 20 warm-up batches, then the median of 3 runs of 200 timed ones,
 //! as the native bench and the TF.js reference page do) and on WebGPU (10 warm-up batches, then
 //! 100 timed ones); where a flex training step's time goes, phase by phase and op by op
-//! (benches/profiling); and the photo path's time.
+//! (benches/profiling); whether late steps slow down; and the photo path's time.
 #![cfg(target_family = "wasm")]
 
 #[allow(dead_code)]
@@ -151,4 +151,24 @@ async fn bench_photos() {
     }
     let ms = 1000.0 * (now_seconds() - start) / runs as f64;
     console_log!("BENCH wasm-photo-224px-ms {ms:.2}");
+}
+
+/// Milliseconds a step, batches of 4 on noise, over steps 500-1,000 and 2,500-3,000: late steps
+/// were 1.7-3x slower while Adam's moments decayed into subnormal floats (src/training/optimizer.rs).
+#[wasm_bindgen_test]
+async fn bench_late_steps() {
+    let data = Arc::new(noise_dataset(3_000 * 4));
+    let config = Variant::Base.config().with_epochs(1).with_batch_size(4);
+    let mut trainer = Trainer::new(config, &Device::flex(), data, None).unwrap();
+    let mut parts = Vec::new();
+    for _ in 0..6 {
+        let start = now_seconds();
+        for _ in 0..50 {
+            trainer.step(10).await.unwrap();
+            yield_to_event_loop().await;
+        }
+        parts.push((now_seconds() - start) * 1e3 / 500.0);
+    }
+    console_log!("BENCH wasm-flex-b4-ms-steps-500-1000 {:.2}", parts[1]);
+    console_log!("BENCH wasm-flex-b4-ms-steps-2500-3000 {:.2}", parts[5]);
 }

@@ -12,6 +12,7 @@ use crate::data::Fit;
 use crate::format::thousands;
 use crate::limits::{self, ConfigError, FieldError, FieldLimit, collect_errors};
 use crate::model::{LeNetConfig, Pooling};
+use crate::training::optimizer::FlushedAdam;
 use crate::training::{Augmentation, Schedule};
 
 /// Everything that defines a training run.
@@ -285,14 +286,16 @@ impl TrainingConfig {
                 == (other.batch_size, other.epochs, other.seed, other.fit)
     }
 
-    /// The Adam optimizer this config asks for. Epsilon 1e-8 as in PyTorch and Keras.
+    /// The Adam optimizer this config asks for (its moments flushed of subnormal values,
+    /// `FlushedAdam`). Epsilon 1e-8 as in PyTorch and Keras.
     pub fn optimizer(&self) -> ModuleOptimizer {
         let decay =
             (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
-        AdamConfig::new()
+        let adam = AdamConfig::new()
             .with_epsilon(1e-8)
             .with_weight_decay(decay)
-            .init()
+            .build();
+        ModuleOptimizer::from(FlushedAdam(adam))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod config;
 mod evaluator;
+mod optimizer;
 mod parallel;
 mod probe;
 mod progress;
