@@ -162,12 +162,7 @@ async fn bench_late_steps() {
     let mut trainer = Trainer::new(config, &Device::flex(), data, None).unwrap();
     let mut parts = Vec::new();
     for _ in 0..6 {
-        let start = now_seconds();
-        for _ in 0..50 {
-            trainer.step(10).await.unwrap();
-            yield_to_event_loop().await;
-        }
-        parts.push((now_seconds() - start) * 1e3 / 500.0);
+        parts.push(seconds_for(&mut trainer, 500, 10).await * 1e3 / 500.0);
     }
     console_log!("BENCH wasm-flex-b4-ms-steps-500-1000 {:.2}", parts[1]);
     console_log!("BENCH wasm-flex-b4-ms-steps-2500-3000 {:.2}", parts[5]);
