@@ -57,6 +57,14 @@ pub async fn op_times<F: Future<Output = ()>>(
     let transpose = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
     let fc_in = Tensor::<2>::random([64, 400], Distribution::Default, device);
     let fc_weight = Tensor::<2>::random([400, 120], Distribution::Default, device);
+    // One helper per kind of op, so each line below names only the op's operands.
+    let forward = |x: &Tensor<4>, w: &Tensor<4>, options: &ConvOptions<2>| {
+        conv2d(x.clone(), w.clone(), None, options.clone())
+    };
+    let weight_grad = |x: &Tensor<4>, w: &Tensor<4>, grad: &Tensor<4>, options: &ConvOptions<2>| {
+        conv2d_weight_backward(x.clone(), w.clone(), grad.clone(), options.clone())
+    };
+    let pool = |x: &Tensor<4>| avg_pool2d(x.clone(), AvgPoolOptions::new([2, 2]));
     let pool_backward = |x: &Tensor<4>, pooled: &Tensor<4>| {
         avg_pool2d_backward(
             x.clone(),
@@ -76,45 +84,21 @@ pub async fn op_times<F: Future<Output = ()>>(
             between_ops().await;
         };
     }
-    op!("conv1-forward", || conv2d(
-        images.clone(),
-        w1.clone(),
-        None,
-        conv1.clone()
+    op!("conv1-forward", || forward(&images, &w1, &conv1));
+    op!("conv1-weight-grad", || weight_grad(
+        &images, &w1, &g1, &conv1
     ));
-    op!("conv1-weight-grad", || conv2d_weight_backward(
-        images.clone(),
-        w1.clone(),
-        g1.clone(),
-        conv1.clone()
-    ));
-    op!("pool1-forward", || avg_pool2d(
-        g1.clone(),
-        AvgPoolOptions::new([2, 2])
-    ));
+    op!("pool1-forward", || pool(&g1));
     op!("pool1-backward", || pool_backward(&g1, &pooled1));
-    op!("conv2-forward", || conv2d(
-        x2.clone(),
-        w2.clone(),
-        None,
-        conv2.clone()
-    ));
-    op!("conv2-weight-grad", || conv2d_weight_backward(
-        x2.clone(),
-        w2.clone(),
-        g2.clone(),
-        conv2.clone()
-    ));
+    op!("conv2-forward", || forward(&x2, &w2, &conv2));
+    op!("conv2-weight-grad", || weight_grad(&x2, &w2, &g2, &conv2));
     op!("conv2-input-grad", || conv_transpose2d(
         g2.clone(),
         w2.clone(),
         None,
         transpose.clone()
     ));
-    op!("pool2-forward", || avg_pool2d(
-        x3.clone(),
-        AvgPoolOptions::new([2, 2])
-    ));
+    op!("pool2-forward", || pool(&x3));
     op!("pool2-backward", || pool_backward(&x3, &pooled2));
     op!("relu1", || burn::tensor::activation::relu(g1.clone()));
     op!("fc1-matmul", || fc_in.clone().matmul(fc_weight.clone()));
