@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use burn::config::Config;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::ModuleOptimizer;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::Device;
 
 use crate::data::Fit;
@@ -285,11 +286,16 @@ impl TrainingConfig {
                 == (other.batch_size, other.epochs, other.seed, other.fit)
     }
 
-    /// The Adam optimizer this config asks for (`FlushedAdam`: Burn's Adam with epsilon 1e-8, its
-    /// moments flushed of subnormal values, in one pass on the CPU).
+    /// The Adam optimizer this config asks for (its moments flushed of subnormal values,
+    /// `FlushedAdam`). Epsilon 1e-8 as in PyTorch and Keras.
     pub fn optimizer(&self) -> ModuleOptimizer {
-        let decay = (self.weight_decay > 0.0).then_some(self.weight_decay as f32);
-        ModuleOptimizer::from(FlushedAdam::new(decay))
+        let decay =
+            (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
+        let adam = AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(decay)
+            .build();
+        ModuleOptimizer::from(FlushedAdam(adam))
     }
 }
 
