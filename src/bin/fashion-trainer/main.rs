@@ -22,9 +22,9 @@ use fashion_trainer::summary::ModelSummary;
 use fashion_trainer::{Result, shards, storage};
 
 /// mimalloc rather than glibc's malloc: with `--threads 2` glibc's per-thread arenas gave back
-/// and re-faulted their pages every step (0.8-1.4 s of system time in a 4 s bench) and training
-/// ran at 10,074-12,919 img/s; with mimalloc 14,327-16,218 (`bench --threads 2 --synthetic`,
-/// three alternating pairs). One thread: the same within noise.
+/// and re-faulted their pages every step (up to 1.4 s of system time in a 4 s bench, 0.03 s on
+/// one thread) and training ran at 10,074-12,919 img/s; with mimalloc 14,327-16,218
+/// (`bench --threads 2 --synthetic`, three alternating pairs). One thread: the same within noise.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
