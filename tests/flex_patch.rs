@@ -147,9 +147,22 @@ fn convolution_matches_the_definition() {
         ([1, 3, 6, 12], [2, 3, 6, 5], 0, 1), // 1x8 out: blocks of six and two
         ([1, 2, 3, 3], [2, 2, 4, 4], 2, 1), // padding past the input on every side
     ];
-    for (x_shape, w_shape, pad, stride) in cases {
-        let x = random(x_shape);
-        let weight = random(w_shape);
+    // Each case also with the input and weight as transposed views (batch and channels swapped,
+    // as Burn hands a weight gradient's operands over): every path must read them right.
+    for ((x_shape, w_shape, pad, stride), transposed) in cases
+        .into_iter()
+        .flat_map(|case| [(case, false), (case, true)])
+    {
+        let (x, weight) = if transposed {
+            let [b, c, h, w] = x_shape;
+            let [k, c_in, kh, kw] = w_shape;
+            (
+                random([c, b, h, w]).swap_dims(0, 1),
+                random([c_in, k, kh, kw]).swap_dims(0, 1),
+            )
+        } else {
+            (random(x_shape), random(w_shape))
+        };
         let bias: Tensor<1> = Tensor::random([w_shape[0]], Distribution::Default, &Device::flex());
         let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
         let expected = reference_conv(&x, &weight, &bias, pad, stride);
@@ -158,7 +171,7 @@ fn convolution_matches_the_definition() {
         for (g, e) in got.iter().zip(&expected) {
             assert!(
                 (g - e).abs() < 1e-4,
-                "{g} vs {e} for {x_shape:?} * {w_shape:?}"
+                "{g} vs {e} for {x_shape:?} * {w_shape:?}, transposed {transposed}"
             );
         }
     }
@@ -221,16 +234,23 @@ fn convolution_gradients_match_the_definition() {
             Tensor::<4>::random(x_shape, Distribution::Uniform(-1.0, 1.0), &device).require_grad();
         let weight =
             Tensor::<4>::random(w_shape, Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let bias = Tensor::<1>::zeros([k], &device).require_grad();
         let g = Tensor::<4>::random([b, k, oh, ow], Distribution::Uniform(-1.0, 1.0), &device);
         let y = conv2d(
             x.clone(),
             weight.clone(),
-            None,
+            Some(bias.clone()),
             ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
         );
         let grads = (y * g.clone()).sum().backward();
         let dx = values(x.grad(&grads).unwrap());
         let dw = values(weight.grad(&grads).unwrap());
+        let db = bias
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
         let (xs, ws, gs) = (values(x.detach()), values(weight.detach()), values(g));
 
         let mut want_dx = vec![0.0f32; b * c * h * w];
@@ -258,7 +278,15 @@ fn convolution_gradients_match_the_definition() {
                 }
             }
         }
-        for (got, want) in [(&dx, &want_dx), (&dw, &want_dw)] {
+        // The bias gradient: the output gradient summed over images and positions.
+        let want_db: Vec<f32> = (0..k)
+            .map(|o| {
+                (0..b)
+                    .map(|n| gs[(n * k + o) * oh * ow..][..oh * ow].iter().sum::<f32>())
+                    .sum()
+            })
+            .collect();
+        for (got, want) in [(&dx, &want_dx), (&dw, &want_dw), (&db, &want_db)] {
             for (a, e) in got.iter().zip(want.iter()) {
                 assert!(
                     (a - e).abs() < 1e-3 * (1.0 + e.abs()),

@@ -184,20 +184,28 @@ conv_nd_via_3d!(
 );
 bf16_via_f32!(conv2d_bf16, conv2d_f32, 2, ConvOptions);
 
+/// `[n, c, h, w]` as `[n, c, 1, h, w]` without a copy, whatever its strides (a reshape copies
+/// a transposed tensor): each path copies what it needs contiguous, and the large-kernel path
+/// reads the planes of a weight gradient's swapped batch and channels in place.
+fn with_unit_depth(tensor: &FlexTensor) -> FlexTensor {
+    let layout = tensor.layout();
+    let (shape, strides) = (layout.shape(), layout.strides());
+    let depth_stride = strides[2] * shape[2] as isize;
+    let layout = Layout::new(
+        Shape::from(vec![shape[0], shape[1], 1, shape[2], shape[3]]),
+        vec![strides[0], strides[1], depth_stride, strides[2], strides[3]],
+        layout.start_offset(),
+    );
+    tensor.clone().with_layout(layout)
+}
+
 fn expand_2d_to_3d(
     x: &FlexTensor,
     weight: &FlexTensor,
     options: &ConvOptions<2>,
 ) -> (FlexTensor, FlexTensor, ConvOptions<3>) {
-    let x_shape = x.layout().shape();
-    let x_3d = x.reshape(Shape::from(vec![
-        x_shape[0], x_shape[1], 1, x_shape[2], x_shape[3],
-    ]));
-
-    let w_shape = weight.layout().shape();
-    let weight_3d = weight.reshape(Shape::from(vec![
-        w_shape[0], w_shape[1], 1, w_shape[2], w_shape[3],
-    ]));
+    let x_3d = with_unit_depth(x);
+    let weight_3d = with_unit_depth(weight);
 
     let options_3d = ConvOptions::new(
         [1, options.stride[0], options.stride[1]],

@@ -92,8 +92,7 @@ pub(crate) fn conv3d_channel_block(
     let image_work = |b: usize, out_image: &mut [f32]| {
         let image = &x_data[b * channels_in * in_h * in_w..][..channels_in * in_h * in_w];
         let planes = pad_planes(
-            image,
-            channels_in,
+            image.chunks_exact(in_h * in_w),
             [in_h, in_w],
             [pad_h, pad_w],
             geometry.padded_w,

@@ -170,27 +170,22 @@ pub(crate) fn f32_conv_output(
 // Padded planes
 // ============================================================================
 
-/// Copies each of the `planes` `in_h x in_w` planes of `x` (back to back) into zeros, at row
-/// `pad_h` and column `pad_w` of a plane whose rows are `padded_w` apart; the padded planes lie
-/// `plane_len` apart (at least `(in_h + 2 * pad_h) * padded_w`; more leaves zeros after the last
-/// row for readers that run past it).
-pub(crate) fn pad_planes<T: Copy>(
-    x: &[T],
-    planes: usize,
+/// Copies each `in_h x in_w` plane of `planes` into zeros, at row `pad_h` and column `pad_w` of a
+/// plane whose rows are `padded_w` apart; the padded planes lie `plane_len` apart (their last
+/// row must fit; more leaves zeros after it for readers that run past it).
+pub(crate) fn pad_planes<'a, T: Copy + 'a>(
+    planes: impl ExactSizeIterator<Item = &'a [T]>,
     [in_h, in_w]: [usize; 2],
     [pad_h, pad_w]: [usize; 2],
     padded_w: usize,
     plane_len: usize,
     zero: T,
 ) -> Vec<T> {
-    let mut padded = alloc::vec![zero; planes * plane_len];
+    let mut padded = alloc::vec![zero; planes.len() * plane_len];
     if in_h * in_w == 0 || plane_len == 0 {
         return padded;
     }
-    for (out, input) in padded
-        .chunks_exact_mut(plane_len)
-        .zip(x.chunks_exact(in_h * in_w))
-    {
+    for (out, input) in padded.chunks_exact_mut(plane_len).zip(planes) {
         for (ih, row) in input.chunks_exact(in_w).enumerate() {
             let at = (ih + pad_h) * padded_w + pad_w;
             out[at..at + in_w].copy_from_slice(row);

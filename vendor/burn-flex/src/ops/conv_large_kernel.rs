@@ -7,12 +7,12 @@
 //! Here each output value is a dot product of one padded kernel with a window of one padded
 //! input plane, taken in registers, several output columns at once.
 
-use alloc::vec;
+use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
 
-use crate::FlexTensor;
+use crate::{FlexTensor, Layout};
 
 use super::conv_common::{f32_conv_output, pad_planes, unit_stride_2d_output};
 
@@ -58,12 +58,11 @@ pub(crate) fn conv3d_large_kernel(
     if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
         return None;
     }
-    let x = x.to_contiguous();
+    // Burn hands the weight gradient's input and kernel over with batch and channels swapped:
+    // their planes are still contiguous, so they are read in place rather than transposed.
+    let (x, x_planes) = with_plane_starts(x);
+    let (weight, w_planes) = with_plane_starts(weight);
     let x_data: &[f32] = x.storage();
-    if !x_data.iter().all(|value| value.is_finite()) {
-        return None;
-    }
-    let weight = weight.to_contiguous();
     let w_data: &[f32] = weight.storage();
     let zero = 0.0f32;
 
@@ -71,6 +70,10 @@ pub(crate) fn conv3d_large_kernel(
     let w_shape = weight.layout().shape();
     let (batch_size, channels_in, in_h, in_w) = (x_shape[0], x_shape[1], x_shape[3], x_shape[4]);
     let (channels_out, kernel_h, kernel_w) = (w_shape[0], w_shape[3], w_shape[4]);
+    let x_plane = |p: usize| &x_data[x_planes[p]..x_planes[p] + in_h * in_w];
+    if !(0..x_planes.len()).all(|p| x_plane(p).iter().all(|value| value.is_finite())) {
+        return None;
+    }
     let [_, pad_h, pad_w] = options.padding_begin();
     let out_h = calculate_conv_output_size(kernel_h, 1, pad_h, 1, in_h);
     let out_w = calculate_conv_output_size(kernel_w, 1, pad_w, 1, in_w);
@@ -82,31 +85,34 @@ pub(crate) fn conv3d_large_kernel(
     let run = ((kernel_h - 1) * padded_w + kernel_w).div_ceil(RUN_MULTIPLE) * RUN_MULTIPLE;
     let plane_len = (out_h - 1) * padded_w + out_w - 1 + run;
     let padded = pad_planes(
-        x_data,
-        batch_size * channels_in,
+        (0..x_planes.len()).map(x_plane),
         [in_h, in_w],
         [pad_h, pad_w],
         padded_w,
         plane_len,
         zero,
     );
-
+    // Each kernel is padded once: every output image uses it.
     let k_spatial = kernel_h * kernel_w;
+    let kernels = pad_planes(
+        w_planes
+            .iter()
+            .map(|&start| &w_data[start..start + k_spatial]),
+        [kernel_h, kernel_w],
+        [0, 0],
+        padded_w,
+        run,
+        zero,
+    );
+
     let plane_work = |b_co: usize, out_plane: &mut [f32]| {
         let (b, co) = (b_co / channels_out, b_co % channels_out);
-        let mut kernel = vec![zero; run];
         for ci in 0..channels_in {
-            let w_base = (co * channels_in + ci) * k_spatial;
-            for (kh, row) in w_data[w_base..w_base + k_spatial]
-                .chunks_exact(kernel_w)
-                .enumerate()
-            {
-                kernel[kh * padded_w..kh * padded_w + kernel_w].copy_from_slice(row);
-            }
+            let kernel = &kernels[(co * channels_in + ci) * run..][..run];
             let plane = (b * channels_in + ci) * plane_len;
             accumulate_window_dots(
                 out_plane,
-                &kernel,
+                kernel,
                 &padded[plane..plane + plane_len],
                 out_w,
                 padded_w,
@@ -120,6 +126,37 @@ pub(crate) fn conv3d_large_kernel(
         plane_work,
         bias,
     ))
+}
+
+/// `tensor` (`[d0, d1, 1, h, w]`) with the storage offset of each `h x w` plane, `d1` planes per
+/// `d0`: in place when every plane is contiguous whatever the order of the planes (a
+/// transposed batch and channels), else from a contiguous copy.
+#[cfg(feature = "simd")]
+fn with_plane_starts(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
+    let starts = |layout: &Layout| {
+        let (shape, strides) = (layout.shape(), layout.strides());
+        let [d0, d1, depth, h, w] = [shape[0], shape[1], shape[2], shape[3], shape[4]];
+        let rows_contiguous = (w <= 1 || strides[4] == 1) && (h <= 1 || strides[3] == w as isize);
+        if depth != 1 || !rows_contiguous || strides[0] < 0 || strides[1] < 0 {
+            return None;
+        }
+        let (s0, s1) = (strides[0] as usize, strides[1] as usize);
+        let start = layout.start_offset();
+        Some(
+            (0..d0)
+                .flat_map(|i| (0..d1).map(move |j| start + i * s0 + j * s1))
+                .collect::<Vec<_>>(),
+        )
+    };
+    match starts(tensor.layout()) {
+        Some(planes) => (tensor.clone(), planes),
+        None => {
+            let tensor = tensor.to_contiguous();
+            let planes =
+                starts(tensor.layout()).expect("a contiguous tensor has contiguous planes");
+            (tensor, planes)
+        }
+    }
 }
 
 /// Without SIMD the general path runs (`should_use_large_kernel_conv` says no).

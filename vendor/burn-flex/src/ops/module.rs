@@ -75,6 +75,21 @@ impl ModuleOps<Flex> for Flex {
         }
     }
 
+    /// The bias gradient: the output gradient summed over the batch, then over each plane, read
+    /// in place. (Burn's default swaps batch and channels first, a copy of the whole gradient.)
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        let [batch, channels, height, width] = output_grad.shape().dims();
+        let images =
+            Flex::float_reshape(output_grad, Shape::new([batch, channels * height * width]));
+        let summed = Flex::float_sum_dim(images, 0);
+        let planes = Flex::float_reshape(summed, Shape::new([channels, height * width]));
+        Flex::float_reshape(Flex::float_sum_dim(planes, 1), bias.shape())
+    }
+
     fn deform_conv2d(
         x: FloatTensor<Flex>,
         offset: FloatTensor<Flex>,
