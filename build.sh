@@ -4,6 +4,7 @@
 #   ./build.sh serve        set up, build, prepare data and serve the page on http://127.0.0.1:8080
 #   ./build.sh test         run every test (native, wasm in headless Chromium, types, the page end to end)
 #   ./build.sh bench        print training-speed benchmarks
+#   ./build.sh wasm-profile [TEST]  where a browser bench test's time goes, function by function
 #   ./build.sh setup        install missing tools (wasm target, wasm-pack, wasm-bindgen, Chromium)
 #   ./build.sh data [DIR]   put Fashion-MNIST into data/cache (from DIR, ../shared/data or a download)
 #   ./build.sh native       build the CLI (target/.../release/fashion-trainer)
@@ -351,6 +352,21 @@ bench() {
   bash benches/run.sh
 }
 
+# A sampling profile of one test of benches/browser.rs (default bench_training) in headless
+# Chromium: self time per wasm function (benches/wasm-profile.mjs).
+wasm_profile() {
+  setup_wasm
+  setup_browser
+  node_packages
+  log "building the browser benchmarks"
+  wasm-pack test --headless --chrome --release --mode no-install . --no-default-features \
+    --test bench_browser -- --list >/dev/null
+  local module
+  module=$(ls -t "$CARGO_TARGET_DIR/$WASM_TARGET/release/deps"/bench_browser-*.wasm | head -n1)
+  log "profiling ${1:-bench_training}"
+  CHROMIUM=$(command -v chromium) node benches/wasm-profile.mjs "$module" "${1:-bench_training}"
+}
+
 # The independent PyTorch reference (tests/reference/pytorch_lenet.py), in its own virtualenv
 # outside the clone; PyPI's Linux torch wheel brings CUDA libraries (several GB) but runs on CPU.
 reference() {
@@ -496,6 +512,7 @@ case "$cmd" in
   test-native) test_native ;;
   test-browser) test_browser ;;
   bench) bench ;;
+  wasm-profile) wasm_profile "${1:-}" ;;
   reference) reference "$@" ;;
   gpu-bundle) gpu_bundle ;;
   gpu-check) gpu_check "${1:-}" ;;
