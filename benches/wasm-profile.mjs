@@ -35,13 +35,17 @@ try {
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 }); // microseconds
   await cdp.send('Profiler.start');
   await page.goto(`http://${address}/`);
-  const output = () => document.getElementById('output')?.textContent ?? '';
-  await page.waitForFunction(() => /test result:/.test(document.getElementById('output')?.textContent ?? ''), null, {
-    timeout: 900_000,
-    polling: 1000,
-  });
+  // The runner writes the test's report into #output; done once it has "test result:".
+  const finished = await page.waitForFunction(
+    () => {
+      const text = document.getElementById('output')?.textContent ?? '';
+      return /test result:/.test(text) && text;
+    },
+    null,
+    { timeout: 900_000, polling: 1000 },
+  );
   ({ profile } = await cdp.send('Profiler.stop'));
-  const text = await page.evaluate(output);
+  const text = await finished.jsonValue();
   if (!/ 1 passed/.test(text)) throw new Error(`the test did not pass:\n${text.slice(-2000)}`);
 } finally {
   await browser.close();
