@@ -10,10 +10,12 @@ pub fn now_seconds() -> f64 {
     ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64()
 }
 
-/// Seconds since an arbitrary, fixed origin.
+/// Seconds since an arbitrary, fixed origin: `performance.now()`, which pages and workers both
+/// have, to the microsecond where `Date.now()` gives whole milliseconds (a step's idle time is
+/// a fraction of one, and the replicas' shares follow it).
 #[cfg(target_family = "wasm")]
 pub fn now_seconds() -> f64 {
-    js_sys::Date::now() / 1000.0
+    performance_now() / 1000.0
 }
 
 /// Lets the browser's event loop run (one message-event turn), so long work in chunks never keeps
@@ -39,4 +41,11 @@ export function next_turn() {
 "#)]
 extern "C" {
     fn next_turn() -> js_sys::Promise;
+}
+
+#[cfg(target_family = "wasm")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }

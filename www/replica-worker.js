@@ -34,7 +34,7 @@ scope.addEventListener('message', ({ data: msg }) => {
       } else if (msg.type === 'work') {
         if (!replica) throw new Error('the replica has no weights yet');
         const result = await replica.work(msg.apply, msg.applyAddsOwn, msg.applyRate, msg.images, msg.labels, msg.batchLen);
-        const reply = { type: 'reply', gradient: result.takeGradient(), lossSum: result.lossSum, correct: result.correct };
+        const reply = { type: 'reply', gradient: result.takeGradient(), lossSum: result.lossSum, correct: result.correct, idleSeconds: result.idleSeconds };
         result.free();
         scope.postMessage(reply, [reply.gradient.buffer]);
       }

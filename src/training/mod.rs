@@ -1,6 +1,7 @@
 //! Training and evaluation: the config of a run ([`TrainingConfig`]), the chunked training loop
 //! ([`Trainer`]) and evaluation of a model on a data set ([`Evaluator`]).
 
+mod balance;
 mod config;
 mod evaluator;
 mod optimizer;
@@ -14,7 +15,7 @@ pub use config::{FormValues, TrainingConfig};
 pub use evaluator::{Evaluation, Evaluator};
 #[cfg(not(target_family = "wasm"))]
 pub use parallel::ThreadPeers;
-pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork, split_batch};
+pub use parallel::{PeerResults, Peers, Replica, ShardResult, ShardWork};
 pub use probe::{PROBE_SECONDS, measure_backends, measure_speed};
 pub use progress::{EpochRecord, Phase, Progress};
 pub use recipe::{Augmentation, Schedule};

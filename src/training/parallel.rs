@@ -25,6 +25,7 @@ use super::evaluator::{read_f64s, read_i64s};
 use super::trainer::correct_count;
 use super::{TrainingConfig, TrainingError};
 use crate::checkpoint::Checkpoint;
+use crate::clock::now_seconds;
 use crate::data::Dataset;
 use crate::model::LeNet;
 
@@ -58,6 +59,9 @@ pub struct ShardResult {
     pub loss_sum: f64,
     /// Right predictions in the share.
     pub correct: u64,
+    /// Seconds the replica sat idle between its last result and this work (0 for its first):
+    /// the trainer sizes the shares by it ([`ShareBalance`](super::balance::ShareBalance)).
+    pub idle_seconds: f64,
 }
 
 /// A step's gradient that the peers apply with their next work ([`ShardWork::apply`]).
@@ -83,22 +87,6 @@ pub trait Peers {
     fn send(&mut self, work: Vec<ShardWork>) -> Result<(), TrainingError>;
     /// The results of the last [`send`](Peers::send), in peer order.
     fn receive(&mut self) -> PeerResults<'_>;
-}
-
-/// Splits `indices` into `parts` consecutive shares whose sizes differ by at most one, the
-/// larger ones first (so the trainer's own share is never empty when there is an image).
-pub fn split_batch(indices: &[usize], parts: usize) -> Vec<&[usize]> {
-    let parts = parts.max(1);
-    let (base, extra) = (indices.len() / parts, indices.len() % parts);
-    let mut start = 0;
-    (0..parts)
-        .map(|i| {
-            let len = base + usize::from(i < extra);
-            let share = &indices[start..start + len];
-            start += len;
-            share
-        })
-        .collect()
 }
 
 /// The gradient of `model`'s loss on one share of a batch of `batch_len` images, flat, with the
@@ -137,6 +125,7 @@ pub(crate) async fn share_gradient(
         gradient: read_f32s(&data[0])?,
         loss_sum: read_f64s(&data[1])?[0],
         correct: read_i64s(&data[2])?[0] as u64,
+        idle_seconds: 0.0,
     })
 }
 
@@ -243,6 +232,8 @@ pub struct Replica {
     loss_fn: CrossEntropyLoss,
     /// The gradient of its last share, for a step whose work carries only the trainer's.
     last_gradient: Vec<f32>,
+    /// When it returned its last result ([`now_seconds`]).
+    finished_at: Option<f64>,
 }
 
 impl Replica {
@@ -266,11 +257,22 @@ impl Replica {
             model: Some(model.train()),
             device,
             last_gradient: Vec::new(),
+            finished_at: None,
         })
     }
 
     /// Applies the gradient the work carries, then computes the gradient of its share.
     pub async fn work(&mut self, work: ShardWork) -> Result<ShardResult, TrainingError> {
+        let idle_seconds = self.finished_at.map_or(0.0, |at| now_seconds() - at);
+        let result = self.compute(work).await;
+        self.finished_at = Some(now_seconds());
+        result.map(|result| ShardResult {
+            idle_seconds,
+            ..result
+        })
+    }
+
+    async fn compute(&mut self, work: ShardWork) -> Result<ShardResult, TrainingError> {
         let mut model = self.model.take().ok_or(TrainingError::LostModel)?;
         if let Some(gradient) = &work.apply {
             let gradient = if work.apply_adds_own {
@@ -481,13 +483,20 @@ mod tests {
 
     #[test]
     fn replicas_take_the_same_steps_as_the_trainer() {
-        replicas_follow_the_trainer(config(0.0), 2);
+        replicas_follow_the_trainer(config(0.0), 2, None);
     }
 
     /// One peer: the two swap their own gradients, and each sums them.
     #[test]
     fn a_single_peer_takes_the_same_steps_as_the_trainer() {
-        replicas_follow_the_trainer(config(0.0), 1);
+        replicas_follow_the_trainer(config(0.0), 1, None);
+    }
+
+    /// Shares of any size (as measured paces set them) add up to the same steps.
+    #[test]
+    fn uneven_shares_take_the_same_steps() {
+        replicas_follow_the_trainer(config(0.0), 2, Some(&[0.2, 0.5, 0.3]));
+        replicas_follow_the_trainer(config(0.0), 1, Some(&[0.7, 0.3]));
     }
 
     /// With a schedule and augmentation too: each step's learning rate travels with its
@@ -501,11 +510,11 @@ mod tests {
                     .with_shift(2)
                     .with_flip(0.5),
             ));
-        replicas_follow_the_trainer(config.clone(), 2);
-        replicas_follow_the_trainer(config, 1);
+        replicas_follow_the_trainer(config.clone(), 2, None);
+        replicas_follow_the_trainer(config, 1, None);
     }
 
-    fn replicas_follow_the_trainer(config: TrainingConfig, peers: u64) {
+    fn replicas_follow_the_trainer(config: TrainingConfig, peers: u64, shares: Option<&[f64]>) {
         let data = Arc::new(toy_dataset(200));
         let device = Device::flex();
         let mut trainer = Trainer::new(config.clone(), &device, data.clone(), None).unwrap();
@@ -515,6 +524,9 @@ mod tests {
             .collect();
         let replicas = Rc::new(RefCell::new(replicas));
         trainer.set_peers(Box::new(LocalPeers(replicas.clone(), VecDeque::new())));
+        if let Some(shares) = shares {
+            trainer.set_share_weights(shares);
+        }
         assert_eq!(trainer.replicas(), 1 + peers as usize);
         // 200 images in batches of 32: the last batch (8) gives each replica a smaller share.
         while trainer.history().is_empty() {
@@ -605,7 +617,7 @@ mod tests {
     #[test]
     fn training_on_threads_learns_like_training_alone() {
         let data = Arc::new(toy_dataset(320));
-        let train = |threads: usize, dropout: f64| {
+        let train = |threads: usize, dropout: f64, shares: Option<&[f64]>| {
             let mut trainer = Trainer::new(
                 config(dropout),
                 &Device::flex(),
@@ -614,21 +626,27 @@ mod tests {
             )
             .unwrap();
             pollster::block_on(trainer.share_with_threads(threads)).unwrap();
+            if let Some(shares) = shares {
+                trainer.set_share_weights(shares);
+            }
             while !trainer.is_done() {
                 pollster::block_on(trainer.step(4)).unwrap();
             }
             trainer.history().to_vec()
         };
-        // Without dropout the same training up to float rounding.
-        let (alone, shared) = (train(1, 0.0), train(3, 0.0));
-        for (a, b) in alone.iter().zip(&shared) {
-            assert!(
-                (a.train_loss - b.train_loss).abs() < 1e-3,
-                "alone {alone:?}\nshared {shared:?}"
-            );
+        // Without dropout the same training up to float rounding, whatever the shares.
+        let alone = train(1, 0.0, None);
+        for shares in [None, Some(&[0.6, 0.1, 0.3][..])] {
+            let shared = train(3, 0.0, shares);
+            for (a, b) in alone.iter().zip(&shared) {
+                assert!(
+                    (a.train_loss - b.train_loss).abs() < 1e-3,
+                    "alone {alone:?}\nshared {shared:?}"
+                );
+            }
         }
         // With dropout (each thread its own masks) it learns.
-        let shared = train(3, 0.2);
+        let shared = train(3, 0.2, None);
         assert_eq!(shared.len(), 2);
         assert!(shared[1].train_loss < shared[0].train_loss, "{shared:?}");
         assert!(shared[1].val_accuracy.unwrap() > 0.5, "{shared:?}");
@@ -646,16 +664,6 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("a replica's weights"), "{err}");
-    }
-
-    #[test]
-    fn a_batch_splits_into_near_equal_shares_the_first_largest() {
-        let indices: Vec<usize> = (0..10).collect();
-        let shares = split_batch(&indices, 3);
-        assert_eq!(shares, vec![&[0, 1, 2, 3][..], &[4, 5, 6], &[7, 8, 9]]);
-        let shares = split_batch(&indices[..1], 3);
-        assert_eq!(shares, vec![&[0][..], &[], &[]]);
-        assert_eq!(split_batch(&indices, 1), vec![&indices[..]]);
     }
 
     #[test]

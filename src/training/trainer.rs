@@ -12,9 +12,10 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 
+use super::balance::ShareBalance;
 use super::evaluator::{Evaluation, Evaluator, read_f64s};
 use super::parallel::{
-    Peers, ShardWork, StepToApply, add_gradient, apply_gradient, share_gradient, split_batch,
+    Peers, ShardWork, StepToApply, add_gradient, apply_gradient, share_gradient,
 };
 use super::progress::{EpochRecord, Phase, Progress};
 use super::{TrainingConfig, TrainingError};
@@ -52,6 +53,8 @@ pub struct Trainer {
     best: Option<(usize, LeNet)>,
     /// The replicas sharing each batch ([`Trainer::set_peers`]); `None` trains alone.
     peers: Option<Box<dyn Peers>>,
+    /// How each batch is divided between this trainer and its peers.
+    balance: ShareBalance,
     /// The last step, which the peers apply with their next work.
     pending: Option<StepToApply>,
     /// Why the peers were dropped, until a progress report says it.
@@ -120,6 +123,7 @@ impl Trainer {
             resumed_epochs: 0,
             best: None,
             peers: None,
+            balance: ShareBalance::new(1),
             pending: None,
             peer_loss: None,
             pace: ChunkPace::default(),
@@ -162,7 +166,14 @@ impl Trainer {
     pub fn set_peers(&mut self, peers: Box<dyn Peers>) {
         self.optimizer = self.config.optimizer();
         self.pending = None;
+        self.balance = ShareBalance::new(1 + peers.count());
         self.peers = Some(peers);
+    }
+
+    /// Splits the batches from now on by `weights` (the trainer's first), as if measured.
+    #[cfg(test)]
+    pub(crate) fn set_share_weights(&mut self, weights: &[f64]) {
+        self.balance = ShareBalance::with_weights(weights);
     }
 
     /// Replicas training each batch: 1 plus the peers.
@@ -382,24 +393,30 @@ impl Trainer {
         max_batches: usize,
     ) -> Result<(), Stop> {
         let loss_fn = self.config.loss(&self.device);
-        let parts = 1 + peers.count();
         // One peer gets the trainer's own gradient as soon as it is computed and adds its own
         // (ShardWork::apply_adds_own); more peers need every other's, so they get the sum.
         let swap = peers.count() == 1;
-        // Whether the batch in hand was sent already, with the last step.
-        let mut sent = false;
+        // The trainer's part of the batch in hand once the peers have theirs (sent with the last
+        // step): the shares of a batch are fixed when it is sent.
+        let mut own_part: Option<usize> = None;
+        // When the last step's results came in: a step lasts from one to the next.
+        let mut last_results: Option<f64> = None;
         for done in 0..max_batches {
             if self.cursor >= self.order.len() {
                 break;
             }
             let end = (self.cursor + self.config.batch_size).min(self.order.len());
-            if !sent {
-                let pending = self.pending.take();
-                let work = self.shares_of(self.cursor..end, parts, pending);
-                peers.send(work).map_err(Stop::Peer)?;
-            }
+            let own_len = match own_part {
+                Some(len) => len,
+                None => {
+                    let pending = self.pending.take();
+                    let (own_len, work) = self.shares_of(self.cursor..end, pending);
+                    peers.send(work).map_err(Stop::Peer)?;
+                    own_len
+                }
+            };
             let indices = &self.order[self.cursor..end];
-            let (images, targets) = self.training_batch(split_batch(indices, parts)[0]);
+            let (images, targets) = self.training_batch(&indices[..own_len]);
             let model = self
                 .model
                 .as_ref()
@@ -414,26 +431,31 @@ impl Trainer {
                 .then(|| end..(end + self.config.batch_size).min(self.order.len()));
             let mut hand_on = |step: StepToApply, peers: &mut dyn Peers| match &next {
                 Some(next) => {
-                    let work = self.shares_of(next.clone(), parts, Some(step));
-                    peers.send(work).map_err(Stop::Peer).map(|()| true)
+                    let (own_len, work) = self.shares_of(next.clone(), Some(step));
+                    peers.send(work).map_err(Stop::Peer).map(|()| Some(own_len))
                 }
                 None => {
                     self.pending = Some(step);
-                    Ok(false)
+                    Ok(None)
                 }
             };
-            sent = false;
+            own_part = None;
             if let (true, Ok(own)) = (swap, &own) {
                 let step = StepToApply {
                     gradient: Arc::new(own.gradient.clone()),
                     adds_own: true,
                     rate,
                 };
-                sent = hand_on(step, peers)?;
+                own_part = hand_on(step, peers)?;
             }
             // The peers' results are taken even when this share failed, so none is left
             // waiting.
+            let waited_from = now_seconds();
             let others = peers.receive().await.map_err(Stop::Peer)?;
+            let results_at = now_seconds();
+            let idle: Vec<f64> = std::iter::once(results_at - waited_from)
+                .chain(others.iter().map(|other| other.idle_seconds))
+                .collect();
             let mut sum = own.map_err(Stop::Own)?;
             for other in &others {
                 add_gradient(&mut sum.gradient, &other.gradient).map_err(Stop::Peer)?;
@@ -447,8 +469,12 @@ impl Trainer {
                     adds_own: false,
                     rate,
                 };
-                sent = hand_on(step, peers)?;
+                own_part = hand_on(step, peers)?;
             }
+            if let Some(last) = last_results {
+                self.balance.follow(results_at - last, &idle);
+            }
+            last_results = Some(results_at);
             let model = self
                 .model
                 .take()
@@ -465,16 +491,16 @@ impl Trainer {
         Ok(())
     }
 
-    /// The peers' shares of the batch at `positions` of this epoch's order, each to apply
-    /// `apply` first.
+    /// Splits the batch at `positions` of this epoch's order: the length of the trainer's own
+    /// share (its first images) and the peers' shares, each to apply `apply` first.
     fn shares_of(
         &self,
         positions: std::ops::Range<usize>,
-        parts: usize,
         apply: Option<StepToApply>,
-    ) -> Vec<ShardWork> {
+    ) -> (usize, Vec<ShardWork>) {
         let indices = &self.order[positions];
-        split_batch(indices, parts)[1..]
+        let shares = self.balance.split(indices);
+        let work = shares[1..]
             .iter()
             .map(|share| {
                 let (images, labels) = self.training_images(share);
@@ -487,7 +513,8 @@ impl Trainer {
                     batch_len: indices.len(),
                 }
             })
-            .collect()
+            .collect();
+        (shares[0].len(), work)
     }
 
     /// The training images at `indices` (of the training set) as this epoch sees them:

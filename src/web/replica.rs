@@ -19,8 +19,8 @@ use crate::training::{
 const PEER_GROUP: &str = r#"
 /** One share of a batch for a peer, with the gradient to apply first (with `applyAddsOwn`, the trainer's share of it, to which the peer adds its own last one). */
 export interface ShareMessage { apply?: Float32Array; applyAddsOwn: boolean; applyRate: number; images: Uint8Array; labels: Uint8Array; batchLen: number }
-/** A peer's answer: its share's gradient (empty for an empty share), loss sum and right predictions. */
-export interface ShareReply { gradient: Float32Array; lossSum: number; correct: number }
+/** A peer's answer: its share's gradient (empty for an empty share), loss sum, right predictions and the seconds it sat idle before this work. */
+export interface ShareReply { gradient: Float32Array; lossSum: number; correct: number; idleSeconds: number }
 /** The replicas in other workers, as `WebTrainer.usePeers` drives them. */
 export interface PeerGroup { readonly count: number; send(work: ShareMessage[]): void; receive(): Promise<ShareReply[]> }
 "#;
@@ -102,6 +102,8 @@ fn read_reply(reply: &JsValue) -> Result<ShardResult, TrainingError> {
             gradient: gradient.to_vec(),
             loss_sum,
             correct: correct as u64,
+            // Only the split of later batches depends on it: a reply without it counts as busy.
+            idle_seconds: get("idleSeconds").as_f64().unwrap_or(0.0),
         }),
         _ => Err(TrainingError::Peer(
             "a helper worker's reply has no loss or count".into(),
@@ -167,6 +169,12 @@ impl WebShareResult {
     #[wasm_bindgen(getter)]
     pub fn correct(&self) -> f64 {
         self.result.correct as f64
+    }
+
+    /// Seconds the replica sat idle before this work.
+    #[wasm_bindgen(getter, js_name = idleSeconds)]
+    pub fn idle_seconds(&self) -> f64 {
+        self.result.idle_seconds
     }
 }
 
