@@ -12,28 +12,16 @@ mod profiling;
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use fashion_trainer::clock::yield_to_event_loop;
+use fashion_trainer::clock::{now_seconds, yield_to_event_loop};
 use fashion_trainer::data::Dataset;
 use fashion_trainer::device::{BackendChoice, select_device};
 use fashion_trainer::photo::{self, Preprocess};
 use fashion_trainer::presets::Variant;
 use fashion_trainer::training::{Evaluator, Trainer};
 use profiling::{BATCH, noise_dataset};
-use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-}
-
-/// `performance.now()` in seconds (`Date.now()`, which `clock::now_seconds` uses, has 1 ms steps).
-fn now_seconds() -> f64 {
-    performance_now() / 1000.0
-}
 
 /// Training speed: `warmup` batches, then `runs` runs of `timed` batches, stepping `chunk` batches
 /// between yields to the event loop. Returns the warm-up's seconds and each run's images/s.
