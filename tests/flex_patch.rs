@@ -146,6 +146,7 @@ fn convolution_matches_the_definition() {
         ([2, 5, 9, 9], [3, 5, 7, 7], 1, 1), // 5x5 out: one block of five columns
         ([1, 3, 6, 12], [2, 3, 6, 5], 0, 1), // 1x8 out: blocks of six and two
         ([1, 2, 3, 3], [2, 2, 4, 4], 2, 1), // padding past the input on every side
+        ([1, 23, 9, 9], [2, 23, 7, 7], 1, 1), // channels summed in blocks of 19 and 4
     ];
     // Each case also with the input and weight as transposed views (batch and channels swapped,
     // as Burn hands a weight gradient's operands over): every path must read them right.

@@ -26,6 +26,14 @@ const RUN_MULTIPLE: usize = 16;
 /// kernel's and an input window's, within the 16 vector registers of AVX2 and of wasm on x86.
 const MAX_COLUMNS: usize = 6;
 
+/// Bytes of kernels and input planes whose dot products are summed in registers before one
+/// horizontal reduction per output (a reduction per channel cost about as much as the products
+/// for conv2's 144-value kernels); within L1, they serve every output of the block. 16 KB takes
+/// 11 channels of conv2's weight gradient and 2 of conv1's: natively, alternating with a
+/// reduction per channel, conv2's fell from 1.01-1.32 to 0.89-0.97 ms a call, conv1's from
+/// 0.51-0.63 to 0.47-0.58 (all 64 channels at once: no gain, beyond L1).
+const BLOCK_BYTES: usize = 16 * 1024;
+
 /// Whether `conv3d_large_kernel` takes this convolution: groups 1, unit stride and dilation, a
 /// 2D shape inside 3D, an output of at most [`MAX_OUT_SPATIAL`] values and a kernel at least as
 /// large as the output.
@@ -107,13 +115,16 @@ pub(crate) fn conv3d_large_kernel(
 
     let plane_work = |b_co: usize, out_plane: &mut [f32]| {
         let (b, co) = (b_co / channels_out, b_co % channels_out);
-        for ci in 0..channels_in {
-            let kernel = &kernels[(co * channels_in + ci) * run..][..run];
-            let plane = (b * channels_in + ci) * plane_len;
+        let channel_block = (BLOCK_BYTES / ((run + plane_len) * size_of::<f32>())).max(1);
+        let kernels = &kernels[co * channels_in * run..][..channels_in * run];
+        let planes = &padded[b * channels_in * plane_len..][..channels_in * plane_len];
+        for first in (0..channels_in).step_by(channel_block) {
+            let block = channel_block.min(channels_in - first);
             accumulate_window_dots(
                 out_plane,
-                kernel,
-                &padded[plane..plane + plane_len],
+                &kernels[first * run..][..block * run],
+                &planes[first * plane_len..][..block * plane_len],
+                [run, plane_len],
                 out_w,
                 padded_w,
             );
@@ -170,54 +181,89 @@ pub(crate) fn conv3d_large_kernel(
     None
 }
 
-/// Adds to each output `(oh, ow)` the dot product of `kernel` with `plane[oh * padded_w + ow..]`,
-/// up to [`MAX_COLUMNS`] neighbouring outputs of a row at a time so that each kernel load
-/// serves all of them.
+/// Adds to each output `(oh, ow)` the dot products of each kernel (`run` values apart in
+/// `kernels`) with its plane (`plane_len` apart in `planes`) from `oh * padded_w + ow`, up to
+/// [`MAX_COLUMNS`] neighbouring outputs of a row at a time so that each kernel load serves all
+/// of them.
 #[cfg(feature = "simd")]
 #[macerator::with_simd]
 fn accumulate_window_dots<S: macerator::Simd>(
     out_plane: &mut [f32],
-    kernel: &[f32],
-    plane: &[f32],
+    kernels: &[f32],
+    planes: &[f32],
+    run_and_plane_len: [usize; 2],
     out_w: usize,
     padded_w: usize,
 ) {
+    let [run, plane_len] = run_and_plane_len;
+    let windows = Windows {
+        kernels,
+        planes,
+        run,
+        plane_len,
+    };
     for (oh, row) in out_plane.chunks_exact_mut(out_w).enumerate() {
         let mut ow = 0;
         while ow < out_w {
             let columns = (out_w - ow).min(MAX_COLUMNS);
-            let window = &plane[oh * padded_w + ow..];
             let sums = &mut row[ow..ow + columns];
+            let at = oh * padded_w + ow;
             match columns {
-                1 => add_dots::<S, 1>(sums, kernel, window),
-                2 => add_dots::<S, 2>(sums, kernel, window),
-                3 => add_dots::<S, 3>(sums, kernel, window),
-                4 => add_dots::<S, 4>(sums, kernel, window),
-                5 => add_dots::<S, 5>(sums, kernel, window),
-                _ => add_dots::<S, MAX_COLUMNS>(sums, kernel, window),
+                1 => add_dots::<S, 1>(sums, &windows, at),
+                2 => add_dots::<S, 2>(sums, &windows, at),
+                3 => add_dots::<S, 3>(sums, &windows, at),
+                4 => add_dots::<S, 4>(sums, &windows, at),
+                5 => add_dots::<S, 5>(sums, &windows, at),
+                _ => add_dots::<S, MAX_COLUMNS>(sums, &windows, at),
             }
             ow += columns;
         }
     }
 }
 
-/// `sums[j] += kernel . window[j..j + kernel.len()]` for `j < N`, one accumulator register per
-/// output. `kernel.len()` is a multiple of [`RUN_MULTIPLE`].
+/// A block of channels: one padded kernel and one padded input plane each.
+#[cfg(feature = "simd")]
+struct Windows<'a> {
+    kernels: &'a [f32],
+    planes: &'a [f32],
+    run: usize,
+    plane_len: usize,
+}
+
+/// `sums[j] += sum over channels c of kernel_c . plane_c[at + j..at + j + run]` for `j < N`, one
+/// accumulator register per output, reduced once for the whole block of channels. `run` is a
+/// multiple of [`RUN_MULTIPLE`].
 #[cfg(feature = "simd")]
 #[inline(always)]
-fn add_dots<S: macerator::Simd, const N: usize>(sums: &mut [f32], kernel: &[f32], window: &[f32]) {
+fn add_dots<S: macerator::Simd, const N: usize>(sums: &mut [f32], windows: &Windows, at: usize) {
     use macerator::{Scalar, vload_unaligned};
+    let Windows {
+        kernels,
+        planes,
+        run,
+        plane_len,
+    } = *windows;
     let lanes = f32::lanes::<S>();
-    assert!(kernel.len() % lanes == 0 && window.len() + 1 >= kernel.len() + N);
+    let channels = kernels.len() / run.max(1);
+    assert!(
+        run % lanes == 0
+            && kernels.len() == channels * run
+            && planes.len() == channels * plane_len
+            && at + run + N <= plane_len + 1
+    );
     let mut acc = [0.0f32.splat::<S>(); N];
-    for at in (0..kernel.len()).step_by(lanes) {
-        // SAFETY: `at + lanes <= kernel.len()`, and `at + j + lanes <= kernel.len() + N - 1 <=
-        // window.len()` for `j < N` (asserted above).
-        unsafe {
-            let k = vload_unaligned::<S, f32>(kernel.as_ptr().add(at));
-            for (j, sum) in acc.iter_mut().enumerate() {
-                let x = vload_unaligned::<S, f32>(window.as_ptr().add(at + j));
-                *sum = k.mul_add(x, *sum);
+    for c in 0..channels {
+        let kernel = &kernels[c * run..][..run];
+        let window = &planes[c * plane_len + at..(c + 1) * plane_len];
+        for i in (0..run).step_by(lanes) {
+            // SAFETY: `i + lanes <= run`, and `i + j + lanes <= run + N - 1 <= window.len()` for
+            // `j < N` (asserted above).
+            unsafe {
+                let k = vload_unaligned::<S, f32>(kernel.as_ptr().add(i));
+                for (j, sum) in acc.iter_mut().enumerate() {
+                    let x = vload_unaligned::<S, f32>(window.as_ptr().add(i + j));
+                    *sum = k.mul_add(x, *sum);
+                }
             }
         }
     }
