@@ -2,8 +2,8 @@
 //! did: its fast paths against plain reference computations on the public tensor API.
 #![cfg(not(target_family = "wasm"))]
 
-use burn::tensor::module::{avg_pool2d, avg_pool2d_backward, conv2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+use burn::tensor::module::{avg_pool2d, avg_pool2d_backward, conv_transpose2d, conv2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 fn random(shape: [usize; 4]) -> Tensor<4> {
@@ -296,4 +296,88 @@ fn convolution_gradients_match_the_definition() {
             }
         }
     }
+}
+
+/// The transposed convolution of unit stride and no padding, written out: every input value
+/// times every kernel tap, added where the tap puts it.
+fn reference_conv_transpose(x: &Tensor<4>, weight: &Tensor<4>, bias: &[f32]) -> Vec<f32> {
+    let [b, c, h, w] = x.dims();
+    let [_, k, kh, kw] = weight.dims();
+    let (oh, ow) = (h + kh - 1, w + kw - 1);
+    let (xs, ws) = (values(x.clone()), values(weight.clone()));
+    let mut out: Vec<f32> = (0..b * k * oh * ow)
+        .map(|i| bias[i / (oh * ow) % k])
+        .collect();
+    for n in 0..b {
+        for i in 0..c {
+            for y in 0..h {
+                for x_ in 0..w {
+                    for o in 0..k {
+                        for dy in 0..kh {
+                            for dx in 0..kw {
+                                out[((n * k + o) * oh + y + dy) * ow + x_ + dx] += xs
+                                    [((n * c + i) * h + y) * w + x_]
+                                    * ws[((i * k + o) * kh + dy) * kw + dx];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn transposed_convolution_over_padded_rows_matches_the_definition() {
+    // Unit stride, no padding: input rows padded to the output's width, one run per tap.
+    let options = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
+    for (x_shape, w_shape) in [
+        ([64, 16, 10, 10], [16, 6, 5, 5]), // LeNet's conv2, backwards
+        ([2, 3, 4, 7], [3, 4, 2, 3]),      // rows of another width, a wide kernel
+        ([1, 1, 1, 1], [1, 2, 3, 3]),      // one input value
+    ] {
+        let (x, weight) = (random(x_shape), random(w_shape));
+        let bias: Vec<f32> = (0..w_shape[1]).map(|o| o as f32 * 0.5 - 1.0).collect();
+        let bias_tensor = Tensor::<1>::from_floats(bias.as_slice(), &Device::flex());
+        let got = values(conv_transpose2d(
+            x.clone(),
+            weight.clone(),
+            Some(bias_tensor),
+            options.clone(),
+        ));
+        let want = reference_conv_transpose(&x, &weight, &bias);
+        assert_eq!(got.len(), want.len());
+        for (g, e) in got.iter().zip(&want) {
+            assert!(
+                (g - e).abs() < 1e-4 * (1.0 + e.abs()),
+                "{g} vs {e} for {x_shape:?} * {w_shape:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_infinite_weight_stays_off_the_row_padding() {
+    // The padded rows' zeros must not meet an infinite weight: 0 * inf would be NaN in outputs
+    // that have no term with it.
+    let device = Device::flex();
+    let x = Tensor::<4>::ones([1, 1, 2, 2], &device);
+    let weight = Tensor::<4>::from_data(
+        TensorData::new(vec![1.0, f32::INFINITY], [1, 1, 1, 2]),
+        &device,
+    );
+    let options = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
+    let got = values(conv_transpose2d(x, weight, None, options));
+    assert_eq!(
+        got,
+        [
+            1.0,
+            f32::INFINITY,
+            f32::INFINITY,
+            1.0,
+            f32::INFINITY,
+            f32::INFINITY
+        ]
+    );
 }

@@ -560,7 +560,7 @@ fn conv_transpose3d_impl<
 
 macro_rules! conv_transpose_gemm_typed {
     ($fn_name:ident, $T:ty, $zero:expr, $one:expr) => {
-        fn $fn_name(
+        pub(crate) fn $fn_name(
             c: &mut [$T],
             a: &[$T],
             b: &[$T],

@@ -100,6 +100,7 @@ pub mod conv;
 mod conv_channel_block;
 mod conv_large_kernel;
 pub mod conv_transpose;
+mod conv_transpose_rows;
 pub mod cumulative;
 pub mod deform_conv;
 pub mod expand;

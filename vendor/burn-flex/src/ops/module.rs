@@ -2,7 +2,7 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{conv, conv_transpose, conv_transpose_rows, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
@@ -298,7 +298,12 @@ impl ModuleOps<Flex> for Flex {
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Flex> {
         match x.dtype() {
-            DType::F32 => conv_transpose::conv_transpose2d_f32(x, weight, bias, &options),
+            DType::F32 => {
+                conv_transpose_rows::conv_transpose2d_rows(&x, &weight, bias.as_ref(), &options)
+                    .unwrap_or_else(|| {
+                        conv_transpose::conv_transpose2d_f32(x, weight, bias, &options)
+                    })
+            }
             DType::F64 => conv_transpose::conv_transpose2d_f64(x, weight, bias, &options),
             DType::F16 => conv_transpose::conv_transpose2d_f16(x, weight, bias, &options),
             DType::BF16 => conv_transpose::conv_transpose2d_bf16(x, weight, bias, &options),
