@@ -504,6 +504,7 @@ mod tests {
             eta_seconds: f64::NAN,
             fraction_done: 0.0,
             finished_epoch: None,
+            batch_shares: Vec::new(),
             peers_lost: None,
         };
         assert_eq!(study.eta_seconds(&progress), None);

@@ -47,7 +47,8 @@ impl ShareBalance {
             .collect()
     }
 
-    fn sizes(&self, len: usize) -> Vec<usize> {
+    /// The share sizes of a batch of `len` images, as [`split`](Self::split) cuts them.
+    pub fn sizes(&self, len: usize) -> Vec<usize> {
         let exact: Vec<f64> = self.weights.iter().map(|w| w * len as f64).collect();
         let mut sizes: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
         let mut by_remainder: Vec<usize> = (0..sizes.len()).collect();

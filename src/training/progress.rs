@@ -65,6 +65,10 @@ pub struct Progress {
     pub fraction_done: f64,
     /// Set when this chunk finished an epoch.
     pub finished_epoch: Option<EpochRecord>,
+    /// Images of a batch each replica trains on, this trainer's first, when peers share the
+    /// batches (they follow each replica's measured pace); empty when it trains alone.
+    #[serde(default)]
+    pub batch_shares: Vec<usize>,
     /// Set when a peer (a helper worker, a thread) failed in this chunk: why. The run goes on
     /// alone from the batch it was in.
     #[serde(default)]
@@ -103,15 +107,25 @@ impl Progress {
     /// `Epoch 3/15 · training · batch 120/782 · 5,432 img/s · ETA 01:23`.
     pub fn line(&self) -> String {
         format!(
-            "Epoch {}/{} · {} · batch {}/{} · {} img/s · ETA {}",
+            "Epoch {}/{} · {} · batch {}/{} · {} img/s{} · ETA {}",
             self.epoch,
             self.epochs,
             self.phase.describe(),
             thousands(self.batch),
             thousands(self.batches),
             thousands(self.images_per_second.round() as usize),
+            self.shares_words(),
             format::clock(self.eta_seconds)
         )
+    }
+
+    /// ` · batch split 30 + 34` when replicas share the batches, else nothing.
+    fn shares_words(&self) -> String {
+        if self.batch_shares.len() < 2 {
+            return String::new();
+        }
+        let shares: Vec<String> = self.batch_shares.iter().map(usize::to_string).collect();
+        format!(" · batch split {}", shares.join(" + "))
     }
 
     /// The running training metrics: this epoch's so far, or the last epoch's once done.
@@ -161,5 +175,33 @@ mod tests {
             ..record
         };
         assert_eq!(no_val.summary(), "train top-1 90.12 % (12.3 s)");
+    }
+
+    #[test]
+    fn the_line_names_the_batch_split_only_when_replicas_share_it() {
+        let mut progress = Progress {
+            epoch: 3,
+            epochs: 15,
+            phase: Phase::Train,
+            batch: 120,
+            batches: 782,
+            train_loss: 0.4,
+            train_accuracy: 0.85,
+            images_per_second: 5432.4,
+            eta_seconds: 83.0,
+            fraction_done: 0.2,
+            finished_epoch: None,
+            batch_shares: Vec::new(),
+            peers_lost: None,
+        };
+        assert_eq!(
+            progress.line(),
+            "Epoch 3/15 · training · batch 120/782 · 5,432 img/s · ETA 01:23"
+        );
+        progress.batch_shares = vec![30, 34];
+        assert_eq!(
+            progress.line(),
+            "Epoch 3/15 · training · batch 120/782 · 5,432 img/s · batch split 30 + 34 · ETA 01:23"
+        );
     }
 }

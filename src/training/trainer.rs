@@ -477,6 +477,10 @@ impl Trainer {
             eta_seconds,
             fraction_done,
             finished_epoch,
+            batch_shares: match self.peers {
+                Some(_) => self.balance.sizes(self.config.batch_size),
+                None => Vec::new(),
+            },
             peers_lost: None,
         }
     }

@@ -82,6 +82,9 @@ test('2 CPU workers train a run that pauses, resumes, survives a reload and lear
     await status(page, /Epoch 2\/5 of shared/);
     await page.click('#pause');
     await page.waitForFunction(() => !document.querySelector('#resume').disabled, null, { timeout: 60_000 });
+    // The progress line says how the two workers split each batch of 64, as measured.
+    const split = (await text(page, '#progress-text')).match(/batch split (\d+) \+ (\d+)/);
+    assert.ok(split && Number(split[1]) + Number(split[2]) === 64 && Number(split[1]) > 0, `the split of a batch: ${await text(page, '#progress-text')}`);
     const kept = Number((await rowOf(page, 'shared')).match(/(\d)\/5/)[1]);
     assert.ok(kept >= 1 && kept < 5, `cut off before its last epoch: ${kept}/5`);
     await page.screenshot({ path: join(SHOTS, 'workers-paused.png'), fullPage: true });
