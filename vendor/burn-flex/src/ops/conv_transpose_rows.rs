@@ -7,7 +7,7 @@
 //! for conv2, 1,500 runs of 10 values per image. Padding each input row with zeros to the
 //! output's width puts input position `p` and tap `(kh, kw)` on output `p + kh * out_w + kw`, so
 //! a tap's whole column lands on the output as one run: 150 runs of 136 per image, for a GEMM
-//! 40 % wider.
+//! 40 % wider (natively only: see [`conv_transpose2d_rows`]).
 
 use alloc::vec;
 use burn_backend::DType;
@@ -32,6 +32,12 @@ pub(crate) fn conv_transpose2d_rows(
     bias: Option<&FlexTensor>,
     options: &ConvTransposeOptions<2>,
 ) -> Option<FlexTensor> {
+    // In wasm (4 lanes, no FMA) the wider GEMM cost more than the runs saved: conv2's input
+    // gradient took 2.49-3.13 ms a call against 2.26-3.02 on the general path (Chromium,
+    // `benches/browser.rs`, three alternating pairs), so only native code takes this path.
+    if cfg!(target_family = "wasm") {
+        return None;
+    }
     let plain = options.stride == [1, 1]
         && options.dilation == [1, 1]
         && options.padding == [0, 0]
