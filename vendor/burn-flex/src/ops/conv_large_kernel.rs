@@ -27,8 +27,9 @@ const RUN_MULTIPLE: usize = 16;
 const MAX_COLUMNS: usize = 6;
 
 /// Bytes of kernels and input planes whose dot products are summed in registers before one
-/// horizontal reduction per output (a reduction per channel cost about as much as the products
-/// for conv2's 144-value kernels); within L1, they serve every output of the block. 16 KB takes
+/// horizontal reduction per output (with a reduction per channel, conv2's 144-value kernels
+/// gave each reduction only nine AVX-512 products); within L1, they serve every output of the
+/// block. 16 KB takes
 /// 11 channels of conv2's weight gradient and 2 of conv1's: natively, alternating with a
 /// reduction per channel, conv2's fell from 1.01-1.32 to 0.89-0.97 ms a call, conv1's from
 /// 0.51-0.63 to 0.47-0.58 (all 64 channels at once: no gain, beyond L1).
