@@ -114,9 +114,9 @@ pub(crate) fn conv3d_large_kernel(
         zero,
     );
 
+    let channel_block = (BLOCK_BYTES / ((run + plane_len) * size_of::<f32>())).max(1);
     let plane_work = |b_co: usize, out_plane: &mut [f32]| {
         let (b, co) = (b_co / channels_out, b_co % channels_out);
-        let channel_block = (BLOCK_BYTES / ((run + plane_len) * size_of::<f32>())).max(1);
         let kernels = &kernels[co * channels_in * run..][..channels_in * run];
         let planes = &padded[b * channels_in * plane_len..][..channels_in * plane_len];
         for first in (0..channels_in).step_by(channel_block) {

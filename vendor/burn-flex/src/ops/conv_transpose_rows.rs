@@ -16,7 +16,7 @@ use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
 
-use super::conv_common::add_bias;
+use super::conv_common::{add_bias, pad_planes};
 use super::conv_transpose::conv_transpose_gemm_f32;
 
 /// Largest column buffer of one image taken here (the general path tiles larger ones).
@@ -71,18 +71,20 @@ pub(crate) fn conv_transpose2d_rows(
 
     let out_spatial = out_h * out_w;
     let mut output = vec![0.0f32; batch * channels_out * out_spatial];
-    // The zeros between rows are never written: only the input values change per image.
-    let mut padded = vec![0.0f32; channels_in * run];
+    // Every input plane's rows `out_w` apart, each plane `run` long.
+    let padded = pad_planes(
+        x_data.chunks_exact(in_h * in_w),
+        [in_h, in_w],
+        [0, 0],
+        out_w,
+        run,
+        0.0f32,
+    );
     let mut columns = vec![0.0f32; col_ch * run];
-    let images = x_data.chunks_exact(channels_in * in_h * in_w);
+    let images = padded.chunks_exact(channels_in * run);
     for (image, image_out) in images.zip(output.chunks_exact_mut(channels_out * out_spatial)) {
-        for (plane, padded) in image.chunks_exact(in_h * in_w).zip(padded.chunks_exact_mut(run)) {
-            for (row, padded_row) in plane.chunks_exact(in_w).zip(padded.chunks_mut(out_w)) {
-                padded_row[..in_w].copy_from_slice(row);
-            }
-        }
-        // columns [col_ch, run] = weight^T [col_ch, channels_in] x padded [channels_in, run]
-        conv_transpose_gemm_f32(&mut columns, w_data, &padded, col_ch, channels_in, run, run);
+        // columns [col_ch, run] = weight^T [col_ch, channels_in] x image [channels_in, run]
+        conv_transpose_gemm_f32(&mut columns, w_data, image, col_ch, channels_in, run, run);
         // Taps in the general path's order, so each output adds its terms in the same order.
         for (tap_columns, out_plane) in columns
             .chunks_exact(k_spatial * run)
