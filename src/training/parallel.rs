@@ -11,7 +11,6 @@
 //! so the peer waits for one message per step, not for its gradient's round trip to the trainer
 //! and the sum's way back (in the page on two cores the waits fell from ~0.9 to ~0.3 ms a step).
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,8 +52,9 @@ pub struct ShardWork {
 /// What a replica computed on its share.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShardResult {
-    /// The gradient, flat, parameters in visiting order; empty for an empty share.
-    pub gradient: Vec<f32>,
+    /// The gradient, flat, parameters in visiting order; empty for an empty share. Shared, not
+    /// copied: a replica keeps its own for the next step ([`ShardWork::apply_adds_own`]).
+    pub gradient: Arc<Vec<f32>>,
     /// The share's summed cross-entropy (mean loss times its images).
     pub loss_sum: f64,
     /// Right predictions in the share.
@@ -121,58 +121,95 @@ pub(crate) async fn share_gradient(
         .register(hits)
         .execute_async()
         .await?;
+    let [gradient, loss_sum, hits]: [TensorData; 3] = data
+        .try_into()
+        .map_err(|_| TrainingError::Device("a gradient's readback came back short".into()))?;
+    // Taken, not copied: the readback's buffer becomes the gradient.
+    let gradient = gradient
+        .try_into_vec_as::<f32>()
+        .map_err(|e| TrainingError::Device(format!("unexpected gradient data: {e:?}")))?;
     Ok(ShardResult {
-        gradient: read_f32s(&data[0])?,
-        loss_sum: read_f64s(&data[1])?[0],
-        correct: read_i64s(&data[2])?[0] as u64,
+        gradient: Arc::new(gradient),
+        loss_sum: read_f64s(&loss_sum)?[0],
+        correct: read_i64s(&hits)?[0] as u64,
         idle_seconds: 0.0,
     })
 }
 
-/// Applies one optimizer step with the flat gradient `gradient` (visiting order) to `model`.
+/// Applies one optimizer step to `model` with the sum of the flat gradients `shares` (visiting
+/// order; an empty one is a share without images), added in their order as each parameter's
+/// gradient is built: the sum takes no pass or buffer of its own.
 pub(crate) fn apply_gradient(
     optimizer: &mut ModuleOptimizer,
     learning_rate: f64,
     model: LeNet,
-    gradient: &[f32],
+    shares: &[&[f32]],
     device: &Device,
 ) -> Result<LeNet, TrainingError> {
+    let shares: Vec<&[f32]> = shares.iter().copied().filter(|s| !s.is_empty()).collect();
+    let len = shares.first().map_or(0, |share| share.len());
+    if let Some(other) = shares.iter().find(|share| share.len() != len) {
+        return Err(gradient_size(other.len(), len));
+    }
     let mut unflatten = Unflatten {
-        flat: gradient,
+        shares: &shares,
         at: 0,
         device: device.clone().inner(),
         grads: GradientsParams::new(),
     };
     model.visit(&mut unflatten);
-    if unflatten.at != gradient.len() {
+    if unflatten.at != len {
         return Err(TrainingError::Device(format!(
-            "a replica's gradient has {} values but the model has {} parameters",
-            gradient.len(),
+            "a replica's gradient has {len} values but the model has {} parameters",
             unflatten.at
         )));
     }
     Ok(optimizer.step(learning_rate, model, unflatten.grads))
 }
 
-/// Adds `other` into `sum` (an empty `other` is a share without images).
-pub(crate) fn add_gradient(sum: &mut [f32], other: &[f32]) -> Result<(), TrainingError> {
-    if other.is_empty() {
-        return Ok(());
-    }
-    if other.len() != sum.len() {
-        return Err(TrainingError::Peer(format!(
-            "a peer sent a gradient of {} values for a model of {}",
-            other.len(),
-            sum.len()
-        )));
-    }
-    sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
-    Ok(())
+/// The sum of the flat gradients `shares`, added in their order (as [`apply_gradient`] adds
+/// them, so both give the same values bit for bit); empty ones are shares without images.
+pub(crate) fn sum_gradients(shares: &[&[f32]]) -> Result<Vec<f32>, TrainingError> {
+    let len = shares.iter().map(|share| share.len()).max().unwrap_or(0);
+    Ok(sum_range(shares, 0..len)?.unwrap_or_default())
 }
 
-fn read_f32s(data: &TensorData) -> Result<Vec<f32>, TrainingError> {
-    data.try_to_vec_as::<f32>()
-        .map_err(|e| TrainingError::Device(format!("unexpected gradient data: {e:?}")))
+/// Refuses a peer's gradient that is not empty and not `len` values long.
+pub(crate) fn check_gradient(len: usize, other: &[f32]) -> Result<(), TrainingError> {
+    match other.len() {
+        0 => Ok(()),
+        n if n == len => Ok(()),
+        n => Err(gradient_size(n, len)),
+    }
+}
+
+fn gradient_size(got: usize, len: usize) -> TrainingError {
+    TrainingError::Peer(format!(
+        "a peer sent a gradient of {got} values for a model of {len}"
+    ))
+}
+
+/// The values at `range` of the non-empty `shares`, added in order (`None` if all are empty).
+fn sum_range<'a>(
+    shares: &[&'a [f32]],
+    range: std::ops::Range<usize>,
+) -> Result<Option<Vec<f32>>, TrainingError> {
+    let mut parts = shares.iter().filter(|share| !share.is_empty());
+    let Some(first) = parts.next() else {
+        return Ok(None);
+    };
+    let part = |share: &'a [f32]| {
+        share
+            .get(range.clone())
+            .ok_or_else(|| gradient_size(share.len(), range.end))
+    };
+    let mut sum = part(first)?.to_vec();
+    for share in parts {
+        sum.iter_mut()
+            .zip(part(share)?)
+            .for_each(|(s, value)| *s += value);
+    }
+    Ok(Some(sum))
 }
 
 /// Takes every parameter's gradient out of `grads`, flattened, in visiting order (zeros for a
@@ -199,9 +236,10 @@ impl ModuleVisitor for Flatten<'_> {
     }
 }
 
-/// Registers the slices of a flat gradient under the visited parameters' ids.
+/// Registers the slices of the sum of flat gradients under the visited parameters' ids.
 struct Unflatten<'a> {
-    flat: &'a [f32],
+    /// Non-empty, of one length.
+    shares: &'a [&'a [f32]],
     at: usize,
     device: Device,
     grads: GradientsParams,
@@ -215,9 +253,8 @@ impl ModuleVisitor for Unflatten<'_> {
         }
         let shape = value.shape();
         let end = self.at + shape.num_elements();
-        if let Some(values) = self.flat.get(self.at..end) {
-            let grad =
-                Tensor::<D>::from_data(TensorData::new(values.to_vec(), shape), &self.device);
+        if let Ok(Some(values)) = sum_range(self.shares, self.at..end) {
+            let grad = Tensor::<D>::from_data(TensorData::new(values, shape), &self.device);
             self.grads.register(param.id, grad);
         }
         self.at = end;
@@ -231,7 +268,7 @@ pub struct Replica {
     optimizer: ModuleOptimizer,
     loss_fn: CrossEntropyLoss,
     /// The gradient of its last share, for a step whose work carries only the trainer's.
-    last_gradient: Vec<f32>,
+    last_gradient: Arc<Vec<f32>>,
     /// When it returned its last result ([`now_seconds`]).
     finished_at: Option<f64>,
 }
@@ -256,7 +293,7 @@ impl Replica {
             loss_fn: config.loss(&device),
             model: Some(model.train()),
             device,
-            last_gradient: Vec::new(),
+            last_gradient: Arc::default(),
             finished_at: None,
         })
     }
@@ -274,25 +311,24 @@ impl Replica {
 
     async fn compute(&mut self, work: ShardWork) -> Result<ShardResult, TrainingError> {
         let mut model = self.model.take().ok_or(TrainingError::LostModel)?;
+        let own = std::mem::take(&mut self.last_gradient);
         if let Some(gradient) = &work.apply {
-            let gradient = if work.apply_adds_own {
-                // The trainer's share first, as the trainer adds them: the same sum, bit for bit.
-                let mut sum = gradient.to_vec();
-                add_gradient(&mut sum, &self.last_gradient)?;
-                Cow::Owned(sum)
+            // The trainer's share first, as the trainer adds them: the same sum, bit for bit.
+            let shares: &[&[f32]] = if work.apply_adds_own {
+                check_gradient(gradient.len(), &own)?;
+                &[gradient, &own]
             } else {
-                Cow::Borrowed(&gradient[..])
+                &[gradient]
             };
             model = apply_gradient(
                 &mut self.optimizer,
                 work.apply_rate,
                 model,
-                &gradient,
+                shares,
                 &self.device,
             )?;
         }
         self.model = Some(model);
-        self.last_gradient = Vec::new();
         if work.labels.is_empty() {
             return Ok(ShardResult::default());
         }
@@ -302,7 +338,7 @@ impl Replica {
         let (images, targets) = share.batch(&indices, &self.device);
         let model = self.model.as_ref().ok_or(TrainingError::LostModel)?;
         let result = share_gradient(model, &self.loss_fn, images, targets, work.batch_len).await?;
-        self.last_gradient = result.gradient.clone();
+        self.last_gradient = Arc::clone(&result.gradient);
         Ok(result)
     }
 
@@ -668,11 +704,24 @@ mod tests {
 
     #[test]
     fn gradients_of_another_size_are_refused() {
-        let mut sum = vec![1.0, 2.0];
-        add_gradient(&mut sum, &[]).unwrap();
-        add_gradient(&mut sum, &[0.5, 0.5]).unwrap();
-        assert_eq!(sum, vec![1.5, 2.5]);
-        let err = add_gradient(&mut sum, &[1.0]).unwrap_err();
+        let (a, b): (&[f32], &[f32]) = (&[1.0, 2.0], &[0.5, 0.5]);
+        assert_eq!(sum_gradients(&[a, &[], b]).unwrap(), vec![1.5, 2.5]);
+        assert_eq!(sum_gradients(&[&[], &[]]).unwrap(), Vec::<f32>::new());
+        check_gradient(2, &[]).unwrap();
+        let err = check_gradient(2, &[1.0]).unwrap_err();
+        assert!(err.to_string().contains("gradient of 1 values"), "{err}");
+        let err = sum_gradients(&[&[1.0], a]).unwrap_err();
+        assert!(err.to_string().contains("gradient of 1 values"), "{err}");
+        // The optimizer step refuses them too, before touching the model.
+        let device = Device::flex();
+        let trainer = Trainer::new(config(0.0), &device, Arc::new(toy_dataset(10)), None).unwrap();
+        let bytes = pollster::block_on(trainer.replica_weights()).unwrap();
+        let mut replica = Replica::new(config(0.0), &device, &bytes, 0).unwrap();
+        let model = replica.model.take().unwrap();
+        let (optimizer, device) = (&mut replica.optimizer, &replica.device);
+        let err = apply_gradient(optimizer, 1e-3, model, &[a, &[1.0]], device)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("gradient of 1 values"), "{err}");
     }
 }

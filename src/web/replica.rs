@@ -99,7 +99,7 @@ fn read_reply(reply: &JsValue) -> Result<ShardResult, TrainingError> {
     let (loss_sum, correct) = (get("lossSum").as_f64(), get("correct").as_f64());
     match (loss_sum, correct) {
         (Some(loss_sum), Some(correct)) if correct >= 0.0 => Ok(ShardResult {
-            gradient: gradient.to_vec(),
+            gradient: Arc::new(gradient.to_vec()),
             loss_sum,
             correct: correct as u64,
             // Only the split of later batches depends on it: a reply without it counts as busy.
@@ -153,10 +153,10 @@ pub struct WebShareResult {
 #[wasm_bindgen]
 impl WebShareResult {
     /// The gradient, flat (empty for an empty share), taken out: a second call gets an empty
-    /// one (it is sent on at once; no copy is kept).
+    /// one (it is sent on at once).
     #[wasm_bindgen(js_name = takeGradient)]
-    pub fn take_gradient(&mut self) -> Vec<f32> {
-        std::mem::take(&mut self.result.gradient)
+    pub fn take_gradient(&mut self) -> Float32Array {
+        Float32Array::from(&std::mem::take(&mut self.result.gradient)[..])
     }
 
     /// The share's summed cross-entropy.

@@ -7,7 +7,7 @@ use super::{Trainer, lost_model};
 use crate::clock::now_seconds;
 use crate::training::TrainingError;
 use crate::training::parallel::{
-    Peers, ShardWork, StepToApply, add_gradient, apply_gradient, share_gradient,
+    Peers, ShardWork, StepToApply, apply_gradient, check_gradient, share_gradient, sum_gradients,
 };
 
 /// Why shared training stopped: a peer failed (the trainer goes on alone), or its own work.
@@ -100,7 +100,7 @@ impl Trainer {
             own_part = None;
             if let (true, Ok(own)) = (swap, &own) {
                 let step = StepToApply {
-                    gradient: Arc::new(own.gradient.clone()),
+                    gradient: Arc::clone(&own.gradient),
                     adds_own: true,
                     rate,
                 };
@@ -116,18 +116,26 @@ impl Trainer {
                 .collect();
             let mut sum = own.map_err(Stop::Own)?;
             for other in &others {
-                add_gradient(&mut sum.gradient, &other.gradient).map_err(Stop::Peer)?;
+                check_gradient(sum.gradient.len(), &other.gradient).map_err(Stop::Peer)?;
                 sum.loss_sum += other.loss_sum;
                 sum.correct += other.correct;
             }
-            let gradient = Arc::new(sum.gradient);
+            let mut shares: Vec<&[f32]> = std::iter::once(&sum.gradient)
+                .chain(others.iter().map(|other| &other.gradient))
+                .map(|gradient| &gradient[..])
+                .collect();
+            // Several peers need the sum itself; with one, each side adds the other's share as
+            // it steps.
+            let summed;
             if !swap {
+                summed = Arc::new(sum_gradients(&shares).map_err(Stop::Peer)?);
                 let step = StepToApply {
-                    gradient: gradient.clone(),
+                    gradient: summed.clone(),
                     adds_own: false,
                     rate,
                 };
                 own_part = hand_on(step, peers)?;
+                shares = vec![&summed[..]];
             }
             if let Some(last) = last_results {
                 self.balance.follow(results_at - last, &idle);
@@ -138,7 +146,7 @@ impl Trainer {
                 .take()
                 .ok_or_else(lost_model)
                 .map_err(Stop::Own)?;
-            let stepped = apply_gradient(&mut self.optimizer, rate, model, &gradient, &self.device)
+            let stepped = apply_gradient(&mut self.optimizer, rate, model, &shares, &self.device)
                 .map_err(Stop::Own)?;
             self.model = Some(stepped);
             self.totals.loss_sum += sum.loss_sum;
