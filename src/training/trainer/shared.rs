@@ -128,7 +128,7 @@ impl Trainer {
             // it steps.
             let summed;
             if !swap {
-                summed = Arc::new(sum_gradients(&shares).map_err(Stop::Peer)?);
+                summed = Arc::new(sum_gradients(&shares));
                 let step = StepToApply {
                     gradient: summed.clone(),
                     adds_own: false,
